@@ -1,0 +1,21 @@
+"""Settings for ``make run`` on a workstation: embedded defaults, nothing to configure."""
+
+from __future__ import annotations
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import VAR_DIR, env
+
+VAR_DIR.mkdir(exist_ok=True)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="local-only-secret-key-not-for-production")
+API_KEY_HMAC_SECRET = env.str("API_KEY_HMAC_SECRET", default="local-only-api-key-secret")
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=["1:bG9jYWwtb25seS1maWVsZC1rZXktMzItYnl0ZXMhISE="])
+LOOKUP_HASH_KEY = env.str("LOOKUP_HASH_KEY", default="local-only-lookup-hash-key")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["*"])
+# Static files come straight from the apps: no collectstatic step before the first run.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+for _folder in ("queue", "processed"):
+    (CELERY_BROKER_FOLDER / _folder).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,29 @@
+"""Settings for the test suite: real PostgreSQL and Redis on localhost."""
+
+from __future__ import annotations
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import celery_transport_options, env
+
+DEBUG = False
+SECRET_KEY = "test-secret-key"  # noqa: S105 - the suite's own, never deployed
+API_KEY_HMAC_SECRET = "test-api-key-secret"  # noqa: S105
+FIELD_ENCRYPTION_KEYS = [
+    "2:dGVzdC1maWVsZC1lbmNyeXB0aW9uLWtleS10d28hISE=",
+    "1:dGVzdC1maWVsZC1lbmNyeXB0aW9uLWtleS1vbmUhISE=",
+]
+LOOKUP_HASH_KEY = "test-lookup-hash-key"
+ALLOWED_HOSTS = ["*"]
+
+DATABASES = {"default": env.db_url("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/single_window")}
+REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/14")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = celery_transport_options(CELERY_BROKER_URL)
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

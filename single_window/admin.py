@@ -1,0 +1,212 @@
+"""The regulators' console for the registry. Regulators see the districts and parks they
+are scoped to; auditors hold view permissions only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from core.admin import AuditedModelAdmin, admin_actor
+from single_window import selectors, services
+from single_window.models import ApiKey, Appointment, Enterprise, EnterpriseRole, Park, Partner, RegulatorScope
+
+
+class ScopedAdminMixin:
+    """Limit the list to what the regulator's districts and parks cover."""
+
+    scope_path = "park"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset: QuerySet[Any] = super().get_queryset(request)  # type: ignore[misc]
+        parks = selectors.regulator_parks(user=request.user)
+        if parks is None:
+            return queryset
+        return queryset.filter(**{f"{self.scope_path}__in": parks})
+
+
+@admin.register(Park)
+class ParkAdmin(AuditedModelAdmin):
+    list_display = ("code", "name", "city", "customs_district", "kind")
+    list_filter = ("kind", "city")
+    search_fields = ("code", "name", "city", "customs_district")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Park]:
+        parks = selectors.regulator_parks(user=request.user)
+        return super().get_queryset(request) if parks is None else parks
+
+
+class EnterpriseRoleInline(admin.TabularInline[Any, Any]):
+    model = EnterpriseRole
+    extra = 1
+
+
+class EnterpriseForm(ModelForm[Enterprise]):
+    class Meta:
+        model = Enterprise
+        fields = ("customs_code", "uscc", "name", "status", "park", "contact_name", "contact_phone", "contact_email")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for problem in services.validate_enterprise_codes(customs_code=data.get("customs_code"), uscc=data.get("uscc")):
+            self.add_error(problem.field, str(problem.message))
+        return data
+
+
+@admin.register(Enterprise)
+class EnterpriseAdmin(ScopedAdminMixin, AuditedModelAdmin):
+    form = EnterpriseForm
+    inlines = (EnterpriseRoleInline,)
+    list_display = ("name", "customs_code", "uscc", "status", "park", "role_list")
+    list_filter = ("status", "role_set__role", "park")
+    search_fields = ("name", "customs_code", "uscc")
+    list_select_related = ("park",)
+    actions = ("suspend", "activate")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Enterprise]:
+        return super().get_queryset(request).prefetch_related("role_set")
+
+    @admin.display(description=_("roles"))
+    def role_list(self, obj: Enterprise) -> str:
+        return ", ".join(sorted(obj.roles))
+
+    def audit_extra(self, obj: Any) -> dict[str, Any]:
+        return {"roles": sorted(EnterpriseRole.objects.filter(enterprise_id=obj.pk).values_list("role", flat=True))}
+
+    def _set_status(self, request: HttpRequest, queryset: QuerySet[Enterprise], status: str) -> None:
+        for enterprise in queryset:
+            services.enterprise_set_status(enterprise=enterprise, status=status, actor=admin_actor(request))
+        self.message_user(request, _("%(count)d enterprises updated.") % {"count": queryset.count()})
+
+    @admin.action(description=_("Suspend the selected enterprises"), permissions=["change"])
+    def suspend(self, request: HttpRequest, queryset: QuerySet[Enterprise]) -> None:
+        self._set_status(request, queryset, Enterprise.Status.SUSPENDED)
+
+    @admin.action(description=_("Activate the selected enterprises"), permissions=["change"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[Enterprise]) -> None:
+        self._set_status(request, queryset, Enterprise.Status.ACTIVE)
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(ScopedAdminMixin, AuditedModelAdmin):
+    scope_path = "principal__park"
+    list_display = ("principal", "agent", "valid_from", "valid_to", "revoked_at")
+    list_filter = ("valid_to",)
+    search_fields = ("principal__name", "principal__customs_code", "agent__name", "agent__customs_code")
+    list_select_related = ("principal", "agent")
+    autocomplete_fields = ("principal", "agent")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(AuditedModelAdmin):
+    """Keys are issued here (the key is shown once, in the confirmation) and revoked by action."""
+
+    list_display = ("prefix", "name", "enterprise", "user", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("prefix", "name", "enterprise__name", "enterprise__customs_code")
+    list_select_related = ("enterprise", "user")
+    fields = ("enterprise", "user", "name", "throttle_rate")
+    readonly_fields = ("prefix", "created_at", "created_by", "last_used_at", "revoked_at")
+    autocomplete_fields = ("enterprise",)
+    actions = ("revoke",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApiKey]:
+        queryset = super().get_queryset(request)
+        parks = selectors.regulator_parks(user=request.user)
+        return queryset if parks is None else queryset.filter(enterprise__park__in=parks)
+
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
+        if obj is None:
+            return self.fields
+        return ("enterprise", "user", "name", "throttle_rate", *self.readonly_fields)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
+        return self.readonly_fields if obj is None else ("enterprise", "user", *self.readonly_fields)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm[Any], change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        issued, raw_key = services.api_key_issue(
+            enterprise=obj.enterprise,
+            user_id=obj.user_id,
+            name=obj.name,
+            throttle_rate=obj.throttle_rate,
+            actor=admin_actor(request),
+            enforce_limit=False,
+        )
+        obj.pk = issued.pk
+        obj._state.adding = False
+        self.message_user(
+            request,
+            _("Key issued. Copy it now; it is not shown again: %(key)s") % {"key": raw_key},
+            level=messages.WARNING,
+        )
+
+    def save_related(self, request: HttpRequest, form: ModelForm[Any], formsets: Any, change: bool) -> None:
+        if change:  # issuing audited in the service
+            super().save_related(request, form, formsets, change)
+
+    def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        return False  # keys are revoked, never deleted: the audit needs them
+
+    @admin.action(description=_("Revoke the selected keys"), permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for api_key in queryset:
+            services.api_key_revoke(api_key=api_key, actor=admin_actor(request))
+        self.message_user(request, _("%(count)d keys revoked.") % {"count": queryset.count()})
+
+
+@admin.register(Partner)
+class PartnerAdmin(AuditedModelAdmin):
+    list_display = ("code", "name", "kind", "endpoint_url", "active")
+    list_filter = ("kind", "active")
+    search_fields = ("code", "name")
+    fields = ("code", "name", "kind", "enterprise", "endpoint_url", "active")
+    autocomplete_fields = ("enterprise",)
+    actions = ("rotate_secret",)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm[Any], change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        partner, secret = services.partner_register(
+            code=obj.code,
+            name=obj.name,
+            kind=obj.kind,
+            endpoint_url=obj.endpoint_url,
+            enterprise=obj.enterprise,
+            actor=admin_actor(request),
+        )
+        obj.pk = partner.pk
+        obj._state.adding = False
+        self.message_user(
+            request,
+            _("Partner registered. Its signing secret, shown once: %(secret)s") % {"secret": secret},
+            messages.WARNING,
+        )
+
+    def save_related(self, request: HttpRequest, form: ModelForm[Any], formsets: Any, change: bool) -> None:
+        if change:
+            super().save_related(request, form, formsets, change)
+
+    @admin.action(description=_("Rotate the signing secret"), permissions=["change"])
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
+        for partner in queryset:
+            secret = services.partner_rotate_secret(partner=partner, actor=admin_actor(request))
+            self.message_user(
+                request,
+                _("New secret for %(code)s, shown once: %(secret)s") % {"code": partner.code, "secret": secret},
+                messages.WARNING,
+            )
+
+
+@admin.register(RegulatorScope)
+class RegulatorScopeAdmin(AuditedModelAdmin):
+    list_display = ("user", "customs_district", "park")
+    search_fields = ("user__username", "customs_district", "park__name")
+    autocomplete_fields = ("park",)

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SingleWindowConfig(AppConfig):
+    name = "single_window"
+    verbose_name = _("Single window")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from single_window.roles import sync_regulator_groups
+
+        post_migrate.connect(sync_regulator_groups, sender=self)

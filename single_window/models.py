@@ -1,0 +1,295 @@
+"""The registry: parks, enterprises and their roles, appointments, credentials and partners."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.models import TimeStampedModel
+from single_window.codes import CUSTOMS_CODE_SQL_REGEX, USCC_SQL_REGEX
+
+DISTRICT_SQL_REGEX = r"^[0-9]{4}$"
+
+
+class ParkKind(models.TextChoices):
+    COMPREHENSIVE = "comprehensive", _("comprehensive park")
+    BONDED_ZONE = "bonded_zone", _("bonded zone")
+    LOGISTICS_CENTRE = "logistics_centre", _("logistics centre")
+
+
+class Park(TimeStampedModel):
+    """A park of the offline integrated platform, where enterprises and warehouses cluster."""
+
+    Kind = ParkKind
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    city = models.CharField(_("city"), max_length=100)
+    customs_district = models.CharField(_("customs district"), max_length=4)
+    kind = models.CharField(_("kind"), max_length=32, choices=ParkKind.choices)
+
+    class Meta:
+        verbose_name = _("park")
+        verbose_name_plural = _("parks")
+        ordering = ("code",)
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(customs_district__regex=DISTRICT_SQL_REGEX), name="park_district_4_digits"
+            ),
+            models.CheckConstraint(condition=Q(kind__in=ParkKind.values), name="park_kind_valid"),
+        ]
+        indexes = [
+            # Regulator scoping in the admin: parks of a customs district.
+            models.Index(fields=["customs_district"], name="park_district_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Role(models.TextChoices):
+    EBP = "ebp", _("e-commerce platform")
+    EBC = "ebc", _("e-commerce enterprise")
+    PAY = "pay", _("payment enterprise")
+    LOGISTICS = "logistics", _("logistics enterprise")
+    AGENT = "agent", _("declaring agent")
+    AREA = "area", _("bonded warehouse operator")
+    FINANCE = "finance", _("financial institution")
+
+
+class EnterpriseStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    ACTIVE = "active", _("active")
+    SUSPENDED = "suspended", _("suspended")
+
+
+class Enterprise(TimeStampedModel):
+    Status = EnterpriseStatus
+
+    customs_code = models.CharField(_("customs code"), max_length=10, null=True, blank=True, unique=True)
+    uscc = models.CharField(_("unified social credit code"), max_length=18, null=True, blank=True, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=16, choices=EnterpriseStatus.choices, default=EnterpriseStatus.PENDING
+    )
+    park = models.ForeignKey(
+        Park, verbose_name=_("park"), null=True, blank=True, on_delete=models.PROTECT, related_name="enterprises"
+    )
+    contact_name = models.CharField(_("contact name"), max_length=100, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+
+    audit_masked: ClassVar[tuple[str, ...]] = ("contact_name", "contact_phone", "contact_email")
+
+    class Meta:
+        verbose_name = _("enterprise")
+        verbose_name_plural = _("enterprises")
+        ordering = ("name",)
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(customs_code__isnull=False) | Q(uscc__isnull=False), name="enterprise_has_a_code"
+            ),
+            models.CheckConstraint(
+                condition=Q(customs_code__isnull=True) | Q(customs_code__regex=CUSTOMS_CODE_SQL_REGEX),
+                name="enterprise_customs_code_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(uscc__isnull=True) | Q(uscc__regex=USCC_SQL_REGEX), name="enterprise_uscc_format"
+            ),
+            models.CheckConstraint(condition=Q(status__in=EnterpriseStatus.values), name="enterprise_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def code(self) -> str:
+        """The code documents name this enterprise by: customs code first, else the USCC."""
+        return self.customs_code or self.uscc or ""
+
+    @property
+    def roles(self) -> set[str]:
+        return {r.role for r in self.role_set.all()}
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+
+class EnterpriseRole(models.Model):
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="role_set")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        constraints = [
+            models.UniqueConstraint(fields=["enterprise", "role"], name="enterprise_role_unique"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="enterprise_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.get_role_display())
+
+
+class Appointment(TimeStampedModel):
+    """An e-commerce enterprise (principal) appoints an agent to declare for it."""
+
+    principal = models.ForeignKey(
+        Enterprise, verbose_name=_("principal"), on_delete=models.PROTECT, related_name="appointments_given"
+    )
+    agent = models.ForeignKey(
+        Enterprise, verbose_name=_("agent"), on_delete=models.PROTECT, related_name="appointments_received"
+    )
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        ordering = ("-valid_from",)
+        constraints = [
+            models.CheckConstraint(condition=Q(valid_to__gte=models.F("valid_from")), name="appointment_period_valid"),
+            models.CheckConstraint(condition=~Q(principal=models.F("agent")), name="appointment_not_self"),
+            models.UniqueConstraint(fields=["principal", "agent", "valid_from"], name="appointment_unique_start"),
+        ]
+        indexes = [
+            # "May this agent act for that principal today?": WHERE agent = ? AND principal = ?
+            models.Index(fields=["agent", "principal", "valid_to"], name="appointment_lookup_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.principal.code} → {self.agent.code} ({self.valid_from} to {self.valid_to})"
+
+    def is_valid_on(self, day: object) -> bool:
+        return self.revoked_at is None and self.valid_from <= day <= self.valid_to  # type: ignore[operator]
+
+
+class ApiKey(models.Model):
+    """A bearer credential. The key is shown once; only its HMAC-SHA256 digest is kept.
+
+    A key belongs to an enterprise (the enterprise API) or to a regulator (the regulators'
+    endpoints), never both.
+    """
+
+    enterprise = models.ForeignKey(
+        Enterprise,
+        verbose_name=_("enterprise"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="api_keys",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("regulator"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="api_keys",
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True)
+    digest = models.CharField(_("digest"), max_length=64, unique=True)
+    throttle_rate = models.CharField(
+        _("throttle rate"), max_length=32, blank=True, help_text=_("For example 100/min; empty for the default.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.CharField(_("created by"), max_length=200)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    audit_excluded: ClassVar[tuple[str, ...]] = ("digest",)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ("-created_at",)
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(enterprise__isnull=False) & Q(user__isnull=True))
+                | (Q(enterprise__isnull=True) & Q(user__isnull=False)),
+                name="api_key_one_owner",
+            ),
+            models.CheckConstraint(
+                condition=Q(throttle_rate__regex=r"^([0-9]+/(s|sec|m|min|h|hour|d|day))?$"), name="api_key_rate_format"
+            ),
+        ]
+        indexes = [
+            # The key list of an enterprise and the active-key limit.
+            models.Index(fields=["enterprise", "revoked_at"], name="api_key_owner_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def revoke(self) -> None:
+        self.revoked_at = timezone.now()
+
+
+class RegulatorScope(models.Model):
+    """A customs district or a park a regulator works on; a regulator may hold several."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("regulator"), on_delete=models.CASCADE, related_name="regulator_scopes"
+    )
+    customs_district = models.CharField(_("customs district"), max_length=4, blank=True)
+    park = models.ForeignKey(Park, verbose_name=_("park"), null=True, blank=True, on_delete=models.CASCADE)
+
+    class Meta:
+        verbose_name = _("regulator scope")
+        verbose_name_plural = _("regulator scopes")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(customs_district="") & Q(park__isnull=False))
+                | (Q(customs_district__regex=DISTRICT_SQL_REGEX) & Q(park__isnull=True)),
+                name="regulator_scope_district_or_park",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.customs_district or str(self.park)
+
+
+class PartnerKind(models.TextChoices):
+    CUSTOMS = "customs", _("customs")
+    PAYMENT = "payment", _("payment company")
+    CARRIER = "carrier", _("carrier")
+
+
+class Partner(TimeStampedModel):
+    """An outside system that exchanges signed webhooks with the single window."""
+
+    Kind = PartnerKind
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=PartnerKind.choices)
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("enterprise"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    endpoint_url = models.URLField(_("endpoint URL"), blank=True)
+    signing_secret_encrypted = models.TextField(_("signing secret (encrypted)"))
+    active = models.BooleanField(_("active"), default=True)
+
+    audit_excluded: ClassVar[tuple[str, ...]] = ("signing_secret_encrypted",)
+
+    class Meta:
+        verbose_name = _("partner")
+        verbose_name_plural = _("partners")
+        ordering = ("code",)
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=PartnerKind.values), name="partner_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"

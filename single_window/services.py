@@ -1,0 +1,310 @@
+"""Writes to the registry. Each service owns its transaction and audits in it."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core import errors
+from core.audit import Actor, audit_record, snapshot
+from core.crypto import encrypt_text
+from core.errors import ApiError, Conflict, FieldError, InvalidInput
+from core.models import AuditEntry
+from single_window import selectors
+from single_window.codes import USCC_PATTERN, is_valid_customs_code, is_valid_uscc
+from single_window.models import ApiKey, Appointment, Enterprise, EnterpriseRole, Park, Partner, Role
+
+API_KEY_PREFIX = "sw"
+# sw_<8 prefix characters>_<43 secret characters>: the prefix finds nothing by itself, it
+# only lets people tell keys apart in lists and logs.
+API_KEY_PREFIX_LEN = 8
+LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
+
+
+class ApiKeyInvalid(ApiError):
+    status_code = 401
+    default_code = errors.API_KEY_INVALID
+    default_detail = _("The API key is not valid.")
+
+
+class ApiKeyRevoked(ApiKeyInvalid):
+    default_code = errors.API_KEY_REVOKED
+    default_detail = _("The API key has been revoked.")
+
+
+# --- Enterprises -------------------------------------------------------------------------
+
+
+def validate_enterprise_codes(*, customs_code: str | None, uscc: str | None) -> list[FieldError]:
+    problems: list[FieldError] = []
+    if not customs_code and not uscc:
+        problems.append(
+            FieldError(
+                None, errors.ENTERPRISE_CODE_REQUIRED, _("A customs code or a unified social credit code is required.")
+            )
+        )
+    if customs_code and not is_valid_customs_code(customs_code):
+        problems.append(
+            FieldError("customs_code", errors.CUSTOMS_CODE_FORMAT, _("A customs code is 10 digits or capital letters."))
+        )
+    if uscc and not USCC_PATTERN.fullmatch(uscc):
+        problems.append(
+            FieldError(
+                "uscc", errors.USCC_FORMAT, _("A unified social credit code is 18 characters of the GB 32100 alphabet.")
+            )
+        )
+    elif uscc and not is_valid_uscc(uscc):
+        problems.append(
+            FieldError(
+                "uscc",
+                errors.USCC_CHECK_CHARACTER,
+                _("The check character of the unified social credit code is wrong."),
+            )
+        )
+    return problems
+
+
+@transaction.atomic
+def enterprise_register(
+    *,
+    name: str,
+    roles: Iterable[str],
+    actor: Actor,
+    customs_code: str | None = None,
+    uscc: str | None = None,
+    park: Park | None = None,
+    status: str = Enterprise.Status.PENDING,
+    contact_name: str = "",
+    contact_phone: str = "",
+    contact_email: str = "",
+) -> Enterprise:
+    customs_code = (customs_code or "").strip().upper() or None
+    uscc = (uscc or "").strip().upper() or None
+    problems = validate_enterprise_codes(customs_code=customs_code, uscc=uscc)
+    unknown = set(roles) - set(Role.values)
+    if unknown:
+        problems.append(FieldError("roles", errors.INVALID, _("Unknown role.")))
+    if problems:
+        raise InvalidInput(_("The enterprise is not valid."), errors=problems)
+    enterprise = Enterprise(
+        customs_code=customs_code,
+        uscc=uscc,
+        name=name,
+        park=park,
+        status=status,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        contact_email=contact_email,
+    )
+    try:
+        with transaction.atomic():
+            enterprise.save()
+    except IntegrityError as exc:
+        raise Conflict(_("An enterprise with this code is already registered."), code=errors.CONFLICT) from exc
+    EnterpriseRole.objects.bulk_create([EnterpriseRole(enterprise=enterprise, role=r) for r in sorted(set(roles))])
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        instance=enterprise,
+        after=snapshot(enterprise, extra={"roles": sorted(set(roles))}),
+    )
+    return enterprise
+
+
+@transaction.atomic
+def enterprise_set_status(*, enterprise: Enterprise, status: str, actor: Actor, reason: str = "") -> Enterprise:
+    before = snapshot(enterprise)
+    enterprise.status = status
+    enterprise.save(update_fields=["status", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        instance=enterprise,
+        before=before,
+        after=snapshot(enterprise),
+        reason=reason,
+    )
+    return enterprise
+
+
+# --- Appointments --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def appointment_create(
+    *, principal: Enterprise, agent: Enterprise, valid_from: datetime.date, valid_to: datetime.date, actor: Actor
+) -> Appointment:
+    problems: list[FieldError] = []
+    if principal.pk == agent.pk:
+        problems.append(FieldError("agent_code", errors.INVALID, _("An enterprise cannot appoint itself.")))
+    if not agent.has_role(Role.AGENT):
+        problems.append(
+            FieldError("agent_code", errors.ROLE_REQUIRED, _("The appointed enterprise is not a declaring agent."))
+        )
+    if valid_to < valid_from:
+        problems.append(FieldError("valid_to", errors.INVALID, _("The appointment ends before it starts.")))
+    if problems:
+        raise InvalidInput(_("The appointment is not valid."), errors=problems)
+    appointment = Appointment(principal=principal, agent=agent, valid_from=valid_from, valid_to=valid_to)
+    try:
+        with transaction.atomic():
+            appointment.save()
+    except IntegrityError as exc:
+        raise Conflict(_("This agent already holds an appointment starting that day.")) from exc
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, instance=appointment, after=snapshot(appointment))
+    return appointment
+
+
+@transaction.atomic
+def appointment_revoke(*, appointment: Appointment, actor: Actor) -> Appointment:
+    if appointment.revoked_at is None:
+        before = snapshot(appointment)
+        appointment.revoked_at = timezone.now()
+        appointment.save(update_fields=["revoked_at", "updated_at"])
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.REVOKE,
+            instance=appointment,
+            before=before,
+            after=snapshot(appointment),
+        )
+    return appointment
+
+
+# --- API keys ------------------------------------------------------------------------------
+
+
+def api_key_digest(raw_key: str) -> str:
+    secret = settings.API_KEY_HMAC_SECRET
+    if not secret:
+        raise ImproperlyConfigured("API_KEY_HMAC_SECRET is empty.")
+    return hmac.new(secret.encode(), raw_key.encode(), hashlib.sha256).hexdigest()
+
+
+def _new_raw_key() -> tuple[str, str]:
+    alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+    prefix = "".join(secrets.choice(alphabet) for _ in range(API_KEY_PREFIX_LEN))
+    return f"{API_KEY_PREFIX}_{prefix}", f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+
+
+@transaction.atomic
+def api_key_issue(
+    *,
+    name: str,
+    actor: Actor,
+    enterprise: Enterprise | None = None,
+    user_id: int | None = None,
+    throttle_rate: str = "",
+    enforce_limit: bool = True,
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with its plaintext, which is never available again.
+
+    Enterprises hold a bounded number of active keys; the count is taken under a lock on
+    the enterprise row so that two parallel requests can't both take the last place.
+    """
+    if enterprise is not None and enforce_limit:
+        Enterprise.objects.select_for_update().filter(pk=enterprise.pk).first()
+        if selectors.active_api_key_count(enterprise=enterprise) >= settings.API_KEY_MAX_ACTIVE_PER_ENTERPRISE:
+            raise Conflict(
+                _("The enterprise already holds the largest number of active keys; revoke one first."),
+                code=errors.API_KEY_LIMIT_REACHED,
+                extra={"limit": settings.API_KEY_MAX_ACTIVE_PER_ENTERPRISE},
+            )
+    prefix, raw_key = _new_raw_key()
+    api_key = ApiKey.objects.create(
+        enterprise=enterprise,
+        user_id=user_id,
+        name=name,
+        prefix=prefix,
+        digest=api_key_digest(raw_key),
+        throttle_rate=throttle_rate,
+        created_by=actor.label[:200],
+    )
+    audit_record(actor=actor, action=AuditEntry.Action.ISSUE, instance=api_key, after=snapshot(api_key))
+    return api_key, raw_key
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor: Actor) -> ApiKey:
+    """Revoke a key; revoking a revoked key changes nothing."""
+    if api_key.revoked_at is None:
+        before = snapshot(api_key)
+        api_key.revoke()
+        api_key.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=actor, action=AuditEntry.Action.REVOKE, instance=api_key, before=before, after=snapshot(api_key)
+        )
+    return api_key
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey:
+    """The key behind ``raw_key``, with its owner loaded; raises when unknown or revoked.
+
+    Runs on every request: one indexed lookup by digest, and at most one write a minute
+    for ``last_used_at``.
+    """
+    api_key = (
+        ApiKey.objects.select_related("enterprise", "enterprise__park", "user")
+        .prefetch_related("enterprise__role_set")
+        .filter(digest=api_key_digest(raw_key))
+        .first()
+    )
+    if api_key is None:
+        raise ApiKeyInvalid
+    if api_key.revoked_at is not None:
+        raise ApiKeyRevoked
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
+        # Compare-and-set: of many parallel requests, one writes.
+        ApiKey.objects.filter(pk=api_key.pk, last_used_at=api_key.last_used_at).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
+
+
+# --- Partners ------------------------------------------------------------------------------
+
+
+def new_signing_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` and base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@transaction.atomic
+def partner_register(
+    *, code: str, name: str, kind: str, actor: Actor, endpoint_url: str = "", enterprise: Enterprise | None = None
+) -> tuple[Partner, str]:
+    """Register a partner and return its signing secret, shown this once."""
+    secret = new_signing_secret()
+    try:
+        with transaction.atomic():
+            partner = Partner.objects.create(
+                code=code,
+                name=name,
+                kind=kind,
+                endpoint_url=endpoint_url,
+                enterprise=enterprise,
+                signing_secret_encrypted=encrypt_text(secret),
+            )
+    except IntegrityError as exc:
+        raise Conflict(_("A partner with this code is already registered.")) from exc
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, instance=partner, after=snapshot(partner))
+    return partner, secret
+
+
+@transaction.atomic
+def partner_rotate_secret(*, partner: Partner, actor: Actor) -> str:
+    secret = new_signing_secret()
+    partner.signing_secret_encrypted = encrypt_text(secret)
+    partner.save(update_fields=["signing_secret_encrypted", "updated_at"])
+    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, instance=partner, reason="signing secret rotated")
+    return secret
