@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -21,7 +22,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Every periodic task, with its schedule and the reason for it, is declared here and only here.
-BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Idempotency-Key records are promised for 24 hours; past that they only take space.
+    "purge-expired-idempotency-records": {
+        "task": "core.purge_expired_idempotency_records",
+        "schedule": crontab(minute=17),
+    },
+}
 app.conf.beat_schedule = BEAT_SCHEDULE
 
 

@@ -84,3 +84,43 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit entries are never deleted")
+
+
+class IdempotencyRecord(models.Model):
+    """A POST made with an ``Idempotency-Key``: its fingerprint, and its answer once done.
+
+    The answer is stored encrypted: it may hold personal data of the sender's documents.
+    """
+
+    class State(models.TextChoices):
+        IN_FLIGHT = "in_flight", _("in flight")
+        DONE = "done", _("done")
+
+    owner_id = models.BigIntegerField(_("enterprise id"))
+    endpoint = models.CharField(_("endpoint"), max_length=200)
+    key = models.CharField(_("key"), max_length=255)
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.IN_FLIGHT)
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
+    response_content_type = models.CharField(_("response content type"), max_length=100, blank=True)
+    response_body_encrypted = models.TextField(_("response body (encrypted)"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(fields=["owner_id", "endpoint", "key"], name="idempotency_key_unique"),
+            models.CheckConstraint(
+                condition=models.Q(state="in_flight") | models.Q(response_status__isnull=False),
+                name="idempotency_done_has_response",
+            ),
+        ]
+        indexes = [
+            # The purge task: DELETE ... WHERE expires_at < now()
+            models.Index(fields=["expires_at"], name="idempotency_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} {self.endpoint} {self.key}"

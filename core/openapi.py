@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
 
 from core import errors
+from core.problems import PROBLEM_CONTENT_TYPE
 
 
 class FieldErrorSerializer(serializers.Serializer[Any]):
@@ -42,6 +43,13 @@ _EXAMPLES: dict[int, tuple[str, str, str, list[dict[str, Any]] | None]] = {
     403: (errors.ENTERPRISE_SUSPENDED, "Forbidden", "The enterprise is suspended.", None),
     404: (errors.NOT_FOUND, "Not found", "Not found.", None),
     409: (errors.CONFLICT, "Conflict", "The request conflicts with the current state of the resource.", None),
+    413: ("content_too_large", "Content too large", "The message is larger than the limit.", None),
+    422: (
+        "idempotency_key_reused",
+        "Unprocessable content",
+        "This Idempotency-Key was used with a different request.",
+        None,
+    ),
     415: (
         errors.UNSUPPORTED_MEDIA_TYPE,
         "Unsupported media type",
@@ -71,6 +79,10 @@ def problem(status: int, description: str = "") -> OpenApiResponse:
     )
 
 
-def problems(*statuses: int) -> dict[int, OpenApiResponse]:
-    """Error responses of an endpoint; 401, 403 and 429 apply to every authenticated one."""
-    return {status: problem(status) for status in sorted({401, 403, 429, *statuses})}
+def problems(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
+    """Error responses of an endpoint; 401, 403 and 429 apply to every authenticated one.
+
+    Keyed by (status, media type): errors are served as application/problem+json, not as
+    the renderer's application/json, and the schema has to say so.
+    """
+    return {(status, PROBLEM_CONTENT_TYPE): problem(status) for status in sorted({401, 403, 429, *statuses})}

@@ -139,7 +139,10 @@ class ApiKeyAdmin(AuditedModelAdmin):
             actor=admin_actor(request),
             enforce_limit=False,
         )
-        obj.pk = issued.pk
+        # The admin goes on with the form's instance (history entry, "added" message): give
+        # it the issued row's values, the prefix among them.
+        for field in ApiKey._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(issued, field.attname))
         obj._state.adding = False
         self.message_user(
             request,

@@ -177,7 +177,12 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "DocumentStatusEnum": "declarations.models.DocumentStatus",
+        "InventoryStatusEnum": "declarations.models.InventoryStatus",
+        "HealthCheckStatusEnum": ["ok", "down"],
+        "HealthStatusEnum": ["ok", "degraded"],
+    },
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
 }
 

@@ -42,6 +42,8 @@ class Command(BaseCommand):
                 actor=Actor.system("register_enterprise"),
             )
         except ApiError as exc:
-            details = "; ".join(f"{e.field}: {e.message}" for e in exc.errors) or str(exc.detail)
+            # Each problem with its field and stable code, so a script can tell them apart.
+            details = "; ".join(f"{e.field or 'enterprise'} ({e.code}): {e.message}" for e in exc.errors)
+            details = details or str(exc.detail)
             raise CommandError(f"{exc.code}: {details}") from exc
         self.stdout.write(f"Registered {enterprise} with id {enterprise.pk}.")

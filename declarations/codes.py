@@ -1,0 +1,58 @@
+"""Stable error codes of the import documents.
+
+Where customs has a code for the same failure, the answer carries it too
+(``customs_code``), so an XML sender sees what a customs receipt would say.
+"""
+
+from __future__ import annotations
+
+INVALID = "invalid"
+INVALID_APP_TYPE = "invalid_app_type"
+INVALID_APP_STATUS = "invalid_app_status"
+CURRENCY_NOT_CNY = "currency_not_cny"
+TOTAL_PRICE_MISMATCH = "total_price_mismatch"
+GOODS_VALUE_MISMATCH = "goods_value_mismatch"
+ACTUAL_PAID_MISMATCH = "actual_paid_mismatch"
+DUPLICATE_GNUM = "duplicate_gnum"
+ID_TYPE_NOT_RESIDENT_CARD = "id_type_not_resident_card"
+ID_NUMBER_INVALID = "id_number_invalid"
+REQUIRED_FOR_TRADE_MODE = "required_for_trade_mode"
+TRADE_MODE_UNSUPPORTED = "trade_mode_unsupported"
+GCODE_FORMAT = "gcode_format"
+GCODE_NOT_ON_POSITIVE_LIST = "gcode_not_on_positive_list"
+BONDED_ONLY = "positive_list_bonded_only"
+UNKNOWN_UNIT = "unknown_unit_code"
+UNKNOWN_COUNTRY = "unknown_country_code"
+UNKNOWN_ENTERPRISE = "unknown_enterprise"
+ENTERPRISE_NOT_ACTIVE = "party_not_active"
+ROLE_MISSING = "party_lacks_role"
+NOT_YOUR_DOCUMENT = "sender_not_party"
+APPOINTMENT_REQUIRED = "appointment_required"
+ASSURE_CODE_NOT_PARTY = "assure_code_not_party"
+
+DUPLICATE = "duplicate_document"
+NOTHING_TO_CHANGE = "document_not_found_for_app_type"
+STALE_APP_TIME = "stale_app_time"
+CHANGE_NOT_ALLOWED = "change_not_allowed_in_state"
+CANCEL_NOT_ALLOWED = "cancel_not_allowed_in_state"
+CANCEL_ALREADY_REQUESTED = "cancel_already_requested"
+
+# Customs' own codes for the same failures (message specification, section 7).
+CUSTOMS_CODES: dict[tuple[str, str], str] = {
+    ("order", DUPLICATE): "-301010",
+    ("order", STALE_APP_TIME): "-301014",
+    ("order", NOTHING_TO_CHANGE): "-301009",
+    ("order", CHANGE_NOT_ALLOWED): "-301011",
+    ("payment", DUPLICATE): "-401007",
+    ("payment", STALE_APP_TIME): "-401012",
+    ("payment", NOTHING_TO_CHANGE): "-401006",
+    ("payment", CHANGE_NOT_ALLOWED): "-401008",
+    ("waybill", DUPLICATE): "-504012",
+    ("waybill", NOTHING_TO_CHANGE): "-504014",
+    ("waybill", CHANGE_NOT_ALLOWED): "-504016",
+    ("inventory", DUPLICATE): "-621004",
+    ("inventory", NOTHING_TO_CHANGE): "-621011",
+    ("inventory", CHANGE_NOT_ALLOWED): "-621012",
+    ("inventory", APPOINTMENT_REQUIRED): "-621016",
+    ("inventory", NOT_YOUR_DOCUMENT): "-621016",
+}

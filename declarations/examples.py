@@ -1,0 +1,227 @@
+"""One parcel's four documents, valid against the demo registry (``manage.py load_demo``)
+and the sample reference data. They are the OpenAPI examples and the README's first calls.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample
+
+SUBMIT_DESCRIPTION = """\
+Send one document as JSON, or up to 100 as the customs message {message} with
+`Content-Type: application/xml` (validated against the customs schema; the answer is XML
+with one result per document, in the manner of the customs receipts).
+
+`app_type` 1 stores a new document, 2 replaces it (until the list is declared), 3 deletes
+it. `app_status` 1 keeps a draft; 2 declares. A version whose `app_time` is not later than
+the stored one is ignored (409 `stale_app_time`). Amounts are decimal strings.
+"""
+
+BUYER_ID = "330106199003071236"  # a valid check character; not a real person
+
+ORDER: dict[str, Any] = {
+    "guid": "4CDE1CFD-EDED-46B1-946C-B8022E42FC94",
+    "app_type": "1",
+    "app_time": "20261125101500",
+    "app_status": "2",
+    "order_type": "I",
+    "order_no": "SW20261125000001",
+    "ebp_code": "3301960001",
+    "ebp_name": "天猫国际示例平台 Demo Platform",
+    "ebc_code": "3301960002",
+    "ebc_name": "杭州示例跨境电商有限公司 Demo Seller",
+    "goods_value": "398.00",
+    "freight": "10.00",
+    "discount": "0",
+    "tax_total": "37.13",
+    "actual_paid": "445.13",
+    "currency": "142",
+    "buyer_reg_no": "buyer-0001",
+    "buyer_name": "张三",
+    "buyer_telephone": "13800138000",
+    "buyer_id_type": "1",
+    "buyer_id_number": BUYER_ID,
+    "pay_code": "3301960003",
+    "pay_name": "示例支付有限公司 Demo Pay",
+    "pay_transaction_id": "PAY20261125000001",
+    "consignee": "张三",
+    "consignee_telephone": "13800138000",
+    "consignee_address": "浙江省杭州市西湖区文三路100号",
+    "consignee_district": "330106",
+    "items": [
+        {
+            "gnum": 1,
+            "item_no": "SKU-0001",
+            "item_name": "保湿面霜 Moisturising cream 50ml",
+            "gmodel": "50ml/瓶",
+            "unit": "007",
+            "qty": "2",
+            "price": "99.00",
+            "total_price": "198.00",
+            "currency": "142",
+            "country": "116",
+        },
+        {
+            "gnum": 2,
+            "item_no": "SKU-0002",
+            "item_name": "婴儿配方奶粉 Infant formula 800g",
+            "gmodel": "800g/罐",
+            "unit": "007",
+            "qty": "1",
+            "price": "200.00",
+            "total_price": "200.00",
+            "currency": "142",
+            "country": "601",
+        },
+    ],
+}
+
+PAYMENT: dict[str, Any] = {
+    "guid": "5A1B2C3D-0000-4000-8000-000000000001",
+    "app_type": "1",
+    "app_time": "20261125101600",
+    "app_status": "2",
+    "pay_code": "3301960003",
+    "pay_name": "示例支付有限公司 Demo Pay",
+    "pay_transaction_id": "PAY20261125000001",
+    "order_no": "SW20261125000001",
+    "ebp_code": "3301960001",
+    "ebp_name": "天猫国际示例平台 Demo Platform",
+    "payer_id_type": "1",
+    "payer_id_number": BUYER_ID,
+    "payer_name": "张三",
+    "telephone": "13800138000",
+    "amount_paid": "445.13",
+    "currency": "142",
+    "pay_time": "20261125101530",
+}
+
+WAYBILL: dict[str, Any] = {
+    "guid": "6B2C3D4E-0000-4000-8000-000000000001",
+    "app_type": "1",
+    "app_time": "20261125110000",
+    "app_status": "2",
+    "logistics_code": "3301960004",
+    "logistics_name": "示例国际物流有限公司 Demo Logistics",
+    "logistics_no": "YT20261125000001",
+    "bill_no": "MAWB-784-12345675",
+    "order_no": "SW20261125000001",
+    "freight": "10.00",
+    "insured_fee": "0",
+    "currency": "142",
+    "weight": "1.2",
+    "pack_no": 1,
+    "goods_info": "面霜, 奶粉",
+    "consignee": "张三",
+    "consignee_address": "浙江省杭州市西湖区文三路100号",
+    "consignee_telephone": "13800138000",
+}
+
+INVENTORY: dict[str, Any] = {
+    "guid": "7C3D4E5F-0000-4000-8000-000000000001",
+    "app_type": "1",
+    "app_time": "20261125113000",
+    "app_status": "2",
+    "order_no": "SW20261125000001",
+    "ebp_code": "3301960001",
+    "ebp_name": "天猫国际示例平台 Demo Platform",
+    "ebc_code": "3301960002",
+    "ebc_name": "杭州示例跨境电商有限公司 Demo Seller",
+    "logistics_no": "YT20261125000001",
+    "logistics_code": "3301960004",
+    "logistics_name": "示例国际物流有限公司 Demo Logistics",
+    "cop_no": "COP20261125000001",
+    "assure_code": "3301960002",
+    "ie_flag": "I",
+    "decl_time": "20261125",
+    "customs_code": "2901",
+    "port_code": "2901",
+    "ie_date": "20261125",
+    "buyer_id_type": "1",
+    "buyer_id_number": BUYER_ID,
+    "buyer_name": "张三",
+    "buyer_telephone": "13800138000",
+    "consignee_address": "浙江省杭州市西湖区文三路100号",
+    "agent_code": "3301960005",
+    "agent_name": "杭州示例报关有限公司 Demo Customs Broker",
+    "trade_mode": "9610",
+    "traf_mode": "5",
+    "traf_no": "CA1041",
+    "voyage_no": "20261125",
+    "bill_no": "MAWB-784-12345675",
+    "country": "116",
+    "freight": "10.00",
+    "insured_fee": "0",
+    "currency": "142",
+    "pack_no": 1,
+    "gross_weight": "1.2",
+    "net_weight": "1.0",
+    "items": [
+        {
+            "gnum": 1,
+            "item_no": "SKU-0001",
+            "item_name": "保湿面霜 Moisturising cream 50ml",
+            "gcode": "3304990099",
+            "gname": "保湿面霜",
+            "gmodel": "50ml/瓶",
+            "country": "116",
+            "currency": "142",
+            "qty": "2",
+            "unit": "007",
+            "qty1": "0.1",
+            "unit1": "035",
+            "price": "99.00",
+            "total_price": "198.00",
+        },
+        {
+            "gnum": 2,
+            "item_no": "SKU-0002",
+            "item_name": "婴儿配方奶粉 Infant formula 800g",
+            "gcode": "1901101000",
+            "gname": "婴儿配方奶粉",
+            "gmodel": "800g/罐",
+            "country": "601",
+            "currency": "142",
+            "qty": "1",
+            "unit": "007",
+            "qty1": "0.8",
+            "unit1": "035",
+            "price": "200.00",
+            "total_price": "200.00",
+        },
+    ],
+}
+
+DOCUMENTS: dict[str, dict[str, Any]] = {"order": ORDER, "payment": PAYMENT, "waybill": WAYBILL, "inventory": INVENTORY}
+
+
+def document(kind: str, **changes: Any) -> dict[str, Any]:
+    """A fresh copy of the example document, with ``changes`` applied to its head."""
+    data = copy.deepcopy(DOCUMENTS[kind])
+    data.update(changes)
+    return data
+
+
+def _output(kind: str) -> dict[str, Any]:
+    data = copy.deepcopy(DOCUMENTS[kind])
+    for name in list(data):
+        if name.endswith("_id_number"):
+            data[name] = "330*************36"
+    status = "pending_documents" if kind == "inventory" else "declared"
+    head: dict[str, Any] = {"id": 81, "status": status}
+    if kind == "inventory":
+        head["waiting_for"] = ["waybill"]
+    head["version"] = 1
+    return {**head, **data, "created_at": "2026-11-25T11:30:02+08:00", "updated_at": "2026-11-25T11:30:02+08:00"}
+
+
+OUTPUT_EXAMPLES = {kind: _output(kind) for kind in DOCUMENTS}
+
+
+def submit_examples(kind: str) -> list[OpenApiExample]:
+    return [
+        OpenApiExample(f"New {kind}", value=DOCUMENTS[kind], request_only=True, media_type="application/json"),
+        OpenApiExample("Stored", value=OUTPUT_EXAMPLES[kind], response_only=True, status_codes=["201"]),
+    ]

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from declarations.models.documents import (
+    INVENTORY_DECLARED_STATES,
+    Declaration,
+    DocumentStatus,
+    Inventory,
+    InventoryCancellation,
+    InventoryItem,
+    InventoryStatus,
+    Order,
+    OrderItem,
+    Payment,
+    Waybill,
+)
+from declarations.models.reference import CountryCode, PositiveListEntry, ReferenceSource, TaxRate, UnitCode
+
+__all__ = [
+    "INVENTORY_DECLARED_STATES",
+    "CountryCode",
+    "Declaration",
+    "DocumentStatus",
+    "Inventory",
+    "InventoryCancellation",
+    "InventoryItem",
+    "InventoryStatus",
+    "Order",
+    "OrderItem",
+    "Payment",
+    "PositiveListEntry",
+    "ReferenceSource",
+    "TaxRate",
+    "UnitCode",
+    "Waybill",
+]

@@ -1,0 +1,399 @@
+"""The four import documents: order (CEB311), payment (CEB411), waybill (CEB511) and
+declaration list, or inventory (CEB621), with the list's cancellation request (CEB623).
+
+Columns follow the message specification (declarations/spec.py). ID numbers are stored
+encrypted, with a keyed hash of the normalised number for lookups; the plaintext is never
+stored.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from core.models import TimeStampedModel
+from single_window.models import Enterprise
+
+
+class DocumentStatus(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    DECLARED = "declared", _("declared")
+    DELETED = "deleted", _("deleted")
+
+
+class InventoryStatus(models.TextChoices):
+    """The list's lifecycle (DOMAIN.md section 3)."""
+
+    DRAFT = "draft", _("draft")
+    PENDING_DOCUMENTS = "pending_documents", _("waiting for documents")
+    MATCH_FAILED = "match_failed", _("matching failed")
+    MATCHED = "matched", _("matched")
+    DECLARED = "declared", _("declared to customs")
+    SEND_FAILED = "send_failed", _("sending failed")
+    ACCEPTED = "accepted", _("accepted by customs")
+    REJECTED = "rejected", _("rejected by customs")
+    MANUAL_REVIEW = "manual_review", _("manual review")
+    INSPECTION = "inspection", _("inspection")
+    DETAINED = "detained", _("detained")
+    RELEASED = "released", _("released")
+    CLOSED = "closed", _("closed")
+    CANCELLED = "cancelled", _("cancelled")
+    RETURNED = "returned", _("returned")
+    DELETED = "deleted", _("deleted")
+
+
+# States in which a list has gone to customs: it can no longer be changed or deleted.
+INVENTORY_DECLARED_STATES = frozenset(
+    {
+        InventoryStatus.DECLARED,
+        InventoryStatus.ACCEPTED,
+        InventoryStatus.MANUAL_REVIEW,
+        InventoryStatus.INSPECTION,
+        InventoryStatus.DETAINED,
+        InventoryStatus.RELEASED,
+        InventoryStatus.CLOSED,
+        InventoryStatus.CANCELLED,
+        InventoryStatus.RETURNED,
+    }
+)
+
+
+def _non_negative(model: str, *fields: str) -> list[models.CheckConstraint]:
+    return [
+        models.CheckConstraint(
+            condition=Q(**{f"{field}__gte": 0}) | Q(**{f"{field}__isnull": True}), name=f"{model}_{field}_non_negative"
+        )
+        for field in fields
+    ]
+
+
+class Declaration(TimeStampedModel):
+    """What every declared document carries: who sent it, its version and its state."""
+
+    sender = models.ForeignKey(Enterprise, verbose_name=_("sender"), on_delete=models.PROTECT, related_name="+")
+    guid = models.CharField(_("message guid"), max_length=36)
+    app_type = models.CharField(_("app type"), max_length=1)
+    app_time = models.DateTimeField(_("app time"))
+    app_status = models.CharField(_("app status"), max_length=3)
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    # Names of fields that hold personal information (masked to all but the sender).
+    personal_fields: ClassVar[tuple[str, ...]] = ()
+
+    class Meta:
+        abstract = True
+
+
+class Order(Declaration):
+    status = models.CharField(_("status"), max_length=16, choices=DocumentStatus.choices, default=DocumentStatus.DRAFT)
+    order_type = models.CharField(_("order type"), max_length=1)
+    order_no = models.CharField(_("order no"), max_length=60)
+    ebp_code = models.CharField(_("ebp code"), max_length=18)
+    ebp_name = models.CharField(_("ebp name"), max_length=100)
+    ebc_code = models.CharField(_("ebc code"), max_length=18)
+    ebc_name = models.CharField(_("ebc name"), max_length=100)
+    goods_value = models.DecimalField(_("goods value"), max_digits=19, decimal_places=5)
+    freight = models.DecimalField(_("freight"), max_digits=19, decimal_places=5)
+    discount = models.DecimalField(_("discount"), max_digits=19, decimal_places=5)
+    tax_total = models.DecimalField(_("tax total"), max_digits=19, decimal_places=5)
+    actual_paid = models.DecimalField(_("actual paid"), max_digits=19, decimal_places=5)
+    currency = models.CharField(_("currency"), max_length=3)
+    buyer_reg_no = models.CharField(_("buyer reg no"), max_length=60)
+    buyer_name = models.CharField(_("buyer name"), max_length=60)
+    buyer_telephone = models.CharField(_("buyer telephone"), max_length=30)
+    buyer_id_type = models.CharField(_("buyer id type"), max_length=1)
+    buyer_id_number_encrypted = models.TextField(_("buyer id number (encrypted)"))
+    buyer_id_hash = models.CharField(_("buyer id number (lookup hash)"), max_length=64)
+    pay_code = models.CharField(_("pay code"), max_length=18, blank=True)
+    pay_name = models.CharField(_("pay name"), max_length=100, blank=True)
+    pay_transaction_id = models.CharField(_("pay transaction id"), max_length=60, blank=True)
+    batch_numbers = models.CharField(_("batch numbers"), max_length=100, blank=True)
+    consignee = models.CharField(_("consignee"), max_length=100)
+    consignee_telephone = models.CharField(_("consignee telephone"), max_length=50)
+    consignee_address = models.CharField(_("consignee address"), max_length=200)
+    consignee_district = models.CharField(_("consignee district"), max_length=6, blank=True)
+    note = models.CharField(_("note"), max_length=1000, blank=True)
+
+    personal_fields = ("buyer_name", "buyer_telephone", "consignee", "consignee_telephone", "consignee_address")
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        constraints = [
+            # Business key: one live order per platform and order number.
+            models.UniqueConstraint(
+                fields=["ebp_code", "order_no"], condition=~Q(status="deleted"), name="order_business_key"
+            ),
+            models.CheckConstraint(condition=Q(status__in=DocumentStatus.values), name="order_status_valid"),
+            *_non_negative("order", "goods_value", "freight", "discount", "tax_total", "actual_paid"),
+        ]
+        indexes = [
+            # Lists by status and change time: WHERE sender = ? AND status = ? AND updated_at > ?
+            models.Index(fields=["sender", "updated_at", "id"], name="order_sender_updated_idx"),
+            # Matching and the buyer's history: WHERE buyer_id_hash = ?
+            models.Index(fields=["buyer_id_hash"], name="order_buyer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ebp_code}/{self.order_no}"
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    gnum = models.IntegerField(_("gnum"))
+    item_no = models.CharField(_("item no"), max_length=30, blank=True)
+    item_name = models.CharField(_("item name"), max_length=250)
+    gmodel = models.CharField(_("gmodel"), max_length=510)
+    item_describe = models.CharField(_("item describe"), max_length=1000, blank=True)
+    bar_code = models.CharField(_("bar code"), max_length=50, blank=True)
+    unit = models.CharField(_("unit"), max_length=3)
+    qty = models.DecimalField(_("qty"), max_digits=19, decimal_places=5)
+    price = models.DecimalField(_("price"), max_digits=19, decimal_places=5)
+    total_price = models.DecimalField(_("total price"), max_digits=19, decimal_places=5)
+    currency = models.CharField(_("currency"), max_length=3)
+    country = models.CharField(_("country"), max_length=3)
+    note = models.CharField(_("note"), max_length=1000, blank=True)
+
+    class Meta:
+        verbose_name = _("order item")
+        verbose_name_plural = _("order items")
+        ordering = ("gnum",)
+        constraints = [
+            models.UniqueConstraint(fields=["order", "gnum"], name="order_item_gnum_unique"),
+            *_non_negative("order_item", "qty", "price", "total_price"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gnum} {self.item_name}"
+
+
+class Payment(Declaration):
+    status = models.CharField(_("status"), max_length=16, choices=DocumentStatus.choices, default=DocumentStatus.DRAFT)
+    pay_code = models.CharField(_("pay code"), max_length=18)
+    pay_name = models.CharField(_("pay name"), max_length=100)
+    pay_transaction_id = models.CharField(_("pay transaction id"), max_length=60)
+    order_no = models.CharField(_("order no"), max_length=60)
+    ebp_code = models.CharField(_("ebp code"), max_length=18)
+    ebp_name = models.CharField(_("ebp name"), max_length=100)
+    payer_id_type = models.CharField(_("payer id type"), max_length=1)
+    payer_id_number_encrypted = models.TextField(_("payer id number (encrypted)"))
+    payer_id_hash = models.CharField(_("payer id number (lookup hash)"), max_length=64)
+    payer_name = models.CharField(_("payer name"), max_length=60)
+    telephone = models.CharField(_("telephone"), max_length=60, blank=True)
+    amount_paid = models.DecimalField(_("amount paid"), max_digits=19, decimal_places=5)
+    currency = models.CharField(_("currency"), max_length=3)
+    pay_time = models.DateTimeField(_("pay time"))
+    note = models.CharField(_("note"), max_length=1000, blank=True)
+
+    personal_fields = ("payer_name", "telephone")
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pay_code", "pay_transaction_id"], condition=~Q(status="deleted"), name="payment_business_key"
+            ),
+            models.CheckConstraint(condition=Q(status__in=DocumentStatus.values), name="payment_status_valid"),
+            *_non_negative("payment", "amount_paid"),
+        ]
+        indexes = [
+            models.Index(fields=["sender", "updated_at", "id"], name="payment_sender_updated_idx"),
+            # Matching finds the payment of an order: WHERE ebp_code = ? AND order_no = ?
+            models.Index(fields=["ebp_code", "order_no"], name="payment_order_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pay_code}/{self.pay_transaction_id}"
+
+
+class Waybill(Declaration):
+    status = models.CharField(_("status"), max_length=16, choices=DocumentStatus.choices, default=DocumentStatus.DRAFT)
+    # A waybill number may be used again after six months; each use is a new generation.
+    generation = models.PositiveIntegerField(_("generation"), default=1)
+    logistics_code = models.CharField(_("logistics code"), max_length=18)
+    logistics_name = models.CharField(_("logistics name"), max_length=100)
+    logistics_no = models.CharField(_("logistics no"), max_length=60)
+    bill_no = models.CharField(_("bill no"), max_length=37, blank=True)
+    order_no = models.CharField(_("order no"), max_length=60)
+    freight = models.DecimalField(_("freight"), max_digits=19, decimal_places=5, null=True, blank=True)
+    insured_fee = models.DecimalField(_("insured fee"), max_digits=19, decimal_places=5, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3)
+    weight = models.DecimalField(_("weight"), max_digits=19, decimal_places=5)
+    pack_no = models.IntegerField(_("pack no"))
+    goods_info = models.CharField(_("goods info"), max_length=200, blank=True)
+    consignee = models.CharField(_("consignee"), max_length=100)
+    consignee_address = models.CharField(_("consignee address"), max_length=200)
+    consignee_telephone = models.CharField(_("consignee telephone"), max_length=50)
+    note = models.CharField(_("note"), max_length=1000, blank=True)
+
+    personal_fields = ("consignee", "consignee_address", "consignee_telephone")
+
+    class Meta:
+        verbose_name = _("waybill")
+        verbose_name_plural = _("waybills")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["logistics_code", "logistics_no", "generation"], name="waybill_business_key"
+            ),
+            models.CheckConstraint(condition=Q(status__in=DocumentStatus.values), name="waybill_status_valid"),
+            *_non_negative("waybill", "freight", "insured_fee", "weight"),
+        ]
+        indexes = [
+            models.Index(fields=["sender", "updated_at", "id"], name="waybill_sender_updated_idx"),
+            # Matching finds a waybill by the list's logistics code and number.
+            models.Index(fields=["logistics_code", "logistics_no", "-generation"], name="waybill_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.logistics_code}/{self.logistics_no}"
+
+
+class Inventory(Declaration):
+    status = models.CharField(
+        _("status"), max_length=20, choices=InventoryStatus.choices, default=InventoryStatus.DRAFT
+    )
+    # What a list in pending_documents still waits for: ["order", "payment", "waybill"].
+    waiting_for = models.JSONField(_("waiting for"), default=list, blank=True)
+    order_no = models.CharField(_("order no"), max_length=60)
+    ebp_code = models.CharField(_("ebp code"), max_length=18)
+    ebp_name = models.CharField(_("ebp name"), max_length=100)
+    ebc_code = models.CharField(_("ebc code"), max_length=18)
+    ebc_name = models.CharField(_("ebc name"), max_length=100)
+    logistics_no = models.CharField(_("logistics no"), max_length=60)
+    logistics_code = models.CharField(_("logistics code"), max_length=18)
+    logistics_name = models.CharField(_("logistics name"), max_length=100)
+    cop_no = models.CharField(_("cop no"), max_length=20, blank=True)
+    pre_no = models.CharField(_("pre no"), max_length=18, blank=True)
+    assure_code = models.CharField(_("assure code"), max_length=30)
+    ems_no = models.CharField(_("ems no"), max_length=30, blank=True)
+    invt_no = models.CharField(_("invt no"), max_length=18, blank=True)
+    ie_flag = models.CharField(_("ie flag"), max_length=1)
+    decl_time = models.DateField(_("decl time"))
+    customs_code = models.CharField(_("customs code"), max_length=4)
+    port_code = models.CharField(_("port code"), max_length=4)
+    ie_date = models.DateField(_("ie date"), null=True, blank=True)
+    buyer_id_type = models.CharField(_("buyer id type"), max_length=1)
+    buyer_id_number_encrypted = models.TextField(_("buyer id number (encrypted)"))
+    buyer_id_hash = models.CharField(_("buyer id number (lookup hash)"), max_length=64)
+    buyer_name = models.CharField(_("buyer name"), max_length=60)
+    buyer_telephone = models.CharField(_("buyer telephone"), max_length=30)
+    consignee_address = models.CharField(_("consignee address"), max_length=200)
+    agent_code = models.CharField(_("agent code"), max_length=18)
+    agent_name = models.CharField(_("agent name"), max_length=100)
+    area_code = models.CharField(_("area code"), max_length=18, blank=True)
+    area_name = models.CharField(_("area name"), max_length=100, blank=True)
+    trade_mode = models.CharField(_("trade mode"), max_length=4)
+    traf_mode = models.CharField(_("traf mode"), max_length=1)
+    traf_no = models.CharField(_("traf no"), max_length=100, blank=True)
+    voyage_no = models.CharField(_("voyage no"), max_length=32, blank=True)
+    bill_no = models.CharField(_("bill no"), max_length=37, blank=True)
+    loct_no = models.CharField(_("loct no"), max_length=10, blank=True)
+    license_no = models.CharField(_("license no"), max_length=19, blank=True)
+    country = models.CharField(_("country"), max_length=3)
+    freight = models.DecimalField(_("freight"), max_digits=19, decimal_places=5)
+    insured_fee = models.DecimalField(_("insured fee"), max_digits=19, decimal_places=5)
+    currency = models.CharField(_("currency"), max_length=3)
+    wrap_type = models.CharField(_("wrap type"), max_length=1, blank=True)
+    pack_no = models.IntegerField(_("pack no"))
+    gross_weight = models.DecimalField(_("gross weight"), max_digits=19, decimal_places=5)
+    net_weight = models.DecimalField(_("net weight"), max_digits=19, decimal_places=5)
+    note = models.CharField(_("note"), max_length=1000, blank=True)
+
+    personal_fields = ("buyer_name", "buyer_telephone", "consignee_address")
+
+    class Meta:
+        verbose_name = _("declaration list")
+        verbose_name_plural = _("declaration lists")
+        permissions = [("view_personal_data", _("Can see buyers' names, phones and addresses unmasked"))]
+        constraints = [
+            # Business key: the declaring enterprise's own number for the list.
+            models.UniqueConstraint(
+                fields=["agent_code", "cop_no"], condition=~Q(status="deleted"), name="inventory_business_key"
+            ),
+            # One live list per parcel: documents of a parcel share ebp_code + order_no.
+            models.UniqueConstraint(
+                fields=["ebp_code", "order_no"], condition=~Q(status="deleted"), name="inventory_one_per_order"
+            ),
+            models.CheckConstraint(condition=Q(status__in=InventoryStatus.values), name="inventory_status_valid"),
+            models.CheckConstraint(condition=Q(trade_mode__in=["9610", "1210"]), name="inventory_trade_mode_import"),
+            *_non_negative("inventory", "freight", "insured_fee", "gross_weight", "net_weight"),
+        ]
+        indexes = [
+            models.Index(fields=["sender", "updated_at", "id"], name="inventory_sender_updated_idx"),
+            # Regulators search by buyer: WHERE buyer_id_hash = ?
+            models.Index(fields=["buyer_id_hash"], name="inventory_buyer_idx"),
+            # Regulators' and matching lookups by waybill.
+            models.Index(fields=["logistics_code", "logistics_no"], name="inventory_waybill_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_code}/{self.cop_no}"
+
+
+class InventoryItem(models.Model):
+    inventory = models.ForeignKey(Inventory, on_delete=models.CASCADE, related_name="items")
+    gnum = models.IntegerField(_("gnum"))
+    item_record_no = models.CharField(_("item record no"), max_length=30, blank=True)
+    item_no = models.CharField(_("item no"), max_length=20, blank=True)
+    item_name = models.CharField(_("item name"), max_length=250, blank=True)
+    gcode = models.CharField(_("gcode"), max_length=10)
+    gname = models.CharField(_("gname"), max_length=250)
+    gmodel = models.CharField(_("gmodel"), max_length=510)
+    bar_code = models.CharField(_("bar code"), max_length=50, blank=True)
+    country = models.CharField(_("country"), max_length=3)
+    trade_country = models.CharField(_("trade country"), max_length=3, blank=True)
+    currency = models.CharField(_("currency"), max_length=3)
+    qty = models.DecimalField(_("qty"), max_digits=19, decimal_places=5)
+    unit = models.CharField(_("unit"), max_length=3)
+    qty1 = models.DecimalField(_("qty1"), max_digits=19, decimal_places=5)
+    unit1 = models.CharField(_("unit1"), max_length=3)
+    qty2 = models.DecimalField(_("qty2"), max_digits=19, decimal_places=5, null=True, blank=True)
+    unit2 = models.CharField(_("unit2"), max_length=3, blank=True)
+    price = models.DecimalField(_("price"), max_digits=19, decimal_places=5)
+    total_price = models.DecimalField(_("total price"), max_digits=19, decimal_places=5)
+    note = models.CharField(_("note"), max_length=1000, blank=True)
+
+    class Meta:
+        verbose_name = _("declaration list item")
+        verbose_name_plural = _("declaration list items")
+        ordering = ("gnum",)
+        constraints = [
+            models.UniqueConstraint(fields=["inventory", "gnum"], name="inventory_item_gnum_unique"),
+            *_non_negative("inventory_item", "qty", "qty1", "qty2", "price", "total_price"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gnum} {self.gname}"
+
+
+class InventoryCancellation(TimeStampedModel):
+    """A request to cancel a declared list (CEB623); sent to customs by the gateway."""
+
+    class Status(models.TextChoices):
+        RECORDED = "recorded", _("recorded")
+        SENT = "sent", _("sent to customs")
+        ACCEPTED = "accepted", _("accepted")
+        REJECTED = "rejected", _("rejected")
+
+    inventory = models.ForeignKey(Inventory, on_delete=models.PROTECT, related_name="cancellations")
+    requested_by = models.ForeignKey(Enterprise, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("reason"), max_length=1000)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.RECORDED)
+
+    class Meta:
+        verbose_name = _("cancellation request")
+        verbose_name_plural = _("cancellation requests")
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="cancellation_reason_required"),
+            # One open request per list at a time.
+            models.UniqueConstraint(
+                fields=["inventory"], condition=Q(status__in=["recorded", "sent"]), name="cancellation_one_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inventory}: {self.reason[:40]}"

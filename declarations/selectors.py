@@ -1,0 +1,108 @@
+"""Reads of the import documents: who may see which, and in what form."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from core.crypto import decrypt_text
+from core.masking import mask_value
+from declarations.identity import masked_id_number
+from declarations.models import Declaration, Inventory
+from declarations.serializers import CST
+from declarations.services import BUSINESS_KEYS, MODELS
+from declarations.spec import SPECS, Kind
+from single_window.models import Enterprise
+
+# The codes in a document that name the enterprises allowed to read it.
+PARTY_FIELDS: dict[str, tuple[str, ...]] = {
+    "order": ("ebp_code", "ebc_code", "pay_code"),
+    "payment": ("pay_code", "ebp_code"),
+    "waybill": ("logistics_code",),
+    "inventory": ("ebp_code", "ebc_code", "logistics_code", "agent_code", "assure_code"),
+}
+
+
+def documents_visible_to(*, kind: str, enterprise: Enterprise) -> QuerySet[Any]:
+    """What the enterprise sent, and what names it as a party; nothing else."""
+    model, _lines = MODELS[kind]
+    own_codes = [c for c in (enterprise.customs_code, enterprise.uscc) if c]
+    named = Q()
+    for field in PARTY_FIELDS[kind]:
+        named |= Q(**{f"{field}__in": own_codes})
+    queryset: QuerySet[Any] = model._default_manager.filter(Q(sender=enterprise) | named)
+    if MODELS[kind][1] is not None:
+        queryset = queryset.prefetch_related("items")
+    return queryset
+
+
+def document_by_key(*, kind: str, enterprise: Enterprise, first: str, second: str) -> Declaration | None:
+    """The live (or latest) document of a business key, if the enterprise may see it."""
+    a, b = BUSINESS_KEYS[kind]
+    queryset = documents_visible_to(kind=kind, enterprise=enterprise).filter(**{a: first, b: second})
+    ordering = "-generation" if kind == "waybill" else "-created_at"
+    return queryset.order_by(ordering, "-id").first()
+
+
+def document_list(
+    *, kind: str, enterprise: Enterprise, status: str | None = None, updated_since: datetime.datetime | None = None
+) -> QuerySet[Any]:
+    queryset = documents_visible_to(kind=kind, enterprise=enterprise)
+    if status:
+        queryset = queryset.filter(status=status)
+    if updated_since:
+        queryset = queryset.filter(updated_at__gt=updated_since)
+    return queryset
+
+
+def _plain(value: Any, kind: Kind) -> Any:
+    if value is None:
+        return None
+    if kind is Kind.DECIMAL and isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f").rstrip("0")
+    if kind is Kind.TIMESTAMP and isinstance(value, datetime.datetime):
+        return value.astimezone(CST).strftime("%Y%m%d%H%M%S")
+    if kind is Kind.DATE and isinstance(value, datetime.date):
+        return value.strftime("%Y%m%d")
+    return value
+
+
+def document_representation(*, kind: str, document: Declaration, viewer: Enterprise) -> dict[str, Any]:
+    """The document as its API shows it to ``viewer``.
+
+    ID numbers are always masked (no answer carries one in full). Names, phones and
+    addresses are shown to the sender only and masked for the other parties.
+    """
+    spec = SPECS[kind]
+    is_sender = document.sender_id == viewer.pk
+    data: dict[str, Any] = {"id": document.pk, "status": document.status}  # type: ignore[attr-defined]
+    if isinstance(document, Inventory):
+        data["waiting_for"] = document.waiting_for
+    data["version"] = document.version
+    for field in spec.head:
+        if field.name.endswith("_id_number"):
+            data[field.name] = masked_id_number(decrypt_text(getattr(document, f"{field.name}_encrypted")))
+            continue
+        value = _plain(getattr(document, field.name), field.kind)
+        data[field.name] = mask_value(field.name, value) if field.personal and not is_sender else value
+    if spec.lines:
+        data["items"] = [
+            {f.name: _plain(getattr(line, f.name), f.kind) for f in spec.lines}
+            for line in document.items.all()  # type: ignore[attr-defined]
+        ]
+    data["created_at"] = document.created_at.isoformat()
+    data["updated_at"] = document.updated_at.isoformat()
+    return data
+
+
+def inventory_for_cancel(*, enterprise: Enterprise, inventory_id: int) -> Inventory | None:
+    """A list its declaring enterprise or e-commerce enterprise may ask to cancel."""
+    own_codes = [c for c in (enterprise.customs_code, enterprise.uscc) if c]
+    return (
+        Inventory.objects.filter(pk=inventory_id)
+        .filter(Q(sender=enterprise) | Q(agent_code__in=own_codes) | Q(ebc_code__in=own_codes))
+        .first()
+    )

@@ -1,0 +1,248 @@
+"""Intake of the four import documents: new versions, changes, deletions.
+
+``document_submit`` is the one entry for JSON and XML alike. It checks the registry and
+reference rules, takes the business key's row lock, applies the ``app_type`` and sets the
+state; matching (the next step of a declared list) starts from ``after_submit``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import Conflict, InvalidInput
+from declarations import codes, rules
+from declarations.identity import protect_id_number
+from declarations.models import (
+    INVENTORY_DECLARED_STATES,
+    Declaration,
+    DocumentStatus,
+    Inventory,
+    InventoryCancellation,
+    InventoryItem,
+    InventoryStatus,
+    Order,
+    OrderItem,
+    Payment,
+    Waybill,
+)
+from single_window.models import Enterprise
+
+WAYBILL_REUSE_AFTER = datetime.timedelta(days=183)
+
+MODELS: dict[str, tuple[type[Declaration], type[models.Model] | None]] = {
+    "order": (Order, OrderItem),
+    "payment": (Payment, None),
+    "waybill": (Waybill, None),
+    "inventory": (Inventory, InventoryItem),
+}
+BUSINESS_KEYS: dict[str, tuple[str, str]] = {
+    "order": ("ebp_code", "order_no"),
+    "payment": ("pay_code", "pay_transaction_id"),
+    "waybill": ("logistics_code", "logistics_no"),
+    "inventory": ("agent_code", "cop_no"),
+}
+# A list may be changed or deleted until it has gone to customs (or after customs rejected it).
+INVENTORY_CHANGEABLE = frozenset(
+    {
+        InventoryStatus.DRAFT,
+        InventoryStatus.PENDING_DOCUMENTS,
+        InventoryStatus.MATCH_FAILED,
+        InventoryStatus.MATCHED,
+        InventoryStatus.SEND_FAILED,
+        InventoryStatus.REJECTED,
+    }
+)
+CANCELLABLE = INVENTORY_DECLARED_STATES - {InventoryStatus.CANCELLED, InventoryStatus.CLOSED, InventoryStatus.RETURNED}
+
+
+class DocumentConflict(Conflict):
+    """A 409 that names the customs code for the same refusal where there is one."""
+
+    def __init__(self, kind: str, code: str, detail: Any, *, existing_id: int | None = None) -> None:
+        extra: dict[str, Any] = {}
+        if existing_id is not None:
+            extra["existing_id"] = existing_id
+        if (kind, code) in codes.CUSTOMS_CODES:
+            extra["customs_code"] = codes.CUSTOMS_CODES[(kind, code)]
+        super().__init__(detail, code=code, extra=extra)
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    document: Declaration
+    created: bool
+
+
+def _live(kind: str, data: dict[str, Any]) -> models.QuerySet[Any]:
+    model, _lines = MODELS[kind]
+    first, second = BUSINESS_KEYS[kind]
+    queryset: models.QuerySet[Any] = model._default_manager.filter(**{first: data[first], second: data[second]})
+    if kind == "waybill":
+        return queryset.order_by("-generation")
+    return queryset.exclude(status=DocumentStatus.DELETED)
+
+
+def _declared_list_for(kind: str, document: Declaration) -> bool:
+    """Has a list built on this order, payment or waybill already gone to customs?"""
+    lists = Inventory.objects.filter(status__in=INVENTORY_DECLARED_STATES)
+    if kind in ("order", "payment"):
+        return lists.filter(ebp_code=document.ebp_code, order_no=document.order_no).exists()  # type: ignore[attr-defined]
+    if kind == "waybill":
+        return lists.filter(logistics_code=document.logistics_code, logistics_no=document.logistics_no).exists()  # type: ignore[attr-defined]
+    return document.status in INVENTORY_DECLARED_STATES  # type: ignore[attr-defined]
+
+
+def _assign(document: Declaration, kind: str, data: dict[str, Any]) -> None:
+    for name, value in data.items():
+        if name == "items":
+            continue
+        if name.endswith("_id_number"):
+            prefix = name.removesuffix("_number")
+            encrypted, digest = protect_id_number(value)
+            setattr(document, f"{name}_encrypted", encrypted)
+            setattr(document, f"{prefix}_hash", digest)
+        else:
+            setattr(document, name, "" if value is None and _is_text(document, name) else value)
+
+
+def _is_text(document: Declaration, name: str) -> bool:
+    return isinstance(document._meta.get_field(name), models.CharField)
+
+
+def _replace_lines(document: Declaration, kind: str, lines: list[dict[str, Any]]) -> None:
+    _model, line_model = MODELS[kind]
+    if line_model is None:
+        return
+    parent = "order" if kind == "order" else "inventory"
+    line_model._default_manager.filter(**{parent: document}).delete()
+    objects = []
+    for line in lines:
+        row = line_model(**{parent: document})
+        for name, value in line.items():
+            setattr(
+                row, name, "" if value is None and isinstance(row._meta.get_field(name), models.CharField) else value
+            )
+        objects.append(row)
+    line_model._default_manager.bulk_create(objects)
+
+
+def _new_status(kind: str, data: dict[str, Any]) -> str:
+    if data["app_type"] == "3":
+        return DocumentStatus.DELETED
+    if data["app_status"] == "1":
+        return DocumentStatus.DRAFT
+    return InventoryStatus.PENDING_DOCUMENTS if kind == "inventory" else DocumentStatus.DECLARED
+
+
+def _check_change(kind: str, data: dict[str, Any], existing: Declaration | None) -> Declaration:
+    """A change or deletion needs a stored, newer-than-before, not yet declared document."""
+    if existing is None:
+        raise DocumentConflict(
+            kind, codes.NOTHING_TO_CHANGE, _("There is no document with this business key to change or delete.")
+        )
+    if data["app_time"] <= existing.app_time:
+        raise DocumentConflict(
+            kind,
+            codes.STALE_APP_TIME,
+            _("A version with the same or a later app_time is already stored; this one is ignored."),
+            existing_id=existing.pk,
+        )
+    declared = (
+        existing.status not in INVENTORY_CHANGEABLE  # type: ignore[attr-defined]
+        if kind == "inventory"
+        else _declared_list_for(kind, existing)
+    )
+    if declared:
+        raise DocumentConflict(
+            kind,
+            codes.CHANGE_NOT_ALLOWED,
+            _("The document has been declared to customs and can no longer be changed or deleted."),
+            existing_id=existing.pk,
+        )
+    return existing
+
+
+def _target(kind: str, data: dict[str, Any], sender: Enterprise) -> tuple[Declaration, bool]:
+    """The row the submission writes, locked, and whether it is new."""
+    model, _lines = MODELS[kind]
+    existing = _live(kind, data).select_for_update().first()
+    generation = 1
+    if kind == "waybill" and existing is not None:
+        # A deleted waybill frees its number; a live one frees it after six months.
+        expired = data["app_type"] == "1" and existing.created_at < timezone.now() - WAYBILL_REUSE_AFTER
+        if existing.status == DocumentStatus.DELETED or expired:
+            generation, existing = existing.generation + 1, None
+    if data["app_type"] != "1":
+        document = _check_change(kind, data, existing)
+        document.version += 1
+        return document, False
+    if existing is not None:
+        raise DocumentConflict(
+            kind, codes.DUPLICATE, _("A document with this business key exists."), existing_id=existing.pk
+        )
+    document = model(sender=sender, version=1)
+    if isinstance(document, Waybill):
+        document.generation = generation
+    return document, True
+
+
+@transaction.atomic
+def document_submit(*, kind: str, data: dict[str, Any], sender: Enterprise) -> SubmitResult:
+    """Store a new version of a document, change it, or delete it, as ``app_type`` says.
+
+    ``data`` has passed the input serializer. Raises ``InvalidInput`` (rules, nothing stored)
+    or ``DocumentConflict`` (duplicate, stale version, state that forbids the change).
+    """
+    problems = rules.check_document(kind=kind, data=data, sender=sender)
+    if problems:
+        raise InvalidInput(_("The document breaks the single window's rules."), errors=problems)
+    document, created = _target(kind, data, sender)
+    _assign(document, kind, data)
+    document.status = _new_status(kind, data)  # type: ignore[attr-defined]
+    try:
+        with transaction.atomic():
+            document.save()
+    except IntegrityError as exc:
+        # A parallel request created the same business key first.
+        raise DocumentConflict(kind, codes.DUPLICATE, _("A document with this business key exists.")) from exc
+    if "items" in data:
+        _replace_lines(document, kind, data["items"])
+    after_submit(kind=kind, document=document)
+    return SubmitResult(document=document, created=created)
+
+
+def after_submit(*, kind: str, document: Declaration) -> None:
+    """Bring the lists that wait on this parcel up to date."""
+    from declarations import matching
+
+    matching.documents_changed(kind=kind, document=document)
+
+
+@transaction.atomic
+def inventory_cancel_request(*, inventory: Inventory, reason: str, requested_by: Enterprise) -> InventoryCancellation:
+    """Record a cancellation (CEB623) of a declared list; the gateway sends it to customs."""
+    inventory = Inventory.objects.select_for_update().get(pk=inventory.pk)
+    if inventory.status not in CANCELLABLE:
+        raise DocumentConflict(
+            "inventory",
+            codes.CANCEL_NOT_ALLOWED,
+            _("Only a list declared to customs can be cancelled."),
+            existing_id=inventory.pk,
+        )
+    if not reason.strip():
+        raise InvalidInput.for_field("reason", "required", _("A cancellation needs a reason."))
+    try:
+        with transaction.atomic():
+            return InventoryCancellation.objects.create(
+                inventory=inventory, reason=reason.strip(), requested_by=requested_by
+            )
+    except IntegrityError as exc:
+        raise DocumentConflict(
+            "inventory", codes.CANCEL_ALREADY_REQUESTED, _("A cancellation of this list is already open.")
+        ) from exc

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from declarations.apis import PLURAL, VIEWS, InventoryCancelApi
+
+app_name = "declarations"
+
+urlpatterns: list[URLPattern] = [
+    path("inventories/<int:inventory_id>/cancel", InventoryCancelApi.as_view(), name="inventory-cancel"),
+]
+for kind, views in VIEWS.items():
+    plural = PLURAL[kind]
+    urlpatterns += [
+        path(plural, views["collection"].as_view(), name=f"{kind}-submit"),
+        path(f"{plural}/<int:document_id>", views["detail"].as_view(), name=f"{kind}-detail"),
+        path(f"{plural}/<str:first>/<str:second>", views["by_key"].as_view(), name=f"{kind}-by-key"),
+    ]

@@ -1,0 +1,103 @@
+"""Fixtures for every test directory (core/, single_window/, tests/ and the other apps).
+
+Personas, after healthchecks' ``hc/test.py``: an ``owner`` (an active e-commerce enterprise),
+its ``partner`` (the declaring agent it appointed, in the same trade) and an ``outsider`` who
+must see nothing of either. Each holds a working key; ``client_for(persona)`` calls as it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from single_window.models import Appointment, Park, Role
+from tests.factories import ApiKeyFactory, AppointmentFactory, ParkFactory, Persona, persona
+
+# What the root conftest.py re-exports to the other test directories.
+__all__ = [
+    "api_client",
+    "appointment",
+    "client_for",
+    "empty_cache",
+    "outsider",
+    "outsider_client",
+    "owner",
+    "owner_client",
+    "park",
+    "partner",
+    "partner_client",
+]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    """Throttle counters live in the (Redis) cache: every test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    """A client without credentials."""
+    return APIClient()
+
+
+@pytest.fixture
+def client_for() -> Callable[[Persona], APIClient]:
+    """``client_for(persona)``: a client that sends the persona's key."""
+
+    def make(who: Persona) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=who.authorization)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def park(db: None) -> Park:
+    return ParkFactory.create(customs_district="2901")
+
+
+@pytest.fixture
+def owner(park: Park) -> Persona:
+    """An active e-commerce enterprise with a key."""
+    return persona(park=park, roles=[Role.EBC], name="Owner Seller Ltd")
+
+
+@pytest.fixture
+def appointment(owner: Persona, park: Park) -> Appointment:
+    """The owner's appointment of its declaring agent, in force today."""
+    return AppointmentFactory.create(principal=owner.enterprise, agent__park=park, agent__name="Partner Broker Ltd")
+
+
+@pytest.fixture
+def partner(appointment: Appointment) -> Persona:
+    """The declaring agent the owner appointed, with a key."""
+    api_key, raw_key = ApiKeyFactory.issue(enterprise=appointment.agent)
+    return Persona(enterprise=appointment.agent, api_key=api_key, raw_key=raw_key)
+
+
+@pytest.fixture
+def outsider(db: None) -> Persona:
+    """An active enterprise in another park, named in nothing of the owner's."""
+    return persona(park=ParkFactory.create(customs_district="3104"), roles=[Role.EBC, Role.AGENT], name="Outsider Ltd")
+
+
+@pytest.fixture
+def owner_client(owner: Persona, client_for: Callable[[Persona], APIClient]) -> APIClient:
+    return client_for(owner)
+
+
+@pytest.fixture
+def partner_client(partner: Persona, client_for: Callable[[Persona], APIClient]) -> APIClient:
+    return client_for(partner)
+
+
+@pytest.fixture
+def outsider_client(outsider: Persona, client_for: Callable[[Persona], APIClient]) -> APIClient:
+    return client_for(outsider)
