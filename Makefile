@@ -46,9 +46,11 @@ typecheck: install-dev
 schema: install
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
 
-messages:
-	cd single_window && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --no-obsolete
-	$(BIN)/python manage.py compilemessages
+## messages: refresh locale/zh_Hans from every app (tests excluded) and compile; commit the .po and the .mo
+messages: install
+	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --add-location=file \
+		--ignore=$(VENV) --ignore=var --ignore='*/tests/*' --ignore='tests/*'
+	$(BIN)/python manage.py compilemessages --ignore=$(VENV)
 
 clean:
 	rm -rf $(VENV) var

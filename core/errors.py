@@ -46,6 +46,22 @@ UNKNOWN_ENTERPRISE = "unknown_enterprise"
 # Keys
 API_KEY_LIMIT_REACHED = "api_key_limit_reached"
 
+# Customs XML messages (the answer is a CEB900 message; see declarations.xml)
+CONTENT_TOO_LARGE = "content_too_large"
+XML_MALFORMED = "xml_malformed"
+XML_DOCTYPE_FORBIDDEN = "xml_doctype_forbidden"
+XML_MESSAGE_TYPE = "xml_message_type"
+XML_SCHEMA_INVALID = "xml_schema_invalid"
+
+# Certificates and message signatures
+CERTIFICATE_INVALID = "certificate_invalid"
+CERTIFICATE_EXPIRED = "certificate_expired"
+CERTIFICATE_DUPLICATE = "certificate_duplicate"
+SIGNATURE_MISSING = "signature_missing"
+SIGNATURE_INVALID = "signature_invalid"
+SIGNATURE_ALGORITHM_UNSUPPORTED = "signature_algorithm_unsupported"
+SIGNATURE_CERTIFICATE_NOT_REGISTERED = "signature_certificate_not_registered"
+
 
 @dataclass(frozen=True)
 class FieldError:

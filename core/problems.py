@@ -107,6 +107,9 @@ def flatten_validation(detail: Any, prefix: str | None = None) -> Iterator[Field
         for key, value in detail.items():
             if key in ("non_field_errors", api_settings.NON_FIELD_ERRORS_KEY):
                 yield from flatten_validation(value, prefix)
+            elif isinstance(key, int):
+                # A ListSerializer's errors (LIST_SERIALIZER_ERRORS_AS_DICT) are keyed by index.
+                yield from flatten_validation(value, f"{prefix or ''}[{key}]")
             else:
                 yield from flatten_validation(value, f"{prefix}.{key}" if prefix else str(key))
     elif isinstance(detail, list):

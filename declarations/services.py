@@ -214,6 +214,9 @@ def document_submit(*, kind: str, data: dict[str, Any], sender: Enterprise) -> S
     if "items" in data:
         _replace_lines(document, kind, data["items"])
     after_submit(kind=kind, document=document)
+    if isinstance(document, Inventory):
+        # Matching wrote what the list waits for to the row, not to this instance.
+        document.refresh_from_db(fields=["status", "waiting_for", "updated_at"])
     return SubmitResult(document=document, created=created)
 
 

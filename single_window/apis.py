@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
@@ -15,8 +16,8 @@ from rest_framework.views import APIView
 from core import errors
 from core.errors import Forbidden, InvalidInput, NotFoundError
 from core.openapi import problems
-from single_window import selectors, services
-from single_window.models import Appointment, Enterprise
+from single_window import selectors, services, signatures
+from single_window.models import Appointment, Enterprise, EnterpriseCertificate
 from single_window.permissions import caller_enterprise
 
 ENTERPRISE_EXAMPLE = {
@@ -299,4 +300,133 @@ class AppointmentDetailApi(APIView):
         if appointment.principal_id != enterprise.pk:
             raise Forbidden(_("Only the principal may revoke an appointment."))
         services.appointment_revoke(appointment=appointment, actor=request.user.actor)  # type: ignore[union-attr]
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Certificates --------------------------------------------------------------------------
+
+CERTIFICATE_EXAMPLE = {
+    "id": 3,
+    "fingerprint_sha256": "5d0a3c4e9b7f2a61c8e4d93b0f1a7e26c4b8d1f03e9a2c75b6d40e8f1a3c9b27",
+    "serial_number": "4a3f9c2e71b0d8a5",
+    "subject": "CN=杭州示例跨境电商有限公司,O=杭州示例跨境电商有限公司,C=CN",
+    "algorithm": "rsa",
+    "not_before": "2026-01-01T08:00:00+08:00",
+    "not_after": "2028-01-01T08:00:00+08:00",
+    "revoked_at": None,
+    "in_force": True,
+    "created_at": "2026-11-25T10:02:11+08:00",
+}
+CERTIFICATE_PEM_EXAMPLE = "-----BEGIN CERTIFICATE-----\nMIIDBTCCAe2gAwIBAgIUSjn...\n...\n-----END CERTIFICATE-----\n"
+
+
+class CertificateOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    fingerprint_sha256 = serializers.CharField(help_text="SHA-256 of the DER encoding, lowercase hex.")
+    serial_number = serializers.CharField(help_text="Hexadecimal.")
+    subject = serializers.CharField()
+    algorithm = serializers.ChoiceField(choices=EnterpriseCertificate.Algorithm.choices)
+    not_before = serializers.DateTimeField()
+    not_after = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    in_force = serializers.SerializerMethodField(help_text="Not revoked and inside its validity period now.")
+    created_at = serializers.DateTimeField()
+
+    def get_in_force(self, certificate: EnterpriseCertificate) -> bool:
+        return certificate.is_usable_at(timezone.now())
+
+
+class CertificateDetailOutput(CertificateOutput):
+    certificate_pem = serializers.CharField()
+
+
+class CertificateListApi(APIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        certificate_pem = serializers.CharField(
+            max_length=20_000, trim_whitespace=False, help_text="One X.509 certificate, PEM-encoded, without its chain."
+        )
+
+        class Meta:
+            ref_name = "CertificateRegister"
+
+    @extend_schema(
+        operation_id="certificates_list",
+        tags=["certificates"],
+        summary="The enterprise's signing certificates, in force and revoked",
+        responses={200: CertificateOutput(many=True), **problems()},
+        examples=[OpenApiExample("Certificates", value=[CERTIFICATE_EXAMPLE], response_only=True)],
+    )
+    def get(self, request: Request) -> Response:
+        certificates = signatures.certificates_for(enterprise=caller_enterprise(request))
+        return Response(CertificateOutput(certificates, many=True).data)
+
+    @extend_schema(
+        operation_id="certificates_register",
+        tags=["certificates"],
+        summary="Register a signing certificate",
+        description=(
+            "Declaration lists (CEB621) in customs XML must be signed with a certificate the "
+            "declaring enterprise registered here (rsa-sha1; SM2 certificates are kept, SM2-SM3 "
+            "signatures are not verified yet). Refused: anything but one RSA or SM2 certificate "
+            "(400 certificate_invalid), an expired one (400 certificate_expired), one already "
+            "registered by anyone (409 certificate_duplicate)."
+        ),
+        request=InputSerializer,
+        responses={201: CertificateDetailOutput, **problems(400, 409, 415)},
+        examples=[
+            OpenApiExample("A certificate", value={"certificate_pem": CERTIFICATE_PEM_EXAMPLE}, request_only=True),
+            OpenApiExample(
+                "Registered",
+                value={**CERTIFICATE_EXAMPLE, "certificate_pem": CERTIFICATE_PEM_EXAMPLE},
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        certificate = services.certificate_register(
+            enterprise=caller_enterprise(request),
+            certificate_pem=data.validated_data["certificate_pem"],
+            actor=request.user.actor,  # type: ignore[union-attr]
+        )
+        return Response(CertificateDetailOutput(certificate).data, status=status.HTTP_201_CREATED)
+
+
+class CertificateDetailApi(APIView):
+    @extend_schema(
+        operation_id="certificates_retrieve",
+        tags=["certificates"],
+        summary="One of the enterprise's certificates, with its PEM",
+        responses={200: CertificateDetailOutput, **problems(404)},
+        examples=[
+            OpenApiExample(
+                "Certificate",
+                value={**CERTIFICATE_EXAMPLE, "certificate_pem": CERTIFICATE_PEM_EXAMPLE},
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request: Request, certificate_id: int) -> Response:
+        certificate = get_object_or_404(
+            signatures.certificates_for(enterprise=caller_enterprise(request)), pk=certificate_id
+        )
+        return Response(CertificateDetailOutput(certificate).data)
+
+    @extend_schema(
+        operation_id="certificates_revoke",
+        tags=["certificates"],
+        summary="Revoke a certificate",
+        description=(
+            "Messages signed with it stop verifying at once; the record stays for the audit. "
+            "Revoking twice is harmless."
+        ),
+        responses={204: None, **problems(404)},
+    )
+    def delete(self, request: Request, certificate_id: int) -> Response:
+        certificate = get_object_or_404(
+            signatures.certificates_for(enterprise=caller_enterprise(request)), pk=certificate_id
+        )
+        services.certificate_revoke(certificate=certificate, actor=request.user.actor)  # type: ignore[union-attr]
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import ClassVar
 
 from django.conf import settings
@@ -293,3 +294,71 @@ class Partner(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+
+class CertificateAlgorithm(models.TextChoices):
+    RSA = "rsa", _("RSA")
+    SM2 = "sm2", _("SM2")
+
+
+FINGERPRINT_SQL_REGEX = r"^[0-9a-f]{64}$"
+
+
+class EnterpriseCertificate(TimeStampedModel):
+    """A signing certificate an enterprise registered with the single window.
+
+    Customs checks that a declaration list is signed by the declaring enterprise (-621015); the
+    single window checks the same against these. Certificates are revoked, never deleted: a
+    signature verified yesterday must still name the certificate that verified it.
+    """
+
+    Algorithm = CertificateAlgorithm
+
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("enterprise"), on_delete=models.PROTECT, related_name="certificates"
+    )
+    certificate_pem = models.TextField(_("certificate (PEM)"))
+    fingerprint_sha256 = models.CharField(
+        _("SHA-256 fingerprint"), max_length=64, unique=True, help_text=_("Of the DER encoding, lowercase hex.")
+    )
+    serial_number = models.CharField(_("serial number"), max_length=64, help_text=_("Hexadecimal."))
+    subject = models.CharField(_("subject"), max_length=500)
+    algorithm = models.CharField(_("key algorithm"), max_length=8, choices=CertificateAlgorithm.choices)
+    not_before = models.DateTimeField(_("valid from"))
+    not_after = models.DateTimeField(_("valid until"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    # Public, but long: the fingerprint names it in the audit log.
+    audit_excluded: ClassVar[tuple[str, ...]] = ("certificate_pem",)
+
+    class Meta:
+        verbose_name = _("enterprise certificate")
+        verbose_name_plural = _("enterprise certificates")
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(algorithm__in=CertificateAlgorithm.values), name="certificate_algorithm_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(not_after__gt=models.F("not_before")), name="certificate_validity_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(fingerprint_sha256__regex=FINGERPRINT_SQL_REGEX), name="certificate_fingerprint_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | Q(revoked_at__gte=models.F("created_at")),
+                name="certificate_revoked_after_created",
+            ),
+        ]
+        indexes = [
+            # Signature verification and the enterprise's own list: the enterprise's certificates
+            # not revoked (WHERE enterprise_id = ? AND revoked_at IS NULL).
+            models.Index(fields=["enterprise", "revoked_at"], name="certificate_owner_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject[:80]} ({self.fingerprint_sha256[:16]}…)"
+
+    def is_usable_at(self, moment: datetime.datetime) -> bool:
+        """Not revoked and inside its validity period at ``moment``."""
+        return self.revoked_at is None and self.not_before <= moment <= self.not_after

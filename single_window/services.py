@@ -8,11 +8,17 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from core import errors
@@ -22,7 +28,16 @@ from core.errors import ApiError, Conflict, FieldError, InvalidInput
 from core.models import AuditEntry
 from single_window import selectors
 from single_window.codes import USCC_PATTERN, is_valid_customs_code, is_valid_uscc
-from single_window.models import ApiKey, Appointment, Enterprise, EnterpriseRole, Park, Partner, Role
+from single_window.models import (
+    ApiKey,
+    Appointment,
+    Enterprise,
+    EnterpriseCertificate,
+    EnterpriseRole,
+    Park,
+    Partner,
+    Role,
+)
 
 API_KEY_PREFIX = "sw"
 # sw_<8 prefix characters>_<43 secret characters>: the prefix finds nothing by itself, it
@@ -308,3 +323,137 @@ def partner_rotate_secret(*, partner: Partner, actor: Actor) -> str:
     partner.save(update_fields=["signing_secret_encrypted", "updated_at"])
     audit_record(actor=actor, action=AuditEntry.Action.UPDATE, instance=partner, reason="signing secret rotated")
     return secret
+
+
+# --- Certificates --------------------------------------------------------------------------
+
+# SM2 keys are id-ecPublicKey on the curve 1.2.156.10197.1.301, which cryptography doesn't load.
+_SM2_CURVE_OID_DER = bytes.fromhex("06082a811ccf5501822d")
+MIN_RSA_KEY_BITS = 1024  # the customs sample certificates are RSA-1024
+
+
+class CertificateInvalid(InvalidInput):
+    default_code = errors.CERTIFICATE_INVALID
+    default_detail = _("The certificate is not valid.")
+
+
+class CertificateExpired(InvalidInput):
+    default_code = errors.CERTIFICATE_EXPIRED
+    default_detail = _("The certificate has expired.")
+
+
+class CertificateDuplicate(Conflict):
+    default_code = errors.CERTIFICATE_DUPLICATE
+    default_detail = _("This certificate is already registered.")
+
+
+@dataclass(frozen=True)
+class CertificateFacts:
+    """What the registry keeps of a certificate, read from its PEM."""
+
+    certificate_pem: str
+    fingerprint_sha256: str
+    serial_number: str
+    subject: str
+    algorithm: str
+    not_before: datetime.datetime
+    not_after: datetime.datetime
+
+
+def _invalid_certificate(message: str | Promise) -> CertificateInvalid:
+    return CertificateInvalid(message, errors=[FieldError("certificate_pem", errors.CERTIFICATE_INVALID, message)])
+
+
+def certificate_facts(*, certificate_pem: str) -> CertificateFacts:
+    """Parse one PEM certificate; raises ``CertificateInvalid`` for anything else."""
+    try:
+        certificates = x509.load_pem_x509_certificates(certificate_pem.strip().encode())
+    except ValueError:
+        raise _invalid_certificate(_("This is not a PEM-encoded X.509 certificate.")) from None
+    if len(certificates) != 1:
+        raise _invalid_certificate(_("Send one certificate, without its chain."))
+    certificate = certificates[0]
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    try:
+        public_key = certificate.public_key()
+    except (UnsupportedAlgorithm, ValueError):  # SM2 curves, among others
+        public_key = None
+    if isinstance(public_key, rsa.RSAPublicKey):
+        if public_key.key_size < MIN_RSA_KEY_BITS:
+            raise _invalid_certificate(_("The RSA key is shorter than 1024 bits."))
+        algorithm = EnterpriseCertificate.Algorithm.RSA
+    elif _SM2_CURVE_OID_DER in certificate.tbs_certificate_bytes:
+        algorithm = EnterpriseCertificate.Algorithm.SM2
+    else:
+        raise _invalid_certificate(_("The certificate's key is neither RSA nor SM2."))
+    return CertificateFacts(
+        certificate_pem=certificate.public_bytes(serialization.Encoding.PEM).decode(),
+        fingerprint_sha256=hashlib.sha256(der).hexdigest(),
+        serial_number=format(certificate.serial_number, "x"),
+        subject=certificate.subject.rfc4514_string()[:500],
+        algorithm=algorithm,
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+    )
+
+
+def certificate_validate(*, certificate_pem: str) -> CertificateFacts:
+    """Everything ``certificate_register`` checks before it writes (the admin form uses it).
+
+    Refused: anything but one RSA or SM2 X.509 certificate (400 certificate_invalid), an
+    expired one (400 certificate_expired), one already registered, by this enterprise or
+    another (409 certificate_duplicate: a certificate signs for one enterprise only).
+    """
+    facts = certificate_facts(certificate_pem=certificate_pem)
+    if facts.not_after <= timezone.now():
+        message = _("The certificate expired on %(date)s.") % {"date": facts.not_after.date().isoformat()}
+        raise CertificateExpired(message, errors=[FieldError("certificate_pem", errors.CERTIFICATE_EXPIRED, message)])
+    if EnterpriseCertificate.objects.filter(fingerprint_sha256=facts.fingerprint_sha256).exists():
+        raise _duplicate_certificate()
+    return facts
+
+
+def _duplicate_certificate() -> CertificateDuplicate:
+    return CertificateDuplicate(
+        errors=[FieldError("certificate_pem", errors.CERTIFICATE_DUPLICATE, CertificateDuplicate.default_detail)]
+    )
+
+
+@transaction.atomic
+def certificate_register(*, enterprise: Enterprise, certificate_pem: str, actor: Actor) -> EnterpriseCertificate:
+    """Register a signing certificate for ``enterprise``; refusals as ``certificate_validate``."""
+    facts = certificate_validate(certificate_pem=certificate_pem)
+    certificate = EnterpriseCertificate(
+        enterprise=enterprise,
+        certificate_pem=facts.certificate_pem,
+        fingerprint_sha256=facts.fingerprint_sha256,
+        serial_number=facts.serial_number,
+        subject=facts.subject,
+        algorithm=facts.algorithm,
+        not_before=facts.not_before,
+        not_after=facts.not_after,
+    )
+    try:
+        with transaction.atomic():
+            certificate.save()
+    except IntegrityError as exc:  # registered in parallel
+        raise _duplicate_certificate() from exc
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, instance=certificate, after=snapshot(certificate))
+    return certificate
+
+
+@transaction.atomic
+def certificate_revoke(*, certificate: EnterpriseCertificate, actor: Actor) -> EnterpriseCertificate:
+    """Revoke a certificate: signatures by it stop verifying. Revoking twice changes nothing."""
+    if certificate.revoked_at is None:
+        before = snapshot(certificate)
+        certificate.revoked_at = timezone.now()
+        certificate.save(update_fields=["revoked_at", "updated_at"])
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.REVOKE,
+            instance=certificate,
+            before=before,
+            after=snapshot(certificate),
+        )
+    return certificate

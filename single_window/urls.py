@@ -13,4 +13,6 @@ urlpatterns = [
     path("keys/<int:key_id>", apis.ApiKeyDetailApi.as_view(), name="key-detail"),
     path("appointments", apis.AppointmentListApi.as_view(), name="appointment-list"),
     path("appointments/<int:appointment_id>", apis.AppointmentDetailApi.as_view(), name="appointment-detail"),
+    path("certificates", apis.CertificateListApi.as_view(), name="certificate-list"),
+    path("certificates/<int:certificate_id>", apis.CertificateDetailApi.as_view(), name="certificate-detail"),
 ]

@@ -20,13 +20,14 @@ from rest_framework.test import APIClient
 
 from declarations import examples
 from declarations.models import CountryCode, PositiveListEntry, UnitCode
+from declarations.tests.helpers import AGENT_CODE, EBC_CODE, EBP_CODE, LOGISTICS_CODE, PAY_CODE, SENDER_OF, Send, url
 from single_window import selectors
 from single_window.models import Appointment, Park, Role
-from declarations.tests.helpers import AGENT_CODE, EBC_CODE, EBP_CODE, LOGISTICS_CODE, PAY_CODE, SENDER_OF, Send, url
 from tests.factories import ApiKeyFactory, AppointmentFactory, EnterpriseFactory, Persona
 
 if TYPE_CHECKING:
     from rest_framework.response import _MonkeyPatchedResponse as ApiResponse
+
 
 @pytest.fixture
 def reference_data(db: None) -> None:
@@ -86,11 +87,9 @@ def agent_appointment(ebc: Persona, agent: Persona) -> Appointment:
 
 
 @pytest.fixture
-def parties(
-    ebp: Persona, ebc: Persona, pay: Persona, logistics: Persona, agent: Persona, agent_appointment: Appointment
-) -> dict[str, Persona]:
-    """Every party of the demo parcel, by role name."""
-    return {"ebp": ebp, "ebc": ebc, "pay": pay, "logistics": logistics, "agent": agent}
+def parties(request: pytest.FixtureRequest, agent_appointment: Appointment) -> dict[str, Persona]:
+    """Every party of the demo parcel, by role name; the agent holds its appointment."""
+    return {name: request.getfixturevalue(name) for name in ("ebp", "ebc", "pay", "logistics", "agent")}
 
 
 @pytest.fixture

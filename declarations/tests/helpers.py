@@ -31,9 +31,24 @@ LOGISTICS_CODE = examples.WAYBILL["logistics_code"]
 AGENT_CODE = examples.INVENTORY["agent_code"]
 BUYER_ID = examples.BUYER_ID
 BUYER_NAME = examples.ORDER["buyer_name"]
+# A valid resident ID number whose check character is X (sent as x, it is the same buyer).
+BUYER_ID_ENDING_X = "33010619900300018X"
+# The example's number with a wrong check character.
+BUYER_ID_BAD_CHECK = BUYER_ID[:17] + ("5" if BUYER_ID[17] != "5" else "7")
 
 # The sender of each document in the demo parcel.
 SENDER_OF = {"order": "ebp", "payment": "pay", "waybill": "logistics", "inventory": "agent"}
+
+
+def document(kind: str, *, item: int | None = None, drop: tuple[str, ...] = (), **changes: Any) -> dict[str, Any]:
+    """The example document with ``changes`` made to its head, or to its item ``item``;
+    ``drop`` removes fields (of the same place)."""
+    data = examples.document(kind)
+    target: dict[str, Any] = data if item is None else data["items"][item]
+    target.update(changes)
+    for name in drop:
+        target.pop(name, None)
+    return data
 
 
 def url(kind: str) -> str:
@@ -80,5 +95,3 @@ class Send(Protocol):
         key: str | None = None,
         **changes: Any,
     ) -> ApiResponse: ...
-
-
