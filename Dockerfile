@@ -36,7 +36,7 @@ RUN DJANGO_SECRET_KEY=collectstatic-only \
     REDIS_URL=redis://localhost:6379/0 \
     python manage.py collectstatic --noinput --verbosity 0
 
-RUN useradd --system --uid 10001 --no-create-home --home-dir /app app
+RUN useradd --system --uid 10001 --create-home app
 USER app
 
 EXPOSE 8000

@@ -49,8 +49,12 @@ class KeyReused(ApiError):
 
 
 def fingerprint(request: Request) -> str:
+    """The request as the key must match it: method, path (the endpoint's route may hold an
+    id, ``inventories/<id>/cancel``), content type and body."""
     key = settings.SECRET_KEY.encode()
-    material = b"\x00".join([(request.method or "").encode(), request.content_type.encode(), request.body])
+    material = b"\x00".join(
+        [(request.method or "").encode(), request.get_full_path().encode(), request.content_type.encode(), request.body]
+    )
     return hmac.new(key, material, hashlib.sha256).hexdigest()
 
 

@@ -7,16 +7,17 @@ state; matching (the next step of a declared list) starts from ``after_submit``.
 
 from __future__ import annotations
 
+import copy
 import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import Conflict, InvalidInput
-from declarations import codes, rules
+from declarations import codes, lifecycle, rules
 from declarations.identity import protect_id_number
 from declarations.models import (
     INVENTORY_DECLARED_STATES,
@@ -29,6 +30,7 @@ from declarations.models import (
     Order,
     OrderItem,
     Payment,
+    StatusChangeSource,
     Waybill,
 )
 from single_window.models import Enterprise
@@ -47,17 +49,6 @@ BUSINESS_KEYS: dict[str, tuple[str, str]] = {
     "waybill": ("logistics_code", "logistics_no"),
     "inventory": ("agent_code", "cop_no"),
 }
-# A list may be changed or deleted until it has gone to customs (or after customs rejected it).
-INVENTORY_CHANGEABLE = frozenset(
-    {
-        InventoryStatus.DRAFT,
-        InventoryStatus.PENDING_DOCUMENTS,
-        InventoryStatus.MATCH_FAILED,
-        InventoryStatus.MATCHED,
-        InventoryStatus.SEND_FAILED,
-        InventoryStatus.REJECTED,
-    }
-)
 CANCELLABLE = INVENTORY_DECLARED_STATES - {InventoryStatus.CANCELLED, InventoryStatus.CLOSED, InventoryStatus.RETURNED}
 
 
@@ -153,8 +144,13 @@ def _check_change(kind: str, data: dict[str, Any], existing: Declaration | None)
             _("A version with the same or a later app_time is already stored; this one is ignored."),
             existing_id=existing.pk,
         )
+    # A list may be changed or deleted as far as its lifecycle allows (not once it has gone to
+    # customs, unless customs rejected it).
     declared = (
-        existing.status not in INVENTORY_CHANGEABLE  # type: ignore[attr-defined]
+        not lifecycle.inventory_move_allowed(
+            from_status=existing.status,  # type: ignore[attr-defined]
+            to_status=_new_status(kind, data),
+        )
         if kind == "inventory"
         else _declared_list_for(kind, existing)
     )
@@ -166,6 +162,26 @@ def _check_change(kind: str, data: dict[str, Any], existing: Declaration | None)
             existing_id=existing.pk,
         )
     return existing
+
+
+def _lock_parcel(kind: str, data: dict[str, Any]) -> None:
+    """Serialise the documents of one parcel until the transaction ends.
+
+    Documents of a parcel may arrive at the same instant; without the lock each would look
+    for the others before they commit, and a list would wait for documents it already has.
+    A parcel is ebp_code + order_no; the waybill is found by its own key, so a list takes
+    both locks (always in this order).
+    """
+    if connection.vendor != "postgresql":
+        return
+    keys = []
+    if kind in ("order", "payment", "inventory"):
+        keys.append(f"parcel:{data['ebp_code']}:{data['order_no']}")
+    if kind in ("waybill", "inventory"):
+        keys.append(f"waybill:{data['logistics_code']}:{data['logistics_no']}")
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
 def _target(kind: str, data: dict[str, Any], sender: Enterprise) -> tuple[Declaration, bool]:
@@ -202,22 +218,42 @@ def document_submit(*, kind: str, data: dict[str, Any], sender: Enterprise) -> S
     problems = rules.check_document(kind=kind, data=data, sender=sender)
     if problems:
         raise InvalidInput(_("The document breaks the single window's rules."), errors=problems)
+    _lock_parcel(kind, data)
     document, created = _target(kind, data, sender)
+    # A change may move a payment to another order: the lists of the old parcel lose it.
+    previous = copy.copy(document) if isinstance(document, Payment) and not created else None
     _assign(document, kind, data)
-    document.status = _new_status(kind, data)  # type: ignore[attr-defined]
     try:
         with transaction.atomic():
-            document.save()
+            _save(document, kind, data, created=created)
     except IntegrityError as exc:
         # A parallel request created the same business key first.
         raise DocumentConflict(kind, codes.DUPLICATE, _("A document with this business key exists.")) from exc
     if "items" in data:
         _replace_lines(document, kind, data["items"])
     after_submit(kind=kind, document=document)
+    if previous is not None and (previous.ebp_code, previous.order_no) != (data["ebp_code"], data["order_no"]):
+        after_submit(kind=kind, document=previous)
     if isinstance(document, Inventory):
         # Matching wrote what the list waits for to the row, not to this instance.
         document.refresh_from_db(fields=["status", "waiting_for", "updated_at"])
     return SubmitResult(document=document, created=created)
+
+
+def _save(document: Declaration, kind: str, data: dict[str, Any], *, created: bool) -> None:
+    """Write the document in its new state; a list's state goes through its lifecycle."""
+    status = _new_status(kind, data)
+    if not isinstance(document, Inventory):
+        document.status = status  # type: ignore[attr-defined]
+        document.save()
+        return
+    note = f"app_type {data['app_type']}, app_status {data['app_status']}, version {document.version}"
+    source = StatusChangeSource.ENTERPRISE
+    if created:
+        lifecycle.inventory_create(inventory=document, status=status, source=source, note=note)
+        return
+    document.save()
+    lifecycle.inventory_transition(inventory=document, to=status, source=source, note=note)
 
 
 def after_submit(*, kind: str, document: Declaration) -> None:

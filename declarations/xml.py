@@ -108,7 +108,10 @@ class MessageRejected(ApiError):
         self.line = line
         code = code or self.default_code
         super().__init__(
-            self.return_info, code=code, errors=[FieldError(element, code, self.return_info)] if element else None
+            self.return_info,
+            code=code,
+            errors=[FieldError(element, code, self.return_info)] if element else None,
+            extra={"return_status": return_status, **({"line": line} if line else {})},
         )
 
 
@@ -216,8 +219,8 @@ def _schema_error_text(error: etree._LogEntry) -> str:
             rest = pattern.sub("The value", rest)
         message = prefix + sep + rest
     message = message.replace(f"{{{CEB_NS}}}", "ceb:").replace(f"{{{DS_NS}}}", "ds:")
-    path = (error.path or "").rsplit("/", 2)
-    where = "/".join(part for part in path[-2:] if part)
+    # The path below the root: ceb:Order[3]/ceb:OrderList[2]/ceb:gnum
+    where = "/".join((error.path or "").split("/")[2:]) or "the message"
     return f"line {error.line}, {where}: {message}"
 
 
@@ -358,6 +361,18 @@ class DocumentResult:
     accepted: bool
     return_status: str
     return_info: str
+
+    @classmethod
+    def accepted_as(cls, *, keys: Mapping[str, str], document_id: int, return_status: str = "2") -> DocumentResult:
+        return cls(keys=keys, accepted=True, return_status=return_status, return_info=f"accepted id={document_id}")
+
+    @classmethod
+    def refused(
+        cls, *, keys: Mapping[str, str], code: str, message: str, field: str | None = None, return_status: str = "-1"
+    ) -> DocumentResult:
+        """A refused document: ``return_status`` is customs' code where one exists, else -1."""
+        info = f"[{code}] {message}" + (f"; {field}" if field else "")
+        return cls(keys=keys, accepted=False, return_status=return_status, return_info=info)
 
 
 @dataclass(frozen=True)

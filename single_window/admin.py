@@ -12,8 +12,18 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import AuditedModelAdmin, admin_actor
+from core.errors import ApiError
 from single_window import selectors, services
-from single_window.models import ApiKey, Appointment, Enterprise, EnterpriseRole, Park, Partner, RegulatorScope
+from single_window.models import (
+    ApiKey,
+    Appointment,
+    Enterprise,
+    EnterpriseCertificate,
+    EnterpriseRole,
+    Park,
+    Partner,
+    RegulatorScope,
+)
 
 
 class ScopedAdminMixin:
@@ -213,3 +223,83 @@ class RegulatorScopeAdmin(AuditedModelAdmin):
     list_display = ("user", "customs_district", "park")
     search_fields = ("user__username", "customs_district", "park__name")
     autocomplete_fields = ("park",)
+
+
+class EnterpriseCertificateForm(ModelForm[EnterpriseCertificate]):
+    """Adding takes the enterprise and the PEM; the service reads everything else from it."""
+
+    class Meta:
+        model = EnterpriseCertificate
+        fields = ("enterprise", "certificate_pem")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        pem = data.get("certificate_pem")
+        if pem and self.instance.pk is None:
+            try:
+                services.certificate_validate(certificate_pem=pem)
+            except ApiError as exc:
+                self.add_error("certificate_pem", str(exc.detail))
+        return data
+
+
+@admin.register(EnterpriseCertificate)
+class EnterpriseCertificateAdmin(AuditedModelAdmin):
+    """Certificates are registered here or over the API, revoked by action, never edited."""
+
+    form = EnterpriseCertificateForm
+    list_display = ("enterprise", "subject", "algorithm", "not_after", "revoked_at", "short_fingerprint")
+    list_filter = ("algorithm", "revoked_at")
+    search_fields = ("enterprise__name", "enterprise__customs_code", "subject", "fingerprint_sha256", "serial_number")
+    list_select_related = ("enterprise",)
+    autocomplete_fields = ("enterprise",)
+    readonly_fields = (
+        "fingerprint_sha256",
+        "serial_number",
+        "subject",
+        "algorithm",
+        "not_before",
+        "not_after",
+        "revoked_at",
+        "created_at",
+    )
+    actions = ("revoke",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EnterpriseCertificate]:
+        queryset = super().get_queryset(request)
+        parks = selectors.regulator_parks(user=request.user)
+        return queryset if parks is None else queryset.filter(enterprise__park__in=parks)
+
+    @admin.display(description=_("fingerprint"))
+    def short_fingerprint(self, obj: EnterpriseCertificate) -> str:
+        return f"{obj.fingerprint_sha256[:16]}…"
+
+    def get_fields(self, request: HttpRequest, obj: EnterpriseCertificate | None = None) -> Any:
+        if obj is None:
+            return ("enterprise", "certificate_pem")
+        return ("enterprise", *self.readonly_fields, "certificate_pem")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: EnterpriseCertificate | None = None) -> Any:
+        return () if obj is None else ("enterprise", *self.readonly_fields, "certificate_pem")
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm[Any], change: bool) -> None:
+        if change:
+            return  # nothing is editable
+        registered = services.certificate_register(
+            enterprise=obj.enterprise, certificate_pem=obj.certificate_pem, actor=admin_actor(request)
+        )
+        for field in EnterpriseCertificate._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(registered, field.attname))
+        obj._state.adding = False
+
+    def save_related(self, request: HttpRequest, form: ModelForm[Any], formsets: Any, change: bool) -> None:
+        return  # registration is audited in the service; nothing else is editable
+
+    def has_delete_permission(self, request: HttpRequest, obj: EnterpriseCertificate | None = None) -> bool:
+        return False  # revoked, never deleted: verified signatures name their certificate
+
+    @admin.action(description=_("Revoke the selected certificates"), permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[EnterpriseCertificate]) -> None:
+        for certificate in queryset:
+            services.certificate_revoke(certificate=certificate, actor=admin_actor(request))
+        self.message_user(request, _("%(count)d certificates revoked.") % {"count": queryset.count()})

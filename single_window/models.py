@@ -362,3 +362,37 @@ class EnterpriseCertificate(TimeStampedModel):
     def is_usable_at(self, moment: datetime.datetime) -> bool:
         """Not revoked and inside its validity period at ``moment``."""
         return self.revoked_at is None and self.not_before <= moment <= self.not_after
+
+
+class InboundMessage(models.Model):
+    """A message as it reached the single window, kept encrypted: it holds personal data.
+
+    Written for every customs-XML submission, so what an enterprise sent can be shown
+    later exactly as it came, with what the single window answered for each document.
+    """
+
+    class Channel(models.TextChoices):
+        API_XML = "api_xml", _("customs XML over the API")
+
+    sender = models.ForeignKey(Enterprise, verbose_name=_("sender"), on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    message_type = models.CharField(_("message type"), max_length=32)
+    message_guid = models.CharField(_("message guid"), max_length=64, blank=True)
+    body_encrypted = models.TextField(_("body (encrypted)"))
+    body_sha256 = models.CharField(_("body SHA-256"), max_length=64)
+    outcome = models.JSONField(_("outcome per document"), default=list)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    audit_excluded: ClassVar[tuple[str, ...]] = ("body_encrypted",)
+
+    class Meta:
+        verbose_name = _("inbound message")
+        verbose_name_plural = _("inbound messages")
+        ordering = ("-received_at",)
+        indexes = [
+            # A sender's messages, newest first.
+            models.Index(fields=["sender", "-received_at"], name="inbound_sender_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_type} {self.message_guid}"

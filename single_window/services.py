@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import errors
 from core.audit import Actor, audit_record, snapshot
-from core.crypto import encrypt_text
+from core.crypto import encrypt_bytes, encrypt_text
 from core.errors import ApiError, Conflict, FieldError, InvalidInput
 from core.models import AuditEntry
 from single_window import selectors
@@ -34,6 +34,7 @@ from single_window.models import (
     Enterprise,
     EnterpriseCertificate,
     EnterpriseRole,
+    InboundMessage,
     Park,
     Partner,
     Role,
@@ -457,3 +458,24 @@ def certificate_revoke(*, certificate: EnterpriseCertificate, actor: Actor) -> E
             after=snapshot(certificate),
         )
     return certificate
+
+
+def inbound_message_record(
+    *,
+    sender: Enterprise,
+    channel: str,
+    message_type: str,
+    message_guid: str,
+    body: bytes,
+    outcome: list[dict[str, str]],
+) -> InboundMessage:
+    """Keep a received message, encrypted, with what was answered for each document."""
+    return InboundMessage.objects.create(
+        sender=sender,
+        channel=channel,
+        message_type=message_type,
+        message_guid=message_guid[:64],
+        body_encrypted=encrypt_bytes(body),
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        outcome=outcome,
+    )

@@ -144,6 +144,13 @@ FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 # Key for the keyed hashes that let the database find an encrypted value.
 LOOKUP_HASH_KEY: str = env.str("LOOKUP_HASH_KEY", default="")
 
+# --- Customs XML -------------------------------------------------------------------------
+# A message holds up to 100 documents; anything larger is refused before it is parsed.
+CEB_XML_MAX_BYTES = env.int("CEB_XML_MAX_BYTES", default=10 * 1024 * 1024)
+# Django refuses larger bodies first, with a 400; keep it just above the XML limit so the
+# XML answer (413, CEB900) is the one a sender sees.
+DATA_UPLOAD_MAX_MEMORY_SIZE = CEB_XML_MAX_BYTES + 1024 * 1024
+
 # --- REST API ----------------------------------------------------------------------------
 API_THROTTLE_RATE: str = env.str("API_THROTTLE_RATE", default="6000/min")
 REST_FRAMEWORK: dict[str, Any] = {

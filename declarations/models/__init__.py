@@ -13,6 +13,7 @@ from declarations.models.documents import (
     Payment,
     Waybill,
 )
+from declarations.models.lifecycle import InventoryStatusChange, StatusChangeSource
 from declarations.models.reference import CountryCode, PositiveListEntry, ReferenceSource, TaxRate, UnitCode
 
 __all__ = [
@@ -24,11 +25,13 @@ __all__ = [
     "InventoryCancellation",
     "InventoryItem",
     "InventoryStatus",
+    "InventoryStatusChange",
     "Order",
     "OrderItem",
     "Payment",
     "PositiveListEntry",
     "ReferenceSource",
+    "StatusChangeSource",
     "TaxRate",
     "UnitCode",
     "Waybill",

@@ -12,10 +12,12 @@ examples need exist in every test that uses a party.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.db import connections
+from pytest_django import DjangoDbBlocker
 from rest_framework.test import APIClient
 
 from declarations import examples
@@ -27,6 +29,22 @@ from tests.factories import ApiKeyFactory, AppointmentFactory, EnterpriseFactory
 
 if TYPE_CHECKING:
     from rest_framework.response import _MonkeyPatchedResponse as ApiResponse
+
+
+@pytest.fixture(scope="session")
+def reseed_after_flush(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[None]:
+    """For tests that commit (``transaction=True``, ``serialized_rollback=True``).
+
+    Such a test ends with a flush, which also empties the tables the migrations seed (the
+    sample reference data); ``serialized_rollback`` restores them only when the next such test
+    starts. Restore them when the session ends too, or a run with ``--reuse-db`` starts without.
+    """
+    yield
+    with django_db_blocker.unblock():
+        for alias in connections:
+            contents = getattr(connections[alias], "_test_serialized_contents", None)
+            if contents:
+                connections[alias].creation.deserialize_db_from_string(contents)
 
 
 @pytest.fixture
@@ -139,7 +157,7 @@ def send(clients: dict[str, APIClient]) -> Send:
         kind: str, data: dict[str, Any] | None = None, *, by: str | None = None, key: str | None = None, **changes: Any
     ) -> ApiResponse:
         body = data if data is not None else examples.document(kind, **changes)
-        headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
+        headers: dict[str, Any] = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
         return clients[by or SENDER_OF[kind]].post(url(kind), body, format="json", **headers)
 
     return post

@@ -148,3 +148,21 @@ def test_a_replayed_answer_is_the_decrypted_original(send: Send) -> None:
 
     assert replay.json()["buyer_name"] == "李四"
     assert replay.json() == first.json()
+
+
+def test_one_key_for_the_cancellation_of_two_lists_is_refused_for_the_second(
+    send: Send, clients: dict[str, APIClient]
+) -> None:
+    first = send("inventory").json()["id"]
+    second = send("inventory", cop_no="COP-2", order_no="SW-2", logistics_no="YT-2").json()["id"]
+    Inventory.objects.filter(pk__in=[first, second]).update(status=InventoryStatus.DECLARED)
+    reason = {"reason": "买家取消订单"}
+
+    clients["agent"].post(f"/api/v1/inventories/{first}/cancel", reason, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+    response = clients["agent"].post(
+        f"/api/v1/inventories/{second}/cancel", reason, format="json", HTTP_IDEMPOTENCY_KEY=KEY
+    )
+
+    # Not a replay of the first list's answer: the second list was not cancelled.
+    assert_problem(response, 422, IDEMPOTENCY_KEY_REUSED)
+    assert list(InventoryCancellation.objects.values_list("inventory_id", flat=True)) == [first]

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import itertools
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core import errors
-from declarations import codes, examples
-from declarations.models import Inventory, InventoryCancellation, InventoryStatus
+from declarations import codes, examples, services
+from declarations.models import Declaration, Inventory, InventoryCancellation, InventoryStatus
 from declarations.tests.helpers import (
     AGENT_CODE,
     EBC_CODE,
@@ -234,7 +238,9 @@ def test_a_9610_list_needs_its_transport_fields(send: Send, missing: str) -> Non
     before = stored_rows()
 
     assert_rejected(send("inventory", document("inventory", drop=(missing,))), missing, codes.REQUIRED_FOR_TRADE_MODE)
-    assert_rejected(send("inventory", **{missing: ""}), missing, codes.REQUIRED_FOR_TRADE_MODE)
+    assert_rejected(
+        send("inventory", examples.document("inventory", **{missing: ""})), missing, codes.REQUIRED_FOR_TRADE_MODE
+    )
 
     assert stored_rows() == before
 
@@ -434,3 +440,42 @@ def test_cancelling_an_unknown_list_is_not_found(clients: dict[str, APIClient]) 
     response = clients["agent"].post(cancel_url(999999), {"reason": "买家取消订单"}, format="json")
 
     assert_problem(response, 404, errors.NOT_FOUND)
+
+
+# --- Documents arriving at the same instant ------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("reseed_after_flush")
+@pytest.mark.parametrize("other", OTHER_DOCUMENTS)
+def test_a_document_arriving_at_the_same_instant_as_its_list_is_not_missed(
+    send: Send, monkeypatch: pytest.MonkeyPatch, other: str
+) -> None:
+    """Both requests write their row, then both look for the other before either commits:
+    unless the parcel is locked, neither sees the other's row and the list waits forever.
+    (With the lock the second request waits at the lock, and the barriers time out.)"""
+    written, looked = threading.Barrier(2), threading.Barrier(2)
+    after_submit = services.after_submit
+
+    def meet(barrier: threading.Barrier) -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=1.0)
+
+    def in_step(*, kind: str, document: Declaration) -> None:
+        meet(written)
+        after_submit(kind=kind, document=document)
+        meet(looked)
+
+    monkeypatch.setattr(services, "after_submit", in_step)
+
+    def submit(kind: str) -> int:
+        try:
+            return send(kind).status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        statuses = list(pool.map(submit, ["inventory", other]))
+
+    assert statuses == [201, 201]
+    assert Inventory.objects.get().waiting_for == [kind for kind in OTHER_DOCUMENTS if kind != other]

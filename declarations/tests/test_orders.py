@@ -251,7 +251,10 @@ def test_the_payment_enterprise_named_in_the_order_may_not_send_it(send: Send) -
 def test_it_rejects_a_code_missing_from_the_customs_code_tables(send: Send, field: str, value: str, code: str) -> None:
     before = stored_rows()
 
-    assert_rejected(send("order", document("order", item=1, **{field: value})), f"items[1].{field}", code)
+    data = document("order")
+    data["items"][1][field] = value
+
+    assert_rejected(send("order", data), f"items[1].{field}", code)
 
     assert stored_rows() == before
 

@@ -180,7 +180,7 @@ def test_a_bad_id_number_is_named_by_its_field_never_repeated(
     before = MODELS[kind][0]._default_manager.count()
 
     with caplog.at_level(logging.DEBUG):
-        response = send(kind, **{field: BUYER_ID_BAD_CHECK})
+        response = send(kind, examples.document(kind, **{field: BUYER_ID_BAD_CHECK}))
 
     body = assert_rejected(response, field, codes.ID_NUMBER_INVALID)
     assert BUYER_ID_BAD_CHECK.encode() not in response.content

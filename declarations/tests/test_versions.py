@@ -187,9 +187,8 @@ def test_app_type_3_deletes_and_frees_the_business_key(send: Send, kind: str) ->
     assert again.status_code == 201, again.content
     assert again.json()["id"] != first["id"]
     assert again.json()["version"] == 1
-    assert sorted(model._default_manager.values_list("status", flat=True)) == sorted(
-        ["deleted", "pending_documents" if kind == "inventory" else "declared"]
-    )
+    statuses = sorted(document.status for document in model._default_manager.all())  # type: ignore[attr-defined]
+    assert statuses == sorted(["deleted", "pending_documents" if kind == "inventory" else "declared"])
 
 
 def test_a_deleted_document_cannot_be_changed(send: Send) -> None:
@@ -251,3 +250,14 @@ def test_a_list_customs_rejected_may_be_changed_and_declared_again(send: Send) -
     assert response.status_code == 200, response.content
     inventory = Inventory.objects.get()
     assert (inventory.pk, inventory.status, inventory.version) == (list_id, "pending_documents", 2)
+
+
+def test_the_list_waits_again_for_a_payment_moved_to_another_order(send: Send) -> None:
+    for kind in KINDS:
+        send(kind)
+    assert Inventory.objects.get().waiting_for == []
+
+    response = send("payment", app_type="2", app_time=LATER, order_no="SW-ANOTHER-ORDER")
+
+    assert response.status_code == 200, response.content
+    assert Inventory.objects.get().waiting_for == ["payment"]

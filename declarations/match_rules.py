@@ -1,0 +1,181 @@
+"""The three-document matching rules (DOMAIN.md section 3), as plain functions.
+
+Each rule looks at the list and the three documents it names and says what disagreed.
+Personal values are masked before they leave this module, so a rule result can be stored
+and shown to the parties.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from core.masking import mask_value
+from declarations.identity import RESIDENT_ID_CARD
+from declarations.models import DocumentStatus, Inventory, Order, Payment, Waybill
+
+# Stable rule codes; a failure carries the code of the rule it broke.
+DOCUMENTS_LINKED = "documents_linked"
+PAYMENT_AMOUNT = "payment_amount_equals_order"
+ORDER_SUMS = "order_sums"
+PAYER_IS_BUYER = "payer_is_buyer"
+CONSIGNEE_MATCHES = "waybill_consignee_matches_order"
+ITEMS_MATCH = "list_items_match_order"
+BUYER_MATCHES = "list_buyer_matches_order"
+ID_TYPES = "id_type_resident_card"
+QUOTA_SINGLE = "quota_single_transaction"
+QUOTA_ANNUAL = "quota_annual"
+POSITIVE_LIST = "positive_list"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rule: str
+    passed: bool
+    field: str = ""
+    list_value: str = ""
+    other_value: str = ""
+    documents: list[str] = dataclasses.field(default_factory=list)
+    customs_code: str = ""
+
+
+@dataclass(frozen=True)
+class Parcel:
+    inventory: Inventory
+    order: Order
+    payment: Payment
+    waybill: Waybill
+
+    def ref(self, name: str) -> str:
+        document = {"inventory": self.inventory, "order": self.order, "payment": self.payment, "waybill": self.waybill}[
+            name
+        ]
+        return f"{name}:{document.pk}"
+
+
+def _shown(name: str, value: object, personal: bool) -> str:
+    text = "" if value is None else str(value)
+    return str(mask_value(name, text)) if personal and text else text
+
+
+def _compare(
+    rule: str, parcel: Parcel, pairs: list[tuple[str, object, object]], documents: list[str], *, personal: bool = False
+) -> Iterator[Outcome]:
+    failed = False
+    for name, ours, theirs in pairs:
+        if ours != theirs:
+            failed = True
+            yield Outcome(
+                rule,
+                False,
+                name,
+                _shown(name, ours, personal),
+                _shown(name, theirs, personal),
+                [parcel.ref(d) for d in documents],
+            )
+    if not failed:
+        yield Outcome(rule, True, documents=[parcel.ref(d) for d in documents])
+
+
+def documents_linked(p: Parcel) -> Iterator[Outcome]:
+    """Rule 1: the list names the order, the waybill names the order, all are declared."""
+    pairs: list[tuple[str, object, object]] = [
+        ("ebc_code", p.inventory.ebc_code, p.order.ebc_code),
+        ("order_no", p.waybill.order_no, p.order.order_no),
+        ("order.status", DocumentStatus.DECLARED, p.order.status),
+        ("payment.status", DocumentStatus.DECLARED, p.payment.status),
+        ("waybill.status", DocumentStatus.DECLARED, p.waybill.status),
+    ]
+    yield from _compare(DOCUMENTS_LINKED, p, pairs, ["inventory", "order", "payment", "waybill"])
+
+
+def payment_amount(p: Parcel) -> Iterator[Outcome]:
+    """Rule 2: the order's actual_paid is what the payment says was paid."""
+    yield from _compare(
+        PAYMENT_AMOUNT, p, [("amount_paid", p.payment.amount_paid, p.order.actual_paid)], ["payment", "order"]
+    )
+
+
+def order_sums(p: Parcel) -> Iterator[Outcome]:
+    """Rule 2: actual_paid = goods + freight + tax - discount; goods = sum of item totals."""
+    o = p.order
+    items = list(o.items.all())
+    pairs: list[tuple[str, object, object]] = [
+        ("actual_paid", o.actual_paid, o.goods_value + o.freight + o.tax_total - o.discount),
+        ("goods_value", o.goods_value, sum((i.total_price for i in items), Decimal(0))),
+    ]
+    pairs += [(f"items[{i.gnum}].total_price", i.total_price, i.price * i.qty) for i in items]
+    yield from _compare(ORDER_SUMS, p, pairs, ["order"])
+
+
+def payer_is_buyer(p: Parcel) -> Iterator[Outcome]:
+    """Rule 3: the payer is the buyer (name and ID number)."""
+    pairs: list[tuple[str, object, object]] = [
+        ("payer_name", p.payment.payer_name, p.order.buyer_name),
+        ("payer_id_number", p.payment.payer_id_hash, p.order.buyer_id_hash),
+    ]
+    if pairs[1][1] != pairs[1][2]:
+        # Never show hashes: say only that the numbers differ.
+        pairs[1] = ("payer_id_number", "***", "*** (another number)")
+    yield from _compare(PAYER_IS_BUYER, p, pairs, ["payment", "order"], personal=True)
+
+
+def consignee_matches(p: Parcel) -> Iterator[Outcome]:
+    """Rule 4: the waybill's consignee is the order's (name, phone, address)."""
+    pairs: list[tuple[str, object, object]] = [
+        ("consignee", p.waybill.consignee, p.order.consignee),
+        ("consignee_telephone", p.waybill.consignee_telephone, p.order.consignee_telephone),
+        ("consignee_address", p.waybill.consignee_address, p.order.consignee_address),
+    ]
+    yield from _compare(CONSIGNEE_MATCHES, p, pairs, ["waybill", "order"], personal=True)
+
+
+def items_match(p: Parcel) -> Iterator[Outcome]:
+    """Rule 5: list items and order items one to one by gnum, with the same goods name."""
+    ours = {i.gnum: (i.item_name or i.gname) for i in p.inventory.items.all()}
+    theirs = {i.gnum: i.item_name for i in p.order.items.all()}
+    pairs: list[tuple[str, object, object]] = [("items.gnum", sorted(ours), sorted(theirs))]
+    pairs += [(f"items[{g}].item_name", ours[g], theirs[g]) for g in sorted(ours.keys() & theirs.keys())]
+    yield from _compare(ITEMS_MATCH, p, pairs, ["inventory", "order"])
+
+
+def buyer_matches(p: Parcel) -> Iterator[Outcome]:
+    """Rule 5: the list's buyer is the order's buyer."""
+    inventory, order = p.inventory, p.order
+    pairs: list[tuple[str, object, object]] = [
+        ("buyer_name", inventory.buyer_name, order.buyer_name),
+        ("buyer_telephone", inventory.buyer_telephone, order.buyer_telephone),
+        ("buyer_id_number", inventory.buyer_id_hash, order.buyer_id_hash),
+    ]
+    if pairs[2][1] != pairs[2][2]:
+        pairs[2] = ("buyer_id_number", "***", "*** (another number)")
+    yield from _compare(BUYER_MATCHES, p, pairs, ["inventory", "order"], personal=True)
+
+
+def id_types(p: Parcel) -> Iterator[Outcome]:
+    """Rule 6: buyer and payer are identified by resident identity card (type 1)."""
+    pairs: list[tuple[str, object, object]] = [
+        ("buyer_id_type", p.inventory.buyer_id_type, RESIDENT_ID_CARD),
+        ("order.buyer_id_type", p.order.buyer_id_type, RESIDENT_ID_CARD),
+        ("payer_id_type", p.payment.payer_id_type, RESIDENT_ID_CARD),
+    ]
+    yield from _compare(ID_TYPES, p, pairs, ["inventory", "order", "payment"])
+
+
+DOCUMENT_RULES: tuple[Callable[[Parcel], Iterator[Outcome]], ...] = (
+    documents_linked,
+    payment_amount,
+    order_sums,
+    payer_is_buyer,
+    consignee_matches,
+    items_match,
+    buyer_matches,
+    id_types,
+)
+
+
+def evaluate(parcel: Parcel) -> list[Outcome]:
+    """Every document rule's outcome (rule 7, quotas and the positive list, comes after)."""
+    return [outcome for rule in DOCUMENT_RULES for outcome in rule(parcel)]

@@ -1,0 +1,99 @@
+"""Buyers' quotas: reserved when a list is declared, consumed at release, restored on
+rejection, cancellation, and returns within 30 days of release.
+
+Two lists of one buyer declared at the same instant must not both fit into one remaining
+quota: the buyer's year row is locked (SELECT … FOR UPDATE, with a lock timeout) before it is
+read, and a check constraint on the row refuses any overshoot the code might still let by.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from declarations import tax
+from declarations.models import Inventory, InventoryStatus
+from declarations.models.decisions import BuyerYearQuota, QuotaReservation
+
+LOCK_TIMEOUT = "5s"
+RETURN_WINDOW = datetime.timedelta(days=30)
+
+
+def _lock_quota(buyer_id_hash: str, year: int) -> BuyerYearQuota:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    BuyerYearQuota.objects.bulk_create([BuyerYearQuota(buyer_id_hash=buyer_id_hash, year=year)], ignore_conflicts=True)
+    return BuyerYearQuota.objects.select_for_update().get(buyer_id_hash=buyer_id_hash, year=year)
+
+
+def quota_year(at: datetime.datetime | None = None) -> int:
+    """The calendar year in China Standard Time."""
+    return timezone.localtime(at or timezone.now()).year
+
+
+def quota_used(*, buyer_id_hash: str, year: int) -> Decimal:
+    row = BuyerYearQuota.objects.filter(buyer_id_hash=buyer_id_hash, year=year).first()
+    return row.reserved + row.consumed if row else Decimal(0)
+
+
+def quota_reserve(*, inventory: Inventory, dutiable_total: Decimal, piece_count: int) -> tax.Mode | tax.Refusal:
+    """Decide the list against the buyer's quota and, when it fits, reserve its value.
+
+    Runs inside the caller's transaction (the one that declares the list). A list reserved
+    before (a re-run of matching) gives its old reservation back first.
+    """
+    assert transaction.get_connection().in_atomic_block  # noqa: S101 - a contract of the caller
+    quota = _lock_quota(inventory.buyer_id_hash, quota_year())
+    previous = QuotaReservation.objects.filter(inventory=inventory, state=QuotaReservation.State.RESERVED).first()
+    held = previous.amount if previous and previous.quota_id == quota.pk else Decimal(0)
+    decision = tax.tax_mode(
+        dutiable_total=dutiable_total, piece_count=piece_count, year_used=quota.reserved + quota.consumed - held
+    )
+    if isinstance(decision, tax.Refusal):
+        return decision
+    if previous is not None:
+        _give_back(previous)
+        quota.refresh_from_db()
+    quota.reserved += dutiable_total
+    quota.save(update_fields=["reserved"])
+    QuotaReservation.objects.update_or_create(
+        inventory=inventory,
+        defaults={"quota": quota, "amount": dutiable_total, "state": QuotaReservation.State.RESERVED},
+    )
+    return decision
+
+
+def _give_back(reservation: QuotaReservation) -> None:
+    quota = BuyerYearQuota.objects.select_for_update().get(pk=reservation.quota_id)
+    if reservation.state == QuotaReservation.State.RESERVED:
+        quota.reserved -= reservation.amount
+    elif reservation.state == QuotaReservation.State.CONSUMED:
+        quota.consumed -= reservation.amount
+    quota.save(update_fields=["reserved", "consumed"])
+    reservation.state = QuotaReservation.State.RELEASED
+    reservation.save(update_fields=["state", "updated_at"])
+
+
+def quota_on_status(*, inventory: Inventory, status: str, released_at: datetime.datetime | None = None) -> None:
+    """Follow the list's lifecycle: consume at release, give back when the parcel never
+    clears or comes back (a return counts only within 30 days of release)."""
+    reservation = QuotaReservation.objects.select_for_update().filter(inventory=inventory).first()
+    if reservation is None or reservation.state == QuotaReservation.State.RELEASED:
+        return
+    if status == InventoryStatus.RELEASED and reservation.state == QuotaReservation.State.RESERVED:
+        quota = BuyerYearQuota.objects.select_for_update().get(pk=reservation.quota_id)
+        quota.reserved -= reservation.amount
+        quota.consumed += reservation.amount
+        quota.save(update_fields=["reserved", "consumed"])
+        reservation.state = QuotaReservation.State.CONSUMED
+        reservation.save(update_fields=["state", "updated_at"])
+    elif status in (InventoryStatus.REJECTED, InventoryStatus.CANCELLED, InventoryStatus.DELETED):
+        _give_back(reservation)
+    elif status == InventoryStatus.RETURNED:
+        within = released_at is None or timezone.now() - released_at <= RETURN_WINDOW
+        if within:
+            _give_back(reservation)

@@ -1,0 +1,129 @@
+"""Customs XML submissions: one message, up to 100 documents, one result each.
+
+The message is checked as customs would (size, no DTD, schema, and for lists the
+signature of the declaring enterprise); each document then goes through the same
+validation and service as a JSON submission, in its own transaction, so one bad document
+never holds back the others. The answer is XML: a receipt per document in the manner of
+CEB312/412/512/622, or a CEB900 when the message as a whole is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpResponse
+
+from core.errors import ApiError
+from declarations import services, xml
+from declarations.serializers import INPUTS
+from declarations.spec import SPECS, Kind
+from single_window import services as hub
+from single_window.models import Enterprise, InboundMessage
+from single_window.signatures import SignatureCheck, usable_certificates, verify_message_signature
+
+XML_CONTENT_TYPE = "application/xml; charset=utf-8"
+_NON_TEXT = (Kind.DECIMAL, Kind.INTEGER, Kind.DATE, Kind.TIMESTAMP)
+
+
+def _as_input(kind: str, document: dict[str, Any]) -> dict[str, Any]:
+    """An empty optional element means "not given", as a missing JSON field does."""
+    spec = SPECS[kind]
+    optional = {f.name for f in spec.head if f.kind in _NON_TEXT and not f.required}
+    line_optional = {f.name for f in spec.lines if f.kind in _NON_TEXT and not f.required}
+    data = {k: v for k, v in document.items() if not (k in optional and v == "")}
+    if "items" in data:
+        data["items"] = [
+            {k: v for k, v in line.items() if not (k in line_optional and v == "")} for line in data["items"]
+        ]
+    return data
+
+
+def _first_error(errors: Any, prefix: str = "") -> tuple[str, str, str]:
+    """The first (field, code, message) of DRF's nested errors."""
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            return _first_error(value, f"{prefix}.{key}" if prefix else str(key))
+    if isinstance(errors, list):
+        for index, value in enumerate(errors):
+            if value:
+                nested = isinstance(value, dict | list)
+                return _first_error(value, f"{prefix}[{index}]" if nested else prefix)
+    return prefix, str(getattr(errors, "code", "invalid")), str(errors)
+
+
+def _submit_one(kind: str, document: dict[str, Any], sender: Enterprise, keys: dict[str, str]) -> xml.DocumentResult:
+    serializer = INPUTS[kind](data=_as_input(kind, document))
+    if not serializer.is_valid():
+        field, code, message = _first_error(serializer.errors)
+        return xml.DocumentResult.refused(keys=keys, code=code, message=message, field=field)
+    try:
+        result = services.document_submit(kind=kind, data=dict(serializer.validated_data), sender=sender)
+    except ApiError as exc:
+        first = exc.errors[0] if exc.errors else None
+        return xml.DocumentResult.refused(
+            keys=keys,
+            code=first.code if first else exc.code,
+            message="; ".join(str(e.message) for e in exc.errors) or str(exc.detail),
+            field=first.field if first else None,
+            return_status=str(exc.extra.get("customs_code", "-1")),
+        )
+    if kind == "inventory":
+        keys = {**keys, "pre_no": xml.pre_no_for(result.document.pk)}
+    return xml.DocumentResult.accepted_as(keys=keys, document_id=result.document.pk)
+
+
+def _signature_refusal(check: SignatureCheck, document: dict[str, Any], sender: Enterprise) -> tuple[str, str] | None:
+    """Why a list may not go on under this message's signature, or None when it may.
+
+    Customs checks that the signer is the declaring enterprise (``agent_code``), so the
+    signature must verify with a certificate the declaring enterprise registered.
+    """
+    if not check.verified:
+        return check.code, check.customs_code
+    if document.get("agent_code") not in {sender.customs_code, sender.uscc}:
+        return "signature_not_by_declarant", "-621015"
+    return None
+
+
+def submit_xml_message(*, kind: str, body: bytes, sender: Enterprise) -> HttpResponse:
+    spec = SPECS[kind]
+    try:
+        parsed = xml.parse_message(body, expected_message=spec.message)
+    except xml.MessageRejected as rejected:
+        return HttpResponse(
+            xml.message_rejected_xml(rejected), status=rejected.status_code, content_type=XML_CONTENT_TYPE
+        )
+
+    check = None
+    if kind == "inventory":
+        check = verify_message_signature(root=parsed.root, candidates=usable_certificates(enterprise=sender))
+    results: list[xml.DocumentResult] = []
+    for document in parsed.documents:
+        keys = xml.receipt_keys(message=spec.message, document=document)
+        refusal = _signature_refusal(check, document, sender) if check is not None else None
+        if refusal is not None:
+            code, customs_code = refusal
+            message = (
+                check.message if check is not None and not check.verified else "signer is not the declaring enterprise"
+            )
+            results.append(
+                xml.DocumentResult.refused(
+                    keys=keys, code=code, message=message, field="Signature", return_status=customs_code
+                )
+            )
+            continue
+        results.append(_submit_one(kind, document, sender, keys))
+
+    with transaction.atomic():
+        hub.inbound_message_record(
+            sender=sender,
+            channel=InboundMessage.Channel.API_XML,
+            message_type=spec.message,
+            message_guid=parsed.guid,
+            body=body,
+            outcome=[{"status": r.return_status, "info": r.return_info} for r in results],
+        )
+    return HttpResponse(
+        xml.receipt_xml(message=spec.message, results=results), status=200, content_type=XML_CONTENT_TYPE
+    )
