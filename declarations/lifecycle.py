@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import Conflict, InvalidInput
+from declarations import quotas
 from declarations.models import Inventory, InventoryStatus, InventoryStatusChange, StatusChangeSource
 
 TRANSITION_NOT_ALLOWED = "transition_not_allowed"
@@ -221,6 +222,8 @@ def _lock(inventory: Inventory) -> Inventory:
 def _set_status(locked: Inventory, to: str, *, inventory: Inventory) -> None:
     locked.status = to
     locked.save(update_fields=["status", "updated_at"])
+    # The buyer's quota follows the list: consumed at release, given back if it never clears.
+    quotas.quota_on_status(inventory=locked, status=to)
     _mirror(locked, inventory)
 
 
@@ -250,9 +253,7 @@ def inventory_create(*, inventory: Inventory, status: str, source: str, note: st
         )
 
 
-def inventory_transition(
-    *, inventory: Inventory, to: str, source: str, note: str = ""
-) -> InventoryStatusChange | None:
+def inventory_transition(*, inventory: Inventory, to: str, source: str, note: str = "") -> InventoryStatusChange | None:
     """Move a list as the single window or its enterprise decides; customs moves it by receipts.
 
     Returns the history row, or None when the list is in ``to`` already. Raises

@@ -1,40 +1,241 @@
-"""What a declared list waits for. Every document of a parcel that arrives lands here."""
+"""Three-document matching: what a declared list waits for, and what is decided when the
+last of its documents arrives.
+
+Every document of a parcel that is stored calls ``documents_changed`` in the same
+transaction, after ``services._lock_parcel`` took the parcel's locks, so documents arriving
+at the same instant are matched one after another and a list never waits for a document
+it already has.
+"""
 
 from __future__ import annotations
 
-from django.db.models import Q
+from decimal import Decimal
 
-from declarations.models import Declaration, DocumentStatus, Inventory, InventoryStatus, Order, Payment, Waybill
+from django.db.models import Max, Q
+
+from declarations import lifecycle, match_rules, quotas, tax
+from declarations.match_rules import Outcome, Parcel
+from declarations.models import (
+    Declaration,
+    DocumentStatus,
+    Inventory,
+    InventoryStatus,
+    Order,
+    Payment,
+    PositiveListEntry,
+    RuleResult,
+    StatusChangeSource,
+    TaxEstimate,
+    TaxEstimateItem,
+    Waybill,
+)
+from declarations.reference import tax_rates_for
+
+SYSTEM = StatusChangeSource.SINGLE_WINDOW
+TAX_RATE_AVAILABLE = "tax_rate_available"
+
+
+def _parcel_documents(inventory: Inventory) -> tuple[Order | None, Payment | None, Waybill | None]:
+    declared = Q(status=DocumentStatus.DECLARED)
+    order = Order.objects.filter(declared, ebp_code=inventory.ebp_code, order_no=inventory.order_no).first()
+    payment = Payment.objects.filter(declared, ebp_code=inventory.ebp_code, order_no=inventory.order_no).first()
+    waybill = (
+        Waybill.objects.filter(declared, logistics_code=inventory.logistics_code, logistics_no=inventory.logistics_no)
+        .order_by("-generation")
+        .first()
+    )
+    return order, payment, waybill
 
 
 def missing_documents(inventory: Inventory) -> list[str]:
     """The documents of the list's parcel not yet declared: order, payment, waybill."""
-    declared = Q(status=DocumentStatus.DECLARED)
-    missing = []
-    if not Order.objects.filter(declared, ebp_code=inventory.ebp_code, order_no=inventory.order_no).exists():
-        missing.append("order")
-    if not Payment.objects.filter(declared, ebp_code=inventory.ebp_code, order_no=inventory.order_no).exists():
-        missing.append("payment")
-    if not Waybill.objects.filter(
-        declared, logistics_code=inventory.logistics_code, logistics_no=inventory.logistics_no
-    ).exists():
-        missing.append("waybill")
-    return missing
+    found = dict(zip(("order", "payment", "waybill"), _parcel_documents(inventory), strict=True))
+    return [name for name, document in found.items() if document is None]
 
 
 def documents_changed(*, kind: str, document: Declaration) -> None:
-    """Refresh ``waiting_for`` of the lists a new or changed document belongs to."""
-    pending = Inventory.objects.filter(status=InventoryStatus.PENDING_DOCUMENTS)
-    if kind == "inventory":
-        lists = pending.filter(pk=document.pk)
-    elif kind == "waybill":
-        lists = pending.filter(logistics_code=document.logistics_code, logistics_no=document.logistics_no)  # type: ignore[attr-defined]
+    """Re-match the lists a new or changed document belongs to."""
+    open_lists = Inventory.objects.filter(status__in=[InventoryStatus.PENDING_DOCUMENTS, InventoryStatus.MATCH_FAILED])
+    if isinstance(document, Inventory):
+        lists = open_lists.filter(pk=document.pk, status=InventoryStatus.PENDING_DOCUMENTS)
+        if document.status != InventoryStatus.PENDING_DOCUMENTS:
+            Inventory.objects.filter(pk=document.pk).exclude(waiting_for=[]).update(waiting_for=[])
+    elif isinstance(document, Waybill):
+        lists = open_lists.filter(logistics_code=document.logistics_code, logistics_no=document.logistics_no)
+    elif isinstance(document, Order | Payment):
+        lists = open_lists.filter(ebp_code=document.ebp_code, order_no=document.order_no)
     else:
-        lists = pending.filter(ebp_code=document.ebp_code, order_no=document.order_no)  # type: ignore[attr-defined]
-    for inventory in lists.select_for_update():
-        waiting_for = missing_documents(inventory)
+        return
+    for inventory in lists.select_for_update().prefetch_related("items"):
+        inventory_match(inventory=inventory)
+
+
+def _positive_list(inventory: Inventory) -> list[Outcome]:
+    """Rule 7: every item is still on the positive list (the list may have changed since)."""
+    items = list(inventory.items.all())
+    on_list = set(
+        PositiveListEntry.objects.filter(tariff_line__in={i.gcode[:8] for i in items}).values_list(
+            "tariff_line", flat=True
+        )
+    )
+    missing = [i for i in items if i.gcode[:8] not in on_list]
+    if not missing:
+        return [Outcome(match_rules.POSITIVE_LIST, True, documents=[f"inventory:{inventory.pk}"])]
+    return [
+        Outcome(match_rules.POSITIVE_LIST, False, f"items[{i.gnum}].gcode", i.gcode, "", [f"inventory:{inventory.pk}"])
+        for i in missing
+    ]
+
+
+def _tax_items(inventory: Inventory) -> list[tax.TaxItem]:
+    return [
+        tax.TaxItem(
+            gnum=i.gnum,
+            gcode=i.gcode,
+            qty=i.qty,
+            unit=i.unit,
+            total_price=i.total_price,
+            qty1=i.qty1,
+            unit1=i.unit1,
+            qty2=i.qty2,
+            unit2=i.unit2 or None,
+        )
+        for i in inventory.items.all()
+    ]
+
+
+def _piece_count(items: list[tax.TaxItem]) -> int:
+    """Pieces of the order for the one-piece exception: the quantity when it is whole."""
+    total = sum((i.qty for i in items), Decimal(0))
+    return int(total) if total == total.to_integral_value() and total >= 1 else max(2, len(items))
+
+
+def _record(inventory: Inventory, outcomes: list[Outcome]) -> None:
+    run = (RuleResult.objects.filter(inventory=inventory).aggregate(run=Max("run"))["run"] or 0) + 1
+    RuleResult.objects.bulk_create(
+        [
+            RuleResult(
+                inventory=inventory,
+                run=run,
+                rule=o.rule,
+                outcome=RuleResult.Outcome.PASSED if o.passed else RuleResult.Outcome.FAILED,
+                field=o.field[:100],
+                list_value=o.list_value[:300],
+                other_value=o.other_value[:300],
+                documents=o.documents,
+                customs_code=o.customs_code,
+            )
+            for o in outcomes
+        ]
+    )
+
+
+def _store_estimate(inventory: Inventory, estimate: tax.TaxEstimate) -> None:
+    TaxEstimate.objects.filter(inventory=inventory).delete()
+    stored = TaxEstimate.objects.create(
+        inventory=inventory,
+        mode=estimate.mode.value,
+        dutiable_total=estimate.dutiable_total,
+        customs_tax=estimate.customs_tax,
+        value_added_tax=estimate.value_added_tax,
+        consumption_tax=estimate.consumption_tax,
+        tax_total=estimate.customs_tax + estimate.value_added_tax + estimate.consumption_tax,
+    )
+    TaxEstimateItem.objects.bulk_create(
+        [
+            TaxEstimateItem(
+                estimate=stored,
+                gnum=i.gnum,
+                gcode=i.gcode,
+                dutiable_value=i.dutiable_value,
+                customs_tax=i.customs_tax,
+                value_added_tax=i.value_added_tax,
+                consumption_tax=i.consumption_tax,
+            )
+            for i in estimate.items
+        ]
+    )
+
+
+def _decide_quota_and_tax(inventory: Inventory) -> tuple[list[Outcome], tax.TaxEstimate | None]:
+    """Rule 7 (quotas) and the tax estimate; reserves the buyer's quota when both hold."""
+    ref = [f"inventory:{inventory.pk}"]
+    items = _tax_items(inventory)
+    rates = tax_rates_for([i.gcode for i in items])
+    missing = [i for i in items if i.gcode not in rates]
+    if missing:
+        return [Outcome(TAX_RATE_AVAILABLE, False, f"items[{i.gnum}].gcode", i.gcode, "", ref) for i in missing], None
+    dutiable_total = sum((i.total_price for i in items), Decimal(0)) + inventory.freight + inventory.insured_fee
+    decision = quotas.quota_reserve(inventory=inventory, dutiable_total=dutiable_total, piece_count=_piece_count(items))
+    if isinstance(decision, tax.Refusal):
+        rule = (
+            match_rules.QUOTA_SINGLE if decision.customs_code == tax.SINGLE_LIMIT_EXCEEDED else match_rules.QUOTA_ANNUAL
+        )
+        return [
+            Outcome(
+                rule, False, "dutiable_value", str(decision.amount), str(decision.limit), ref, decision.customs_code
+            )
+        ], None
+    try:
+        estimate = tax.tax_estimate(
+            items=items, rates=rates, freight=inventory.freight, insured_fee=inventory.insured_fee, mode=decision
+        )
+    except tax.TaxError as exc:
+        return [Outcome(TAX_RATE_AVAILABLE, False, "items", str(exc)[:300], "", ref)], None
+    return [
+        Outcome(match_rules.QUOTA_SINGLE, True, documents=ref),
+        Outcome(match_rules.QUOTA_ANNUAL, True, documents=ref),
+    ], estimate
+
+
+def inventory_match(*, inventory: Inventory) -> None:
+    """Run every rule of DOMAIN.md section 3 on a list whose documents may all be there.
+
+    1. A document is missing: the list waits (``waiting_for`` names what for).
+    2. Otherwise every document rule and the positive list are checked and recorded.
+    3. If they hold, the buyer's quota is decided and reserved and the tax estimated.
+    4. Any failure: ``match_failed``. Else ``matched``, then ``declared`` (the gateway sends it).
+    """
+    order, payment, waybill = _parcel_documents(inventory)
+    waiting_for = [n for n, d in (("order", order), ("payment", payment), ("waybill", waybill)) if d is None]
+    if order is None or payment is None or waybill is None:
+        if inventory.status == InventoryStatus.MATCH_FAILED:
+            lifecycle.inventory_transition(
+                inventory=inventory,
+                to=InventoryStatus.PENDING_DOCUMENTS,
+                source=SYSTEM,
+                note="a document was withdrawn",
+            )
         if waiting_for != inventory.waiting_for:
             inventory.waiting_for = waiting_for
             inventory.save(update_fields=["waiting_for", "updated_at"])
-    if kind == "inventory" and document.status != InventoryStatus.PENDING_DOCUMENTS:  # type: ignore[attr-defined]
-        Inventory.objects.filter(pk=document.pk).exclude(waiting_for=[]).update(waiting_for=[])
+        return
+    if inventory.waiting_for:
+        inventory.waiting_for = []
+        inventory.save(update_fields=["waiting_for", "updated_at"])
+    if inventory.status == InventoryStatus.MATCH_FAILED:
+        lifecycle.inventory_transition(
+            inventory=inventory, to=InventoryStatus.PENDING_DOCUMENTS, source=SYSTEM, note="matching again"
+        )
+    outcomes = match_rules.evaluate(Parcel(inventory, order, payment, waybill)) + _positive_list(inventory)
+    estimate = None
+    if all(o.passed for o in outcomes):
+        quota_outcomes, estimate = _decide_quota_and_tax(inventory)
+        outcomes += quota_outcomes
+    _record(inventory, outcomes)
+    failed = [o.rule for o in outcomes if not o.passed]
+    if failed or estimate is None:
+        lifecycle.inventory_transition(
+            inventory=inventory,
+            to=InventoryStatus.MATCH_FAILED,
+            source=SYSTEM,
+            note=", ".join(sorted(set(failed)))[:500],
+        )
+        return
+    _store_estimate(inventory, estimate)
+    lifecycle.inventory_transition(
+        inventory=inventory, to=InventoryStatus.MATCHED, source=SYSTEM, note="every rule holds"
+    )
+    lifecycle.inventory_transition(
+        inventory=inventory, to=InventoryStatus.DECLARED, source=SYSTEM, note="declared to customs automatically"
+    )

@@ -15,8 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from declarations import tax
-from declarations.models import Inventory, InventoryStatus
-from declarations.models.decisions import BuyerYearQuota, QuotaReservation
+from declarations.models import BuyerYearQuota, Inventory, InventoryStatus, InventoryStatusChange, QuotaReservation
 
 LOCK_TIMEOUT = "5s"
 RETURN_WINDOW = datetime.timedelta(days=30)
@@ -78,7 +77,16 @@ def _give_back(reservation: QuotaReservation) -> None:
     reservation.save(update_fields=["state", "updated_at"])
 
 
-def quota_on_status(*, inventory: Inventory, status: str, released_at: datetime.datetime | None = None) -> None:
+def _released_at(inventory: Inventory) -> datetime.datetime | None:
+    change = (
+        InventoryStatusChange.objects.filter(inventory=inventory, to_status=InventoryStatus.RELEASED, applied=True)
+        .order_by("-created_at")
+        .first()
+    )
+    return (change.receipt_time or change.created_at) if change else None
+
+
+def quota_on_status(*, inventory: Inventory, status: str) -> None:
     """Follow the list's lifecycle: consume at release, give back when the parcel never
     clears or comes back (a return counts only within 30 days of release)."""
     reservation = QuotaReservation.objects.select_for_update().filter(inventory=inventory).first()
@@ -94,6 +102,7 @@ def quota_on_status(*, inventory: Inventory, status: str, released_at: datetime.
     elif status in (InventoryStatus.REJECTED, InventoryStatus.CANCELLED, InventoryStatus.DELETED):
         _give_back(reservation)
     elif status == InventoryStatus.RETURNED:
+        released_at = _released_at(inventory)
         within = released_at is None or timezone.now() - released_at <= RETURN_WINDOW
         if within:
             _give_back(reservation)

@@ -158,7 +158,9 @@ def _check_change(kind: str, data: dict[str, Any], existing: Declaration | None)
         raise DocumentConflict(
             kind,
             codes.CHANGE_NOT_ALLOWED,
-            _("The document has been declared to customs and can no longer be changed or deleted."),
+            _("The list's state does not allow this change or deletion.")
+            if kind == "inventory"
+            else _("The document has been declared to customs and can no longer be changed or deleted."),
             existing_id=existing.pk,
         )
     return existing

@@ -1,5 +1,12 @@
 from __future__ import annotations
 
+from declarations.models.decisions import (
+    BuyerYearQuota,
+    QuotaReservation,
+    RuleResult,
+    TaxEstimate,
+    TaxEstimateItem,
+)
 from declarations.models.documents import (
     INVENTORY_DECLARED_STATES,
     Declaration,
@@ -18,6 +25,7 @@ from declarations.models.reference import CountryCode, PositiveListEntry, Refere
 
 __all__ = [
     "INVENTORY_DECLARED_STATES",
+    "BuyerYearQuota",
     "CountryCode",
     "Declaration",
     "DocumentStatus",
@@ -30,8 +38,12 @@ __all__ = [
     "OrderItem",
     "Payment",
     "PositiveListEntry",
+    "QuotaReservation",
     "ReferenceSource",
+    "RuleResult",
     "StatusChangeSource",
+    "TaxEstimate",
+    "TaxEstimateItem",
     "TaxRate",
     "UnitCode",
     "Waybill",

@@ -1,5 +1,5 @@
-"""What the single window decides about a declared list: the parcel lock, every rule
-result, the buyer's quota and the estimated tax."""
+"""What the single window decides about a declared list: every rule result, the buyer's
+quota and the estimated tax."""
 
 from __future__ import annotations
 
@@ -11,24 +11,6 @@ from declarations.models.documents import Inventory
 
 ANNUAL_LIMIT = 26000
 SINGLE_LIMIT = 5000
-
-
-class ParcelLock(models.Model):
-    """A row per parcel key, locked (SELECT … FOR UPDATE) by every transaction that stores a
-    document of the parcel, so documents arriving together are matched one after another.
-
-    Keys: ``order:<ebp_code>:<order_no>`` (order, payment, list) and
-    ``waybill:<logistics_code>:<logistics_no>`` (waybill, list).
-    """
-
-    key = models.CharField(_("key"), max_length=100, unique=True)
-
-    class Meta:
-        verbose_name = _("parcel lock")
-        verbose_name_plural = _("parcel locks")
-
-    def __str__(self) -> str:
-        return self.key
 
 
 class RuleResult(models.Model):

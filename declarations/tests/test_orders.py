@@ -374,7 +374,7 @@ def test_the_list_is_paginated_by_cursor(send: Send, clients: dict[str, APIClien
     assert seen == ids
 
 
-def test_a_bad_filter_is_a_problem(clients: dict[str, APIClient]) -> None:
+def test_an_updated_since_that_is_not_a_time_is_refused(clients: dict[str, APIClient]) -> None:
     body = assert_problem(
         clients["ebp"].get(url("order"), {"updated_since": "yesterday"}), 400, errors.VALIDATION_FAILED
     )
