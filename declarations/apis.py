@@ -283,3 +283,94 @@ class InventoryCancelApi(APIView):
             inventory=inventory, reason=data.validated_data["reason"], requested_by=enterprise
         )
         return Response(self.OutputSerializer(cancellation).data, status=status.HTTP_201_CREATED)
+
+
+TRACE_EXAMPLE = {
+    "ebp_code": "3301960001",
+    "order_no": "SW20261125000001",
+    "order": examples.OUTPUT_EXAMPLES["order"],
+    "payment": examples.OUTPUT_EXAMPLES["payment"],
+    "waybill": examples.OUTPUT_EXAMPLES["waybill"],
+    "inventory": {**examples.OUTPUT_EXAMPLES["inventory"], "status": "declared", "waiting_for": []},
+    "tax_estimate": {
+        "mode": "within_limits",
+        "dutiable_total": "408.00",
+        "customs_tax": "0.00",
+        "value_added_tax": "37.13",
+        "consumption_tax": "0.00",
+        "tax_total": "37.13",
+        "items": [
+            {
+                "gnum": 1,
+                "gcode": "3304990099",
+                "dutiable_value": "202.97",
+                "customs_tax": "0.00",
+                "value_added_tax": "18.47",
+                "consumption_tax": "0.00",
+            },
+            {
+                "gnum": 2,
+                "gcode": "1901101000",
+                "dutiable_value": "205.03",
+                "customs_tax": "0.00",
+                "value_added_tax": "18.66",
+                "consumption_tax": "0.00",
+            },
+        ],
+    },
+    "events": [
+        {"at": "2026-11-25T10:15:01+08:00", "type": "document_received", "document": "order:12"},
+        {
+            "at": "2026-11-25T11:30:02+08:00",
+            "type": "status_change",
+            "from_status": "",
+            "to_status": "pending_documents",
+            "source": "enterprise",
+            "receipt_code": "",
+            "applied": True,
+            "note": "app_type 1, app_status 2, version 1",
+        },
+        {
+            "at": "2026-11-25T11:30:02+08:00",
+            "type": "rule_result",
+            "run": 1,
+            "rule": "payment_amount_equals_order",
+            "outcome": "passed",
+            "field": "",
+            "list_value": "",
+            "other_value": "",
+            "documents": ["payment:7", "order:12"],
+            "customs_code": "",
+        },
+        {
+            "at": "2026-11-25T11:30:02+08:00",
+            "type": "status_change",
+            "from_status": "matched",
+            "to_status": "declared",
+            "source": "single_window",
+            "receipt_code": "",
+            "applied": True,
+            "note": "declared to customs automatically",
+        },
+    ],
+}
+
+
+class OrderTraceApi(APIView):
+    @extend_schema(
+        operation_id="orders_trace",
+        tags=["orders"],
+        summary="Everything about one parcel: its four documents, tax estimate, status changes and rule results",
+        description=(
+            "Events are in time order: documents received, every status change of the list (with the customs "
+            "receipt code where one moved it) and every matching rule's result, with the two values that "
+            "disagreed (personal ones masked)."
+        ),
+        responses={200: OpenApiTypes.OBJECT, **problems(404)},
+        examples=[OpenApiExample("A declared parcel", value=TRACE_EXAMPLE, response_only=True)],
+    )
+    def get(self, request: Request, first: str, second: str) -> Response:
+        trace = selectors.parcel_trace(enterprise=caller_enterprise(request), ebp_code=first, order_no=second)
+        if trace is None:
+            raise NotFoundError
+        return Response(trace)

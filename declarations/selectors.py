@@ -7,11 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from core.crypto import decrypt_text
 from core.masking import mask_value
 from declarations.identity import masked_id_number
-from declarations.models import Declaration, Inventory
+from declarations.models import Declaration, Inventory, InventoryStatusChange, RuleResult, TaxEstimate
 from declarations.serializers import CST
 from declarations.services import BUSINESS_KEYS, MODELS
 from declarations.spec import SPECS, Kind
@@ -93,8 +94,8 @@ def document_representation(*, kind: str, document: Declaration, viewer: Enterpr
             {f.name: _plain(getattr(line, f.name), f.kind) for f in spec.lines}
             for line in document.items.all()  # type: ignore[attr-defined]
         ]
-    data["created_at"] = document.created_at.isoformat()
-    data["updated_at"] = document.updated_at.isoformat()
+    data["created_at"] = timezone.localtime(document.created_at).isoformat()
+    data["updated_at"] = timezone.localtime(document.updated_at).isoformat()
     return data
 
 
@@ -106,3 +107,77 @@ def inventory_for_cancel(*, enterprise: Enterprise, inventory_id: int) -> Invent
         .filter(Q(sender=enterprise) | Q(agent_code__in=own_codes) | Q(ebc_code__in=own_codes))
         .first()
     )
+
+
+def _estimate_representation(estimate: Any) -> dict[str, Any]:
+    return {
+        "mode": estimate.mode,
+        "dutiable_total": str(estimate.dutiable_total),
+        "customs_tax": str(estimate.customs_tax),
+        "value_added_tax": str(estimate.value_added_tax),
+        "consumption_tax": str(estimate.consumption_tax),
+        "tax_total": str(estimate.tax_total),
+        "items": [
+            {
+                "gnum": i.gnum,
+                "gcode": i.gcode,
+                "dutiable_value": str(i.dutiable_value),
+                "customs_tax": str(i.customs_tax),
+                "value_added_tax": str(i.value_added_tax),
+                "consumption_tax": str(i.consumption_tax),
+            }
+            for i in estimate.items.all()
+        ],
+    }
+
+
+def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> dict[str, Any] | None:
+    """Everything about one parcel the enterprise may see, events in time order.
+
+    None when the enterprise is party to none of the parcel's documents.
+    """
+    order = document_by_key(kind="order", enterprise=enterprise, first=ebp_code, second=order_no)
+    inventory = (
+        documents_visible_to(kind="inventory", enterprise=enterprise)
+        .filter(ebp_code=ebp_code, order_no=order_no)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    payment = (
+        documents_visible_to(kind="payment", enterprise=enterprise)
+        .filter(ebp_code=ebp_code, order_no=order_no)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    waybill = None
+    if inventory is not None:
+        waybill = document_by_key(
+            kind="waybill", enterprise=enterprise, first=inventory.logistics_code, second=inventory.logistics_no
+        )
+    if order is None and inventory is None and payment is None:
+        return None
+
+    documents = {"order": order, "payment": payment, "waybill": waybill, "inventory": inventory}
+    trace: dict[str, Any] = {"ebp_code": ebp_code, "order_no": order_no}
+    events: list[dict[str, Any]] = []
+    for kind, document in documents.items():
+        trace[kind] = (
+            None if document is None else document_representation(kind=kind, document=document, viewer=enterprise)
+        )
+        if document is not None:
+            events.append({"at": document.created_at, "type": "document_received", "document": f"{kind}:{document.pk}"})
+    trace["tax_estimate"] = None
+    if inventory is not None:
+        estimate = TaxEstimate.objects.filter(inventory=inventory).prefetch_related("items").first()
+        trace["tax_estimate"] = _estimate_representation(estimate) if estimate else None
+        changes = InventoryStatusChange.objects.filter(inventory=inventory).values(
+            "created_at", "from_status", "to_status", "source", "receipt_code", "applied", "note"
+        )
+        events += [{"at": c.pop("created_at"), "type": "status_change", **c} for c in changes]
+        results = RuleResult.objects.filter(inventory=inventory).values(
+            "created_at", "run", "rule", "outcome", "field", "list_value", "other_value", "documents", "customs_code"
+        )
+        events += [{"at": r.pop("created_at"), "type": "rule_result", **r} for r in results]
+    events.sort(key=lambda event: event["at"])  # stable: same-instant events keep their order
+    trace["events"] = [{**event, "at": timezone.localtime(event["at"]).isoformat()} for event in events]
+    return trace

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from declarations.apis import PLURAL, VIEWS, InventoryCancelApi
+from declarations.apis import PLURAL, VIEWS, InventoryCancelApi, OrderTraceApi
 
 app_name = "declarations"
 
 urlpatterns: list[URLPattern] = [
     path("inventories/<int:inventory_id>/cancel", InventoryCancelApi.as_view(), name="inventory-cancel"),
+    path("orders/<str:first>/<str:second>/trace", OrderTraceApi.as_view(), name="order-trace"),
 ]
 for kind, views in VIEWS.items():
     plural = PLURAL[kind]

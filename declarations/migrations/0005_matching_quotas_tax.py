@@ -6,108 +6,206 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('declarations', '0004_lifecycle_history'),
+        ("declarations", "0004_lifecycle_history"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BuyerYearQuota',
+            name="BuyerYearQuota",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('buyer_id_hash', models.CharField(max_length=64, verbose_name='buyer (lookup hash)')),
-                ('year', models.PositiveSmallIntegerField(verbose_name='year')),
-                ('reserved', models.DecimalField(decimal_places=5, default=0, max_digits=19, verbose_name='reserved')),
-                ('consumed', models.DecimalField(decimal_places=5, default=0, max_digits=19, verbose_name='consumed')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("buyer_id_hash", models.CharField(max_length=64, verbose_name="buyer (lookup hash)")),
+                ("year", models.PositiveSmallIntegerField(verbose_name="year")),
+                ("reserved", models.DecimalField(decimal_places=5, default=0, max_digits=19, verbose_name="reserved")),
+                ("consumed", models.DecimalField(decimal_places=5, default=0, max_digits=19, verbose_name="consumed")),
             ],
             options={
-                'verbose_name': "buyer's annual quota",
-                'verbose_name_plural': "buyers' annual quotas",
-                'constraints': [models.UniqueConstraint(fields=('buyer_id_hash', 'year'), name='quota_buyer_year_unique'), models.CheckConstraint(condition=models.Q(('consumed__gte', 0), ('reserved__gte', 0)), name='quota_non_negative'), models.CheckConstraint(condition=models.Q(('reserved__lte', django.db.models.expressions.CombinedExpression(models.Value(26000), '-', models.F('consumed')))), name='quota_within_annual_limit')],
+                "verbose_name": "buyer's annual quota",
+                "verbose_name_plural": "buyers' annual quotas",
+                "constraints": [
+                    models.UniqueConstraint(fields=("buyer_id_hash", "year"), name="quota_buyer_year_unique"),
+                    models.CheckConstraint(
+                        condition=models.Q(("consumed__gte", 0), ("reserved__gte", 0)), name="quota_non_negative"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "reserved__lte",
+                                django.db.models.expressions.CombinedExpression(
+                                    models.Value(26000), "-", models.F("consumed")
+                                ),
+                            )
+                        ),
+                        name="quota_within_annual_limit",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TaxEstimate',
+            name="TaxEstimate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mode', models.CharField(choices=[('within_limits', 'within limits (duty 0, VAT and CT at 70%)'), ('full_tax', 'one-piece exception (full tax)')], max_length=16, verbose_name='mode')),
-                ('dutiable_total', models.DecimalField(decimal_places=2, max_digits=19, verbose_name='dutiable value')),
-                ('customs_tax', models.DecimalField(decimal_places=2, max_digits=19, verbose_name='customs duty')),
-                ('value_added_tax', models.DecimalField(decimal_places=2, max_digits=19, verbose_name='VAT')),
-                ('consumption_tax', models.DecimalField(decimal_places=2, max_digits=19, verbose_name='consumption tax')),
-                ('tax_total', models.DecimalField(decimal_places=2, max_digits=19, verbose_name='total')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('inventory', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='tax_estimate', to='declarations.inventory')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[
+                            ("within_limits", "within limits (duty 0, VAT and CT at 70%)"),
+                            ("full_tax", "one-piece exception (full tax)"),
+                        ],
+                        max_length=16,
+                        verbose_name="mode",
+                    ),
+                ),
+                ("dutiable_total", models.DecimalField(decimal_places=2, max_digits=19, verbose_name="dutiable value")),
+                ("customs_tax", models.DecimalField(decimal_places=2, max_digits=19, verbose_name="customs duty")),
+                ("value_added_tax", models.DecimalField(decimal_places=2, max_digits=19, verbose_name="VAT")),
+                (
+                    "consumption_tax",
+                    models.DecimalField(decimal_places=2, max_digits=19, verbose_name="consumption tax"),
+                ),
+                ("tax_total", models.DecimalField(decimal_places=2, max_digits=19, verbose_name="total")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "inventory",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tax_estimate",
+                        to="declarations.inventory",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tax estimate',
-                'verbose_name_plural': 'tax estimates',
+                "verbose_name": "tax estimate",
+                "verbose_name_plural": "tax estimates",
             },
         ),
         migrations.CreateModel(
-            name='TaxEstimateItem',
+            name="TaxEstimateItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('gnum', models.IntegerField(verbose_name='gnum')),
-                ('gcode', models.CharField(max_length=10, verbose_name='gcode')),
-                ('dutiable_value', models.DecimalField(decimal_places=2, max_digits=19, verbose_name='dutiable value')),
-                ('customs_tax', models.DecimalField(decimal_places=2, max_digits=19, verbose_name='customs duty')),
-                ('value_added_tax', models.DecimalField(decimal_places=2, max_digits=19, verbose_name='VAT')),
-                ('consumption_tax', models.DecimalField(decimal_places=2, max_digits=19, verbose_name='consumption tax')),
-                ('estimate', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='declarations.taxestimate')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("gnum", models.IntegerField(verbose_name="gnum")),
+                ("gcode", models.CharField(max_length=10, verbose_name="gcode")),
+                ("dutiable_value", models.DecimalField(decimal_places=2, max_digits=19, verbose_name="dutiable value")),
+                ("customs_tax", models.DecimalField(decimal_places=2, max_digits=19, verbose_name="customs duty")),
+                ("value_added_tax", models.DecimalField(decimal_places=2, max_digits=19, verbose_name="VAT")),
+                (
+                    "consumption_tax",
+                    models.DecimalField(decimal_places=2, max_digits=19, verbose_name="consumption tax"),
+                ),
+                (
+                    "estimate",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="items", to="declarations.taxestimate"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tax estimate item',
-                'verbose_name_plural': 'tax estimate items',
-                'ordering': ('gnum',),
+                "verbose_name": "tax estimate item",
+                "verbose_name_plural": "tax estimate items",
+                "ordering": ("gnum",),
             },
         ),
         migrations.CreateModel(
-            name='QuotaReservation',
+            name="QuotaReservation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=5, max_digits=19, verbose_name='amount')),
-                ('state', models.CharField(choices=[('reserved', 'reserved'), ('consumed', 'consumed'), ('released', 'released')], default='reserved', max_length=10, verbose_name='state')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('inventory', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='quota_reservation', to='declarations.inventory')),
-                ('quota', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reservations', to='declarations.buyeryearquota')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount", models.DecimalField(decimal_places=5, max_digits=19, verbose_name="amount")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("reserved", "reserved"), ("consumed", "consumed"), ("released", "released")],
+                        default="reserved",
+                        max_length=10,
+                        verbose_name="state",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "inventory",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="quota_reservation",
+                        to="declarations.inventory",
+                    ),
+                ),
+                (
+                    "quota",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reservations",
+                        to="declarations.buyeryearquota",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'quota reservation',
-                'verbose_name_plural': 'quota reservations',
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='quota_reservation_non_negative')],
+                "verbose_name": "quota reservation",
+                "verbose_name_plural": "quota reservations",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("amount__gte", 0)), name="quota_reservation_non_negative"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RuleResult',
+            name="RuleResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('run', models.PositiveIntegerField(verbose_name='run')),
-                ('rule', models.CharField(max_length=60, verbose_name='rule')),
-                ('outcome', models.CharField(choices=[('passed', 'passed'), ('failed', 'failed')], max_length=8, verbose_name='outcome')),
-                ('field', models.CharField(blank=True, max_length=100, verbose_name='field')),
-                ('list_value', models.CharField(blank=True, max_length=300, verbose_name='value on the list')),
-                ('other_value', models.CharField(blank=True, max_length=300, verbose_name='value on the other document')),
-                ('documents', models.JSONField(default=list, verbose_name='documents involved')),
-                ('customs_code', models.CharField(blank=True, max_length=10, verbose_name='customs code')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('inventory', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rule_results', to='declarations.inventory')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("run", models.PositiveIntegerField(verbose_name="run")),
+                ("rule", models.CharField(max_length=60, verbose_name="rule")),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[("passed", "passed"), ("failed", "failed")], max_length=8, verbose_name="outcome"
+                    ),
+                ),
+                ("field", models.CharField(blank=True, max_length=100, verbose_name="field")),
+                ("list_value", models.CharField(blank=True, max_length=300, verbose_name="value on the list")),
+                (
+                    "other_value",
+                    models.CharField(blank=True, max_length=300, verbose_name="value on the other document"),
+                ),
+                ("documents", models.JSONField(default=list, verbose_name="documents involved")),
+                ("customs_code", models.CharField(blank=True, max_length=10, verbose_name="customs code")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "inventory",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rule_results",
+                        to="declarations.inventory",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'rule result',
-                'verbose_name_plural': 'rule results',
-                'ordering': ('created_at', 'id'),
-                'indexes': [models.Index(fields=['inventory', 'run'], name='rule_result_run_idx')],
+                "verbose_name": "rule result",
+                "verbose_name_plural": "rule results",
+                "ordering": ("created_at", "id"),
+                "indexes": [models.Index(fields=["inventory", "run"], name="rule_result_run_idx")],
             },
         ),
         migrations.AddConstraint(
-            model_name='taxestimate',
-            constraint=models.CheckConstraint(condition=models.Q(('tax_total', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('customs_tax'), '+', models.F('value_added_tax')), '+', models.F('consumption_tax')))), name='tax_estimate_total_is_sum'),
+            model_name="taxestimate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "tax_total",
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.expressions.CombinedExpression(
+                                models.F("customs_tax"), "+", models.F("value_added_tax")
+                            ),
+                            "+",
+                            models.F("consumption_tax"),
+                        ),
+                    )
+                ),
+                name="tax_estimate_total_is_sum",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='taxestimateitem',
-            constraint=models.UniqueConstraint(fields=('estimate', 'gnum'), name='tax_estimate_item_unique'),
+            model_name="taxestimateitem",
+            constraint=models.UniqueConstraint(fields=("estimate", "gnum"), name="tax_estimate_item_unique"),
         ),
     ]
