@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -131,6 +132,10 @@ def _estimate_representation(estimate: Any) -> dict[str, Any]:
     }
 
 
+def _without(row: Mapping[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != key}
+
+
 def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> dict[str, Any] | None:
     """Everything about one parcel the enterprise may see, events in time order.
 
@@ -173,11 +178,11 @@ def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> dic
         changes = InventoryStatusChange.objects.filter(inventory=inventory).values(
             "created_at", "from_status", "to_status", "source", "receipt_code", "applied", "note"
         )
-        events += [{"at": c.pop("created_at"), "type": "status_change", **c} for c in changes]
+        events += [{"type": "status_change", "at": c["created_at"], **_without(c, "created_at")} for c in changes]
         results = RuleResult.objects.filter(inventory=inventory).values(
             "created_at", "run", "rule", "outcome", "field", "list_value", "other_value", "documents", "customs_code"
         )
-        events += [{"at": r.pop("created_at"), "type": "rule_result", **r} for r in results]
+        events += [{"type": "rule_result", "at": r["created_at"], **_without(r, "created_at")} for r in results]
     events.sort(key=lambda event: event["at"])  # stable: same-instant events keep their order
     trace["events"] = [{**event, "at": timezone.localtime(event["at"]).isoformat()} for event in events]
     return trace
