@@ -14,6 +14,7 @@ from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -140,6 +141,9 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
     """DRF's ``EXCEPTION_HANDLER``: every error a view raises becomes problem+json."""
     request = context.get("request")
     instance = request.path if request is not None else None
+    if isinstance(exc, RequestDataTooBig):
+        exc = ApiError(_("The request body is larger than the limit."), code=errors.CONTENT_TOO_LARGE)
+        exc.status_code = 413
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpResponse
 
-from core.errors import ApiError
+from core.errors import ApiError, FieldError
 from declarations import services, xml
 from declarations.serializers import INPUTS
 from declarations.spec import SPECS, Kind
@@ -60,13 +60,10 @@ def _submit_one(kind: str, document: dict[str, Any], sender: Enterprise, keys: d
     try:
         result = services.document_submit(kind=kind, data=dict(serializer.validated_data), sender=sender)
     except ApiError as exc:
-        first = exc.errors[0] if exc.errors else None
-        return xml.DocumentResult.refused(
-            keys=keys,
-            code=first.code if first else exc.code,
-            message="; ".join(str(e.message) for e in exc.errors) or str(exc.detail),
-            field=first.field if first else None,
-            return_status=str(exc.extra.get("customs_code", "-1")),
+        problems = exc.errors or [FieldError(None, exc.code, exc.detail)]
+        info = " | ".join(f"[{p.code}] {p.message}" + (f"; {p.field}" if p.field else "") for p in problems)
+        return xml.DocumentResult(
+            keys=keys, accepted=False, return_status=str(exc.extra.get("customs_code", "-1")), return_info=info
         )
     if kind == "inventory":
         keys = {**keys, "pre_no": xml.pre_no_for(result.document.pk)}
@@ -122,7 +119,7 @@ def submit_xml_message(*, kind: str, body: bytes, sender: Enterprise) -> HttpRes
             message_type=spec.message,
             message_guid=parsed.guid,
             body=body,
-            outcome=[{"status": r.return_status, "info": r.return_info} for r in results],
+            outcome=[{"status": r.return_status, "info": xml.redact(r.return_info)} for r in results],
         )
     return HttpResponse(
         xml.receipt_xml(message=spec.message, results=results), status=200, content_type=XML_CONTENT_TYPE

@@ -201,16 +201,16 @@ def test_a_deleted_document_cannot_be_changed(send: Send) -> None:
     assert row("payment") == before
 
 
-def test_deleting_a_document_makes_the_list_wait_for_it_again(send: Send) -> None:
-    for kind in ("order", "payment", "waybill", "inventory"):
+def test_deleting_a_document_or_turning_it_into_a_draft_makes_the_list_wait_for_it_again(send: Send) -> None:
+    for kind in ("order", "payment", "inventory"):
         send(kind)
-    assert Inventory.objects.get().waiting_for == []
-
-    send("waybill", app_type="3", app_time=LATER)
     assert Inventory.objects.get().waiting_for == ["waybill"]
 
-    send("order", app_type="2", app_time=LATER, app_status="1")
-    assert Inventory.objects.get().waiting_for == ["order", "waybill"]
+    assert send("payment", app_type="3", app_time=LATER).status_code == 200
+    assert Inventory.objects.get().waiting_for == ["payment", "waybill"]
+
+    assert send("order", app_type="2", app_time=LATER, app_status="1").status_code == 200
+    assert Inventory.objects.get().waiting_for == ["order", "payment", "waybill"]
 
 
 # --- After the list has gone to customs ----------------------------------------------------------
@@ -253,11 +253,11 @@ def test_a_list_customs_rejected_may_be_changed_and_declared_again(send: Send) -
 
 
 def test_the_list_waits_again_for_a_payment_moved_to_another_order(send: Send) -> None:
-    for kind in KINDS:
+    for kind in ("order", "payment", "inventory"):
         send(kind)
-    assert Inventory.objects.get().waiting_for == []
+    assert Inventory.objects.get().waiting_for == ["waybill"]
 
     response = send("payment", app_type="2", app_time=LATER, order_no="SW-ANOTHER-ORDER")
 
     assert response.status_code == 200, response.content
-    assert Inventory.objects.get().waiting_for == ["payment"]
+    assert Inventory.objects.get().waiting_for == ["payment", "waybill"]
