@@ -3,16 +3,26 @@
 Names, phones and addresses are shown only to regulators holding
 ``declarations.view_personal_data``, and each such view is written to the audit log. ID
 numbers are never shown in full.
+
+Regulators search lists by order, waybill and list number, and by a buyer's full ID number,
+which is matched by its lookup hash (the plaintext is stored nowhere). A list's page shows
+its four documents side by side with the fields that failed matching marked, the latest
+rule results, the tax estimate and the list's history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, ClassVar
 
-from django.contrib import admin
-from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR
+from django.db.models import Exists, Max, Model, OuterRef, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import admin_actor
@@ -20,12 +30,28 @@ from core.audit import audit_record
 from core.crypto import decrypt_text
 from core.masking import mask_value
 from core.models import AuditEntry
-from declarations.identity import masked_id_number
-from declarations.models import Inventory, InventoryCancellation, InventoryItem, Order, OrderItem, Payment, Waybill
+from declarations import lifecycle, matching
+from declarations.identity import id_number_hash, is_valid_resident_id, masked_id_number, normalise_id_number
+from declarations.models import (
+    BuyerYearQuota,
+    Declaration,
+    Inventory,
+    InventoryCancellation,
+    InventoryItem,
+    Order,
+    OrderItem,
+    Payment,
+    QuotaReservation,
+    RuleResult,
+    TaxEstimate,
+    TaxEstimateItem,
+    Waybill,
+)
 from declarations.spec import SPECS
 from single_window import selectors as registry
 
 UNMASK_PERMISSION = "declarations.view_personal_data"
+SEARCH_HELP = _("An order, waybill or list number, or a buyer's full ID number.")
 
 
 def _personal(name: str) -> Callable[[Any, Any], Any]:
@@ -45,11 +71,103 @@ def _id_number(name: str) -> Callable[[Any, Any], str]:
     return show
 
 
-class DocumentAdmin(admin.ModelAdmin[Any]):
+def buyer_lookup_hash(term: str) -> str | None:
+    """The lookup hash of a search term that is a full resident ID number; None for any other term."""
+    normalised = normalise_id_number(term)
+    return id_number_hash(normalised) if is_valid_resident_id(normalised) else None
+
+
+class RegulatorAdmin(admin.ModelAdmin[Any]):
+    """Scoped to the regulator's districts and parks; searchable by a buyer's full ID number.
+
+    ``scope_prefix`` is the path to the document whose sender (and, with ``scope_by_district``,
+    whose customs district) decides who sees a row. ``buyer_hash_field`` names the lookup hash
+    a full ID number is matched against.
+    """
+
+    scope_prefix: ClassVar[str] = ""
+    scope_by_district: ClassVar[bool] = False
+    buyer_hash_field: ClassVar[str | None] = None
+
+    def regulator_scope(self, request: HttpRequest, *, prefix: str | None = None) -> Q | None:
+        """What the regulator may see; None means everything (superusers)."""
+        parks = registry.regulator_parks(user=request.user)
+        if parks is None:
+            return None
+        prefix = self.scope_prefix if prefix is None else prefix
+        scope = Q(**{f"{prefix}sender__park__in": parks})
+        if self.scope_by_district:
+            districts = list(parks.values_list("customs_district", flat=True).distinct())
+            scope |= Q(**{f"{prefix}customs_code__in": districts})
+        return scope
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        scope = self.regulator_scope(request)
+        return queryset if scope is None else queryset.filter(scope)
+
+    def buyer_filter(self, term: str) -> dict[str, str] | None:
+        """The filter a search for a buyer's full ID number stands for; None for other terms."""
+        hashed = buyer_lookup_hash(term)
+        if self.buyer_hash_field is None or hashed is None:
+            return None
+        return {self.buyer_hash_field: hashed}
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        buyer = self.buyer_filter(search_term)
+        if buyer is not None:
+            return queryset.filter(**buyer), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """A search by full ID number goes on as a filter on its hash.
+
+        Otherwise the number would stay in the search box, in every link of the page (pages,
+        filters, ``_changelist_filters``) and in the browser's history. The term is not logged.
+        """
+        term = request.GET.get(SEARCH_VAR, "")
+        buyer = self.buyer_filter(term)
+        if buyer is not None:
+            query = request.GET.copy()
+            query.pop(SEARCH_VAR)
+            query.pop(PAGE_VAR, None)
+            for field, hashed in buyer.items():
+                query[field] = hashed  # replaces an earlier buyer's hash
+            messages.info(
+                request,
+                gettext("Showing the buyer with ID number %(number)s.")
+                % {"number": masked_id_number(normalise_id_number(term))},
+            )
+            return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
+        return super().changelist_view(request, extra_context)
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        if lookup == self.buyer_hash_field:
+            return True
+        return super().lookup_allowed(lookup, value, request)  # type: ignore[arg-type]
+
+
+class ReadOnlyAdmin(RegulatorAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class DocumentAdmin(ReadOnlyAdmin):
+    """Documents come from enterprises, never from regulators: nothing here changes them."""
+
     kind: str
     list_filter: ClassVar[Any] = ("status",)
     list_select_related = ("sender",)
     date_hierarchy = "updated_at"
+    search_help_text = SEARCH_HELP
 
     document_fields: tuple[str, ...] = ()
 
@@ -74,17 +192,6 @@ class DocumentAdmin(admin.ModelAdmin[Any]):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return self.document_fields
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset = super().get_queryset(request)
-        parks = registry.regulator_parks(user=request.user)
-        if parks is None:
-            return queryset
-        districts = list(parks.values_list("customs_district", flat=True).distinct())
-        scope = Q(sender__park__in=parks)
-        if self.kind == "inventory":
-            scope |= Q(customs_code__in=districts)
-        return queryset.filter(scope)
-
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
         obj = super().get_object(request, object_id, from_field)
         if obj is not None and request.method == "GET" and request.user.has_perm(UNMASK_PERMISSION):
@@ -97,18 +204,8 @@ class DocumentAdmin(admin.ModelAdmin[Any]):
             )
         return obj
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # documents come from enterprises, not from regulators
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class OrderItemInline(admin.TabularInline[Any, Any]):
-    model = OrderItem
+class ReadOnlyInline(admin.TabularInline[Any, Any]):
     extra = 0
     can_delete = False
 
@@ -119,13 +216,18 @@ class OrderItemInline(admin.TabularInline[Any, Any]):
         return False
 
 
-class InventoryItemInline(OrderItemInline):
-    model = InventoryItem  # type: ignore[assignment]
+class OrderItemInline(ReadOnlyInline):
+    model = OrderItem
+
+
+class InventoryItemInline(ReadOnlyInline):
+    model = InventoryItem
 
 
 @admin.register(Order)
 class OrderAdmin(DocumentAdmin):
     kind = "order"
+    buyer_hash_field = "buyer_id_hash"
     inlines = (OrderItemInline,)
     list_display = ("order_no", "ebp_code", "ebc_code", "status", "actual_paid", "updated_at")
     search_fields = ("order_no", "ebp_code", "ebc_code", "pay_transaction_id")
@@ -134,6 +236,7 @@ class OrderAdmin(DocumentAdmin):
 @admin.register(Payment)
 class PaymentAdmin(DocumentAdmin):
     kind = "payment"
+    buyer_hash_field = "payer_id_hash"
     list_display = ("pay_transaction_id", "pay_code", "order_no", "status", "amount_paid", "updated_at")
     search_fields = ("pay_transaction_id", "order_no", "pay_code")
 
@@ -143,19 +246,287 @@ class WaybillAdmin(DocumentAdmin):
     kind = "waybill"
     list_display = ("logistics_no", "logistics_code", "order_no", "status", "generation", "updated_at")
     search_fields = ("logistics_no", "order_no", "bill_no")
+    search_help_text = _("A waybill, order or bill of lading number.")
+
+
+# -- A list's review: its four documents side by side -------------------------------------------
+
+COLUMNS = ("inventory", "order", "payment", "waybill")
+
+# The rows of the side-by-side table, after the documents' heads: per document, the attribute
+# shown and the fields of the rule results (declarations.match_rules) whose failure marks it.
+HEAD_ROWS: tuple[tuple[Any, Mapping[str, tuple[str, tuple[str, ...]]]], ...] = (
+    (_("ebc code"), {"inventory": ("ebc_code", ("ebc_code",)), "order": ("ebc_code", ("ebc_code",))}),
+    (_("ebp code"), {"inventory": ("ebp_code", ()), "order": ("ebp_code", ()), "payment": ("ebp_code", ())}),
+    (
+        _("order no"),
+        {
+            "inventory": ("order_no", ()),
+            "order": ("order_no", ("order_no",)),
+            "payment": ("order_no", ()),
+            "waybill": ("order_no", ("order_no",)),
+        },
+    ),
+    (_("logistics no"), {"inventory": ("logistics_no", ()), "waybill": ("logistics_no", ())}),
+    (
+        _("status"),
+        {
+            "inventory": ("status", ()),
+            "order": ("status", ("order.status",)),
+            "payment": ("status", ("payment.status",)),
+            "waybill": ("status", ("waybill.status",)),
+        },
+    ),
+    (
+        _("buyer name"),
+        {
+            "inventory": ("buyer_name", ("buyer_name",)),
+            "order": ("buyer_name", ("buyer_name", "payer_name")),
+            "payment": ("payer_name", ("payer_name",)),
+        },
+    ),
+    (
+        _("buyer telephone"),
+        {
+            "inventory": ("buyer_telephone", ("buyer_telephone",)),
+            "order": ("buyer_telephone", ("buyer_telephone",)),
+            "payment": ("telephone", ()),
+        },
+    ),
+    (
+        _("buyer id type"),
+        {
+            "inventory": ("buyer_id_type", ("buyer_id_type",)),
+            "order": ("buyer_id_type", ("order.buyer_id_type",)),
+            "payment": ("payer_id_type", ("payer_id_type",)),
+        },
+    ),
+    (
+        _("buyer ID number"),
+        {
+            "inventory": ("buyer_id_number", ("buyer_id_number",)),
+            "order": ("buyer_id_number", ("buyer_id_number", "payer_id_number")),
+            "payment": ("payer_id_number", ("payer_id_number",)),
+        },
+    ),
+    (_("consignee"), {"order": ("consignee", ("consignee",)), "waybill": ("consignee", ("consignee",))}),
+    (
+        _("consignee telephone"),
+        {
+            "order": ("consignee_telephone", ("consignee_telephone",)),
+            "waybill": ("consignee_telephone", ("consignee_telephone",)),
+        },
+    ),
+    (
+        _("consignee address"),
+        {
+            "inventory": ("consignee_address", ()),
+            "order": ("consignee_address", ("consignee_address",)),
+            "waybill": ("consignee_address", ("consignee_address",)),
+        },
+    ),
+    (_("freight"), {"inventory": ("freight", ()), "order": ("freight", ()), "waybill": ("freight", ())}),
+    (_("goods value"), {"order": ("goods_value", ("goods_value",))}),
+    (
+        _("amount paid"),
+        {"order": ("actual_paid", ("actual_paid", "amount_paid")), "payment": ("amount_paid", ("amount_paid",))},
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: str = ""
+    # Codes of the failed rules that mark the cell.
+    rules: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.rules)
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    document: Declaration | None
+    url: str
+
+
+def _number(value: Decimal | None) -> str:
+    return "" if value is None else format(value.normalize(), "f")
+
+
+class Comparison:
+    """The four documents of a list's parcel side by side, marked by the latest matching run.
+
+    ``failures`` maps a rule result's field to the codes of the rules that failed on it.
+    Personal values are masked unless ``unmasked``; ID numbers always are.
+    """
+
+    def __init__(
+        self, documents: Mapping[str, Declaration | None], failures: Mapping[str, set[str]], *, unmasked: bool
+    ) -> None:
+        self.documents = documents
+        self.failures = failures
+        self.unmasked = unmasked
+
+    @property
+    def columns(self) -> list[Column]:
+        columns = []
+        for kind in COLUMNS:
+            document = self.documents[kind]
+            model = {"inventory": Inventory, "order": Order, "payment": Payment, "waybill": Waybill}[kind]
+            url = "" if document is None else reverse(f"admin:declarations_{kind}_change", args=[document.pk])
+            columns.append(Column(label=str(model._meta.verbose_name), document=document, url=url))
+        return columns
+
+    @property
+    def rows(self) -> list[Row]:
+        rows = [
+            Row(
+                label=str(label),
+                cells=tuple(self._cell(kind, *spec[kind]) if kind in spec else Cell() for kind in COLUMNS),
+            )
+            for label, spec in HEAD_ROWS
+        ]
+        return rows + self._item_rows()
+
+    def _marked(self, value: str, fields: tuple[str, ...]) -> Cell:
+        return Cell(value, tuple(sorted({rule for name in fields for rule in self.failures.get(name, ())})))
+
+    def _cell(self, kind: str, name: str, fields: tuple[str, ...]) -> Cell:
+        document = self.documents[kind]
+        if document is None:
+            return Cell()
+        if name.endswith("_id_number"):
+            return self._marked(masked_id_number(decrypt_text(getattr(document, f"{name}_encrypted"))), fields)
+        if name == "status":
+            return self._marked(document.get_status_display(), fields)  # type: ignore[attr-defined]
+        value = getattr(document, name)
+        if isinstance(value, Decimal) or value is None:
+            return self._marked(_number(value), fields)
+        if name in document.personal_fields and not self.unmasked:
+            value = mask_value(name, value)
+        return self._marked(str(value), fields)
+
+    def _item_rows(self) -> list[Row]:
+        """Items paired by gnum: the list's against the order's."""
+        inventory, order = self.documents["inventory"], self.documents["order"]
+        ours = {i.gnum: i for i in inventory.items.all()} if inventory is not None else {}  # type: ignore[attr-defined]
+        theirs = {i.gnum: i for i in order.items.all()} if order is not None else {}  # type: ignore[attr-defined]
+        rows = []
+        for gnum in sorted(ours.keys() | theirs.keys()):
+            mine, other = ours.get(gnum), theirs.get(gnum)
+            unpaired = ("items.gnum",) if mine is None or other is None else ()
+            item = f"items[{gnum}]"
+            rows += [
+                Row(
+                    gettext("item %(gnum)s: name") % {"gnum": gnum},
+                    (
+                        self._marked(mine.item_name or mine.gname if mine else "", (f"{item}.item_name", *unpaired)),
+                        self._marked(other.item_name if other else "", (f"{item}.item_name", *unpaired)),
+                        Cell(),
+                        Cell(),
+                    ),
+                ),
+                Row(
+                    gettext("item %(gnum)s: goods code") % {"gnum": gnum},
+                    (self._marked(mine.gcode if mine else "", (f"{item}.gcode",)), Cell(), Cell(), Cell()),
+                ),
+                Row(
+                    gettext("item %(gnum)s: quantity") % {"gnum": gnum},
+                    (
+                        Cell(_number(mine.qty) if mine else ""),
+                        Cell(_number(other.qty) if other else ""),
+                        Cell(),
+                        Cell(),
+                    ),
+                ),
+                Row(
+                    gettext("item %(gnum)s: total price") % {"gnum": gnum},
+                    (
+                        Cell(_number(mine.total_price) if mine else ""),
+                        self._marked(_number(other.total_price) if other else "", (f"{item}.total_price",)),
+                        Cell(),
+                        Cell(),
+                    ),
+                ),
+            ]
+        return rows
+
+
+def inventory_review(*, inventory: Inventory, unmasked: bool) -> dict[str, Any]:
+    """What a list's change page shows besides its fields.
+
+    The documents are those matching compares (``matching._parcel_documents``): the declared
+    order and payment of the list's ``ebp_code + order_no`` and the latest generation of its
+    waybill.
+    """
+    order, payment, waybill = matching._parcel_documents(inventory)
+    run = RuleResult.objects.filter(inventory=inventory).aggregate(run=Max("run"))["run"]
+    results = list(RuleResult.objects.filter(inventory=inventory, run=run)) if run is not None else []
+    failures: dict[str, set[str]] = {}
+    for result in results:
+        if result.outcome == RuleResult.Outcome.FAILED and result.field:
+            failures.setdefault(result.field, set()).add(result.rule)
+    documents = {"inventory": inventory, "order": order, "payment": payment, "waybill": waybill}
+    return {
+        "comparison": Comparison(documents, failures, unmasked=unmasked),
+        "rule_run": run,
+        "rule_results": results,
+        "tax_estimate": TaxEstimate.objects.filter(inventory=inventory).prefetch_related("items").first(),
+        "history": lifecycle.inventory_history(inventory=inventory),
+    }
 
 
 @admin.register(Inventory)
 class InventoryAdmin(DocumentAdmin):
     kind = "inventory"
+    scope_by_district = True
+    buyer_hash_field = "buyer_id_hash"
+    change_form_template = "admin/declarations/inventory/change_form.html"
     inlines = (InventoryItemInline,)
     list_display = ("cop_no", "agent_code", "order_no", "logistics_no", "trade_mode", "status", "updated_at")
     list_filter = ("status", "trade_mode", "customs_code")
-    search_fields = ("cop_no", "invt_no", "order_no", "logistics_no")
+    search_fields = ("cop_no", "invt_no", "pre_no", "order_no", "logistics_no")
+
+    def render_change_form(  # noqa: PLR0917 - Django's signature
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            unmasked = getattr(obj, "_unmasked", False)
+            review = inventory_review(inventory=obj, unmasked=unmasked)
+            if unmasked:
+                # The page shows the other documents' personal data too: each view is recorded.
+                for kind in ("order", "payment", "waybill"):
+                    document: Model | None = review["comparison"].documents[kind]
+                    if document is not None:
+                        audit_record(
+                            actor=admin_actor(request),
+                            action=AuditEntry.Action.UNMASK,
+                            instance=document,
+                            reason=f"personal data viewed in the admin beside list {obj.pk}",
+                        )
+            context.update(review)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 @admin.register(InventoryCancellation)
-class InventoryCancellationAdmin(admin.ModelAdmin[Any]):
+class InventoryCancellationAdmin(RegulatorAdmin):
+    scope_prefix = "inventory__"
+    scope_by_district = True
     list_display = ("inventory", "requested_by", "status", "created_at")
     list_filter = ("status",)
     readonly_fields = ("inventory", "requested_by", "reason", "status", "created_at", "updated_at")
@@ -164,3 +535,70 @@ class InventoryCancellationAdmin(admin.ModelAdmin[Any]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+# -- What the single window decided --------------------------------------------------------------
+
+
+class TaxEstimateItemInline(ReadOnlyInline):
+    model = TaxEstimateItem
+    fields = ("gnum", "gcode", "dutiable_value", "customs_tax", "value_added_tax", "consumption_tax")
+    readonly_fields = fields
+
+
+@admin.register(TaxEstimate)
+class TaxEstimateAdmin(ReadOnlyAdmin):
+    scope_prefix = "inventory__"
+    scope_by_district = True
+    buyer_hash_field = "inventory__buyer_id_hash"
+    inlines = (TaxEstimateItemInline,)
+    list_display = (
+        "inventory",
+        "mode",
+        "dutiable_total",
+        "customs_tax",
+        "value_added_tax",
+        "consumption_tax",
+        "tax_total",
+        "created_at",
+    )
+    list_filter = ("mode",)
+    list_select_related = ("inventory",)
+    search_fields = ("inventory__cop_no", "inventory__invt_no", "inventory__order_no", "inventory__logistics_no")
+    search_help_text = SEARCH_HELP
+    fields = (
+        "inventory",
+        "mode",
+        "dutiable_total",
+        "customs_tax",
+        "value_added_tax",
+        "consumption_tax",
+        "tax_total",
+        "created_at",
+    )
+    readonly_fields = fields
+
+
+@admin.register(BuyerYearQuota)
+class BuyerYearQuotaAdmin(ReadOnlyAdmin):
+    """A regulator sees the quotas of the buyers with a list in its districts and parks."""
+
+    buyer_hash_field = "buyer_id_hash"
+    scope_by_district = True
+    list_display = ("buyer", "year", "reserved", "consumed")
+    list_filter = ("year",)
+    search_fields = ("=buyer_id_hash",)
+    search_help_text = _("A buyer's full ID number.")
+    fields = ("buyer", "year", "reserved", "consumed")
+    readonly_fields = fields
+
+    @admin.display(description=_("buyer (lookup hash)"))
+    def buyer(self, obj: BuyerYearQuota) -> str:
+        return f"{obj.buyer_id_hash[:12]}…"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = admin.ModelAdmin.get_queryset(self, request)
+        scope = self.regulator_scope(request, prefix="inventory__")
+        if scope is None:
+            return queryset
+        return queryset.filter(Exists(QuotaReservation.objects.filter(scope, quota=OuterRef("pk"))))

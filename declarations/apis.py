@@ -273,12 +273,12 @@ class InventoryCancelApi(APIView):
     )
     @idempotent
     def post(self, request: Request, inventory_id: int) -> Response:
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
         enterprise = caller_enterprise(request)
         inventory = selectors.inventory_for_cancel(enterprise=enterprise, inventory_id=inventory_id)
         if inventory is None:
             raise NotFoundError
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
         cancellation = services.inventory_cancel_request(
             inventory=inventory, reason=data.validated_data["reason"], requested_by=enterprise
         )

@@ -49,7 +49,8 @@ BUSINESS_KEYS: dict[str, tuple[str, str]] = {
     "waybill": ("logistics_code", "logistics_no"),
     "inventory": ("agent_code", "cop_no"),
 }
-CANCELLABLE = INVENTORY_DECLARED_STATES - {InventoryStatus.CANCELLED, InventoryStatus.CLOSED, InventoryStatus.RETURNED}
+# CEB623 cancels a list customs has released (DOMAIN.md section 3: released -> cancelled).
+CANCELLABLE = frozenset({InventoryStatus.RELEASED})
 
 
 class DocumentConflict(Conflict):
@@ -273,7 +274,7 @@ def inventory_cancel_request(*, inventory: Inventory, reason: str, requested_by:
         raise DocumentConflict(
             "inventory",
             codes.CANCEL_NOT_ALLOWED,
-            _("Only a list declared to customs can be cancelled."),
+            _("Only a list customs has released can be cancelled."),
             existing_id=inventory.pk,
         )
     if not reason.strip():

@@ -374,14 +374,14 @@ def test_the_payment_enterprise_is_no_party_of_the_list(send: Send, clients: dic
 
 @pytest.fixture
 def declared_list(send: Send) -> Inventory:
-    """A list that has gone to customs (set directly: sending comes with a later issue)."""
+    """A list customs has released (set directly: receipts come with a later issue)."""
     list_id = send("inventory").json()["id"]
-    Inventory.objects.filter(pk=list_id).update(status=InventoryStatus.DECLARED)
+    Inventory.objects.filter(pk=list_id).update(status=InventoryStatus.RELEASED)
     return Inventory.objects.get(pk=list_id)
 
 
 @pytest.mark.parametrize("who", ["agent", "ebc"])
-def test_a_declared_list_may_be_cancelled_with_a_reason(
+def test_a_released_list_may_be_cancelled_with_a_reason(
     declared_list: Inventory, clients: dict[str, APIClient], parties: dict[str, Persona], who: str
 ) -> None:
     response = clients[who].post(cancel_url(declared_list.pk), {"reason": "买家取消订单"}, format="json")
