@@ -24,15 +24,38 @@ APP_LABELS = ("core", "single_window", "declarations")
 # The customs reference data (declarations): the positive list, tax rates, code tables.
 REFERENCE_MODELS = ("positivelistentry", "taxrate", "countrycode", "unitcode")
 
+# The import documents (declarations), read-only and masked in the admin; the items are shown inline.
+DOCUMENT_MODELS = ("order", "orderitem", "payment", "waybill", "inventory", "inventoryitem", "inventorycancellation")
+
+# What the single window decided about a list: rule results, quotas, tax estimates, history.
+DECISION_MODELS = (
+    "ruleresult",
+    "buyeryearquota",
+    "quotareservation",
+    "taxestimate",
+    "taxestimateitem",
+    "inventorystatuschange",
+)
+
 # Group -> (app label, codename prefix, model names). "view" everywhere for auditors.
 GROUP_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     CUSTOMS_OFFICER: {
-        "view": ("park", "enterprise", "appointment", "apikey", "partner", "auditentry", *REFERENCE_MODELS),
+        "view": (
+            "park",
+            "enterprise",
+            "appointment",
+            "apikey",
+            "partner",
+            "auditentry",
+            *REFERENCE_MODELS,
+            *DOCUMENT_MODELS,
+            *DECISION_MODELS,
+        ),
         "change": ("enterprise", "appointment", "apikey", *REFERENCE_MODELS),
         "add": ("apikey", *REFERENCE_MODELS),
     },
     COMMERCE_BUREAU: {
-        "view": ("park", "enterprise", "enterpriserole", "appointment", "apikey", "auditentry"),
+        "view": ("park", "enterprise", "enterpriserole", "appointment", "apikey", "auditentry", *DECISION_MODELS),
         "add": ("park", "enterprise", "enterpriserole", "appointment", "apikey"),
         "change": ("park", "enterprise", "enterpriserole", "appointment", "apikey"),
         "delete": ("enterpriserole",),
@@ -48,6 +71,8 @@ GROUP_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
             "regulatorscope",
             "auditentry",
             *REFERENCE_MODELS,
+            *DOCUMENT_MODELS,
+            *DECISION_MODELS,
         ),
     },
 }

@@ -113,7 +113,7 @@ def test_a_refused_request_releases_its_key_for_the_corrected_retry(send: Send) 
 
 def test_a_cancellation_is_replayed_too(send: Send, clients: dict[str, APIClient]) -> None:
     list_id = send("inventory").json()["id"]
-    Inventory.objects.filter(pk=list_id).update(status=InventoryStatus.DECLARED)
+    Inventory.objects.filter(pk=list_id).update(status=InventoryStatus.RELEASED)
     cancel = f"/api/v1/inventories/{list_id}/cancel"
 
     first = clients["agent"].post(cancel, {"reason": "买家取消订单"}, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
@@ -155,7 +155,7 @@ def test_one_key_for_the_cancellation_of_two_lists_is_refused_for_the_second(
 ) -> None:
     first = send("inventory").json()["id"]
     second = send("inventory", cop_no="COP-2", order_no="SW-2", logistics_no="YT-2").json()["id"]
-    Inventory.objects.filter(pk__in=[first, second]).update(status=InventoryStatus.DECLARED)
+    Inventory.objects.filter(pk__in=[first, second]).update(status=InventoryStatus.RELEASED)
     reason = {"reason": "买家取消订单"}
 
     clients["agent"].post(f"/api/v1/inventories/{first}/cancel", reason, format="json", HTTP_IDEMPOTENCY_KEY=KEY)

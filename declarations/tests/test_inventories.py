@@ -391,8 +391,8 @@ def test_a_released_list_may_be_cancelled_with_a_reason(
     cancellation = InventoryCancellation.objects.get()
     assert (body["id"], body["inventory_id"], body["status"]) == (cancellation.pk, declared_list.pk, "recorded")
     assert (cancellation.reason, cancellation.requested_by) == ("买家取消订单", parties[who].enterprise)
-    # Recorded only; the list stays declared until customs answers.
-    assert Inventory.objects.get(pk=declared_list.pk).status == "declared"
+    # Recorded only; the list stays released until customs answers.
+    assert Inventory.objects.get(pk=declared_list.pk).status == "released"
 
 
 def test_a_list_not_yet_declared_cannot_be_cancelled(send: Send, clients: dict[str, APIClient]) -> None:
