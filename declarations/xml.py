@@ -224,12 +224,12 @@ def _schema_error_text(error: etree._LogEntry) -> str:
     return f"line {error.line}, {where}: {message}"
 
 
-def parse_message(body: bytes, *, expected_message: str) -> ParsedMessage:
-    """Read one customs message of the type ``expected_message`` (``"CEB311Message"``...).
+def read_message(body: bytes, *, expected_message: str) -> etree._Element:
+    """The root of one schema-valid customs message of the type ``expected_message``.
 
+    Used for what enterprises submit and for what customs sends back (receipts, tax bills).
     Raises ``MessageRejected`` (a subclass for each reason) when the message can't be taken.
     """
-    spec = SPECS_BY_MESSAGE[expected_message]  # a KeyError here is a programming error
     limit = max_bytes()
     # 1. Size, before anything looks at the content.
     if len(body) > limit:
@@ -302,7 +302,17 @@ def parse_message(body: bytes, *, expected_message: str) -> ParsedMessage:
             element=(first.path or None) if first else None,
             line=first.line if first else None,
         )
-    # 6. The documents.
+    return root
+
+
+def parse_message(body: bytes, *, expected_message: str) -> ParsedMessage:
+    """Read one submitted message (CEB311/411/511/621) into documents named as in JSON.
+
+    Raises ``MessageRejected`` (a subclass for each reason) when the message can't be taken.
+    """
+    spec = SPECS_BY_MESSAGE[expected_message]  # a KeyError here is a programming error
+    root = read_message(body, expected_message=expected_message)
+    name, message_guid = _root_name(root), root.get("guid", "")
     transfer = root.find(_q("BaseTransfer"))
     return ParsedMessage(
         message=name,

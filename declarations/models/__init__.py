@@ -4,6 +4,7 @@ from declarations.models.decisions import (
     BuyerYearQuota,
     QuotaReservation,
     RuleResult,
+    TaxBill,
     TaxEstimate,
     TaxEstimateItem,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "ReferenceSource",
     "RuleResult",
     "StatusChangeSource",
+    "TaxBill",
     "TaxEstimate",
     "TaxEstimateItem",
     "TaxRate",

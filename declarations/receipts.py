@@ -1,0 +1,115 @@
+"""What customs sends back: list receipts (CEB622) and tax bills (CEB816).
+
+Registered with the hub's inbox (``single_window.inbox``) at start-up. Each receipt goes
+through the list's lifecycle (``inventory_apply_receipt``), which records it, ignores
+duplicates and refuses backwards moves; each tax bill is reconciled against the estimate.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal, InvalidOperation
+
+from lxml import etree
+
+from declarations import lifecycle, xml
+from declarations.models import Inventory, TaxBill, TaxEstimate
+from declarations.serializers import CST
+from single_window.inbox import InboxRejected, register_handler
+from single_window.models import InboxMessage
+
+
+def _text(element: etree._Element, name: str) -> str:
+    return (element.findtext(f"{{{xml.CEB_NS}}}{name}") or "").strip()
+
+
+def _time(value: str) -> datetime.datetime:
+    """returnTime is YYYYMMDDhhmmss with optional milliseconds, China Standard Time."""
+    try:
+        moment = datetime.datetime.strptime(value[:14], "%Y%m%d%H%M%S").replace(tzinfo=CST)
+    except ValueError as exc:
+        raise InboxRejected(f"returnTime {value!r} is not YYYYMMDDhhmmss[SSS]") from exc
+    millis = value[14:17]
+    return moment + datetime.timedelta(milliseconds=int(millis)) if millis.isdigit() else moment
+
+
+def _read(body: bytes, message: str) -> etree._Element:
+    try:
+        return xml.read_message(body, expected_message=message)
+    except xml.MessageRejected as exc:
+        raise InboxRejected(f"{message} refused: {exc.detail}") from exc
+
+
+def apply_inventory_receipts(message: InboxMessage, body: bytes) -> str:
+    """Apply each InventoryReturn of a CEB622 to its list (found by agentCode + copNo)."""
+    root = _read(body, "CEB622Message")
+    outcomes = []
+    for index, element in enumerate(root.iterchildren(f"{{{xml.CEB_NS}}}InventoryReturn")):
+        agent_code, cop_no = _text(element, "agentCode"), _text(element, "copNo")
+        inventory = Inventory.objects.filter(agent_code=agent_code, cop_no=cop_no).exclude(status="deleted").first()
+        if inventory is None:
+            outcomes.append(f"{agent_code}/{cop_no}: no such list")
+            continue
+        invt_no = _text(element, "invtNo")
+        if invt_no and inventory.invt_no != invt_no:
+            Inventory.objects.filter(pk=inventory.pk).update(invt_no=invt_no)
+        outcome = lifecycle.inventory_apply_receipt(
+            inventory=inventory,
+            receipt_code=_text(element, "returnStatus"),
+            receipt_time=_time(_text(element, "returnTime")),
+            message_id=f"{root.get('guid', message.message_id)}:{_text(element, 'guid')}:{index}"[:100],
+            note=_text(element, "returnInfo")[:500],
+        )
+        outcomes.append(f"{agent_code}/{cop_no}: {outcome.result}")
+    return "; ".join(outcomes) or "no InventoryReturn"
+
+
+def _amount(element: etree._Element, name: str) -> Decimal:
+    try:
+        return Decimal(_text(element, name) or "0")
+    except InvalidOperation as exc:
+        raise InboxRejected(f"{name} is not a number") from exc
+
+
+def apply_tax_bills(message: InboxMessage, body: bytes) -> str:
+    """Store each CEB816 bill and flag where it differs from the single window's estimate."""
+    root = _read(body, "CEB816Message")
+    outcomes = []
+    for tax in root.iterchildren(f"{{{xml.CEB_NS}}}Tax"):
+        head = tax.find(f"{{{xml.CEB_NS}}}TaxHeadRd")
+        if head is None:
+            continue
+        invt_no, tax_no = _text(head, "invtNo"), _text(head, "taxNo")
+        inventory = Inventory.objects.filter(invt_no=invt_no).first()
+        if inventory is None:
+            outcomes.append(f"{tax_no}: no list with invtNo {invt_no}")
+            continue
+        bill = {
+            "customs_tax": _amount(head, "customsTax"),
+            "value_added_tax": _amount(head, "valueAddedTax"),
+            "consumption_tax": _amount(head, "consumptionTax"),
+        }
+        estimate = TaxEstimate.objects.filter(inventory=inventory).first()
+        differences = {
+            name: [str(getattr(estimate, name)) if estimate else None, str(value)]
+            for name, value in bill.items()
+            if estimate is None or getattr(estimate, name) != value
+        }
+        TaxBill.objects.update_or_create(
+            tax_no=tax_no,
+            defaults={
+                "inventory": inventory,
+                "invt_no": invt_no,
+                "status": _text(head, "status")[:4],
+                "return_time": _time(_text(head, "returnTime")),
+                "differences": differences,
+                **bill,
+            },
+        )
+        outcomes.append(f"{tax_no}: {'differs from the estimate' if differences else 'matches the estimate'}")
+    return "; ".join(outcomes) or "no Tax"
+
+
+def register() -> None:
+    register_handler("CEB622Message", apply_inventory_receipts)
+    register_handler("CEB816Message", apply_tax_bills)
