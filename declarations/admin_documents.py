@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, ClassVar
 
 from django.contrib import admin, messages
@@ -251,7 +252,8 @@ class WaybillAdmin(DocumentAdmin):
 
 # -- A list's review: its four documents side by side -------------------------------------------
 
-COLUMNS = ("inventory", "order", "payment", "waybill")
+# The columns of the side-by-side table, left to right.
+COLUMNS: dict[str, type[Declaration]] = {"inventory": Inventory, "order": Order, "payment": Payment, "waybill": Waybill}
 
 # The rows of the side-by-side table, after the documents' heads: per document, the attribute
 # shown and the fields of the rule results (declarations.match_rules) whose failure marks it.
@@ -376,17 +378,16 @@ class Comparison:
         self.failures = failures
         self.unmasked = unmasked
 
-    @property
+    @cached_property
     def columns(self) -> list[Column]:
         columns = []
-        for kind in COLUMNS:
+        for kind, model in COLUMNS.items():
             document = self.documents[kind]
-            model = {"inventory": Inventory, "order": Order, "payment": Payment, "waybill": Waybill}[kind]
             url = "" if document is None else reverse(f"admin:declarations_{kind}_change", args=[document.pk])
             columns.append(Column(label=str(model._meta.verbose_name), document=document, url=url))
         return columns
 
-    @property
+    @cached_property
     def rows(self) -> list[Row]:
         rows = [
             Row(
@@ -464,11 +465,11 @@ class Comparison:
 def inventory_review(*, inventory: Inventory, unmasked: bool) -> dict[str, Any]:
     """What a list's change page shows besides its fields.
 
-    The documents are those matching compares (``matching._parcel_documents``): the declared
+    The documents are those matching compares (``matching.parcel_documents``): the declared
     order and payment of the list's ``ebp_code + order_no`` and the latest generation of its
     waybill.
     """
-    order, payment, waybill = matching._parcel_documents(inventory)
+    order, payment, waybill = matching.parcel_documents(inventory)
     run = RuleResult.objects.filter(inventory=inventory).aggregate(run=Max("run"))["run"]
     results = list(RuleResult.objects.filter(inventory=inventory, run=run)) if run is not None else []
     failures: dict[str, set[str]] = {}
@@ -596,9 +597,8 @@ class BuyerYearQuotaAdmin(ReadOnlyAdmin):
     def buyer(self, obj: BuyerYearQuota) -> str:
         return f"{obj.buyer_id_hash[:12]}…"
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset = admin.ModelAdmin.get_queryset(self, request)
-        scope = self.regulator_scope(request, prefix="inventory__")
-        if scope is None:
-            return queryset
-        return queryset.filter(Exists(QuotaReservation.objects.filter(scope, quota=OuterRef("pk"))))
+    def regulator_scope(self, request: HttpRequest, *, prefix: str | None = None) -> Q | None:
+        lists = super().regulator_scope(request, prefix="inventory__")
+        if lists is None:
+            return None
+        return Q(Exists(QuotaReservation.objects.filter(lists, quota=OuterRef("pk"))))

@@ -35,7 +35,8 @@ SYSTEM = StatusChangeSource.SINGLE_WINDOW
 TAX_RATE_AVAILABLE = "tax_rate_available"
 
 
-def _parcel_documents(inventory: Inventory) -> tuple[Order | None, Payment | None, Waybill | None]:
+def parcel_documents(inventory: Inventory) -> tuple[Order | None, Payment | None, Waybill | None]:
+    """The declared order, payment and waybill a list names (None for each one not there)."""
     declared = Q(status=DocumentStatus.DECLARED)
     order = Order.objects.filter(declared, ebp_code=inventory.ebp_code, order_no=inventory.order_no).first()
     payment = Payment.objects.filter(declared, ebp_code=inventory.ebp_code, order_no=inventory.order_no).first()
@@ -49,7 +50,7 @@ def _parcel_documents(inventory: Inventory) -> tuple[Order | None, Payment | Non
 
 def missing_documents(inventory: Inventory) -> list[str]:
     """The documents of the list's parcel not yet declared: order, payment, waybill."""
-    found = dict(zip(("order", "payment", "waybill"), _parcel_documents(inventory), strict=True))
+    found = dict(zip(("order", "payment", "waybill"), parcel_documents(inventory), strict=True))
     return [name for name, document in found.items() if document is None]
 
 
@@ -196,7 +197,7 @@ def inventory_match(*, inventory: Inventory) -> None:
     3. If they hold, the buyer's quota is decided and reserved and the tax estimated.
     4. Any failure: ``match_failed``. Else ``matched``, then ``declared`` (the gateway sends it).
     """
-    order, payment, waybill = _parcel_documents(inventory)
+    order, payment, waybill = parcel_documents(inventory)
     waiting_for = [n for n, d in (("order", order), ("payment", payment), ("waybill", waybill)) if d is None]
     if order is None or payment is None or waybill is None:
         if inventory.status == InventoryStatus.MATCH_FAILED:
