@@ -28,6 +28,23 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "core.purge_expired_idempotency_records",
         "schedule": crontab(minute=17),
     },
+    # The outbox relay. Enqueueing kicks it after commit, so this run catches what the kicks
+    # miss: retries coming due (their times live in the rows), claims whose worker died (lease
+    # expired) and rows committed while the broker was away. Every few seconds keeps the worst
+    # case latency small; a run with nothing due is one indexed query. Runs may overlap safely
+    # (SKIP LOCKED); expiring keeps a backlog of runs from piling up behind a stopped worker.
+    "relay-outbox": {
+        "task": "single_window.relay_outbox",
+        "schedule": 5.0,
+        "options": {"expires": 5.0},
+    },
+    # Partners' messages are applied by a task kicked after they are stored; this sweep
+    # applies the ones stored while the broker was away or whose worker died.
+    "sweep-inbox": {
+        "task": "single_window.sweep_inbox",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE
 

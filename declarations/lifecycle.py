@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import Conflict, InvalidInput
-from declarations import quotas
+from declarations import events, quotas
 from declarations.models import Inventory, InventoryStatus, InventoryStatusChange, StatusChangeSource
 
 TRANSITION_NOT_ALLOWED = "transition_not_allowed"
@@ -220,10 +220,12 @@ def _lock(inventory: Inventory) -> Inventory:
 
 
 def _set_status(locked: Inventory, to: str, *, inventory: Inventory) -> None:
+    from_status = locked.status
     locked.status = to
     locked.save(update_fields=["status", "updated_at"])
     # The buyer's quota follows the list: consumed at release, given back if it never clears.
     quotas.quota_on_status(inventory=locked, status=to)
+    events.inventory_status_changed(inventory=locked, from_status=from_status, to_status=to)
     _mirror(locked, inventory)
 
 
@@ -248,6 +250,7 @@ def inventory_create(*, inventory: Inventory, status: str, source: str, note: st
     with transaction.atomic():
         inventory.status = status
         inventory.save()
+        events.inventory_status_changed(inventory=inventory, from_status="", to_status=status)
         return InventoryStatusChange.objects.create(
             inventory=inventory, from_status="", to_status=status, source=source, note=note[:500]
         )

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.db.models import Max, Q
 
-from declarations import lifecycle, match_rules, quotas, tax
+from declarations import events, lifecycle, match_rules, quotas, tax
 from declarations.match_rules import Outcome, Parcel
 from declarations.models import (
     Declaration,
@@ -225,6 +225,7 @@ def inventory_match(*, inventory: Inventory) -> None:
         outcomes += quota_outcomes
     _record(inventory, outcomes)
     failed = [o.rule for o in outcomes if not o.passed]
+    events.inventory_matching_result(inventory=inventory, failed_rules=failed)
     if failed or estimate is None:
         lifecycle.inventory_transition(
             inventory=inventory,

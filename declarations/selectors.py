@@ -139,25 +139,33 @@ def _without(row: Mapping[str, Any], key: str) -> dict[str, Any]:
 def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> dict[str, Any] | None:
     """Everything about one parcel the enterprise may see, events in time order.
 
-    None when the enterprise is party to none of the parcel's documents.
+    A party named on the parcel's list (platform, e-commerce enterprise, logistics, declaring
+    agent, guarantor) sees all four documents, personal data masked in those it did not send;
+    any other enterprise sees only the documents that name it. None when it may see none.
     """
-    order = document_by_key(kind="order", enterprise=enterprise, first=ebp_code, second=order_no)
     inventory = (
         documents_visible_to(kind="inventory", enterprise=enterprise)
         .filter(ebp_code=ebp_code, order_no=order_no)
         .order_by("-created_at", "-id")
         .first()
     )
-    payment = (
-        documents_visible_to(kind="payment", enterprise=enterprise)
-        .filter(ebp_code=ebp_code, order_no=order_no)
-        .order_by("-created_at", "-id")
-        .first()
-    )
+
+    def scope(kind: str) -> QuerySet[Any]:
+        if inventory is None:
+            return documents_visible_to(kind=kind, enterprise=enterprise)
+        model, lines = MODELS[kind]
+        queryset: QuerySet[Any] = model._default_manager.all()
+        return queryset.prefetch_related("items") if lines is not None else queryset
+
+    order = scope("order").filter(ebp_code=ebp_code, order_no=order_no).order_by("-created_at", "-id").first()
+    payment = scope("payment").filter(ebp_code=ebp_code, order_no=order_no).order_by("-created_at", "-id").first()
     waybill = None
     if inventory is not None:
-        waybill = document_by_key(
-            kind="waybill", enterprise=enterprise, first=inventory.logistics_code, second=inventory.logistics_no
+        waybill = (
+            scope("waybill")
+            .filter(logistics_code=inventory.logistics_code, logistics_no=inventory.logistics_no)
+            .order_by("-generation", "-id")
+            .first()
         )
     if order is None and inventory is None and payment is None:
         return None

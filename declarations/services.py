@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import Conflict, InvalidInput
-from declarations import codes, lifecycle, rules
+from declarations import codes, events, lifecycle, rules
 from declarations.identity import protect_id_number
 from declarations.models import (
     INVENTORY_DECLARED_STATES,
@@ -234,6 +234,7 @@ def document_submit(*, kind: str, data: dict[str, Any], sender: Enterprise) -> S
         raise DocumentConflict(kind, codes.DUPLICATE, _("A document with this business key exists.")) from exc
     if "items" in data:
         _replace_lines(document, kind, data["items"])
+    events.document_accepted(kind=kind, document=document, created=created)
     after_submit(kind=kind, document=document)
     if previous is not None and (previous.ebp_code, previous.order_no) != (data["ebp_code"], data["order_no"]):
         after_submit(kind=kind, document=previous)

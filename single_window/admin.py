@@ -9,20 +9,25 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import AuditedModelAdmin, admin_actor
 from core.errors import ApiError
-from single_window import selectors, services
+from single_window import outbox, selectors, services
 from single_window.models import (
     ApiKey,
     Appointment,
     Enterprise,
     EnterpriseCertificate,
     EnterpriseRole,
+    Event,
+    OutboxAttempt,
+    OutboxMessage,
     Park,
     Partner,
     RegulatorScope,
+    WebhookEndpoint,
 )
 
 
@@ -303,3 +308,119 @@ class EnterpriseCertificateAdmin(AuditedModelAdmin):
         for certificate in queryset:
             services.certificate_revoke(certificate=certificate, actor=admin_actor(request))
         self.message_user(request, _("%(count)d certificates revoked.") % {"count": queryset.count()})
+
+
+# --- Outbox and webhooks -------------------------------------------------------------------
+
+
+class OutboxAttemptInline(admin.TabularInline[Any, Any]):
+    model = OutboxAttempt
+    extra = 0
+    can_delete = False
+    fields = ("number", "started_at", "status_code", "error", "latency_ms", "response_excerpt")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(AuditedModelAdmin):
+    """Messages to outside systems. Dead ones are redelivered or discarded by action (audited);
+    nothing is edited by hand: the payload is encrypted and the relay owns the state."""
+
+    list_display = (
+        "id",
+        "destination_kind",
+        "destination",
+        "message_type",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "created_at",
+    )
+    list_filter = ("state", "destination_kind", "message_type")
+    search_fields = ("ordering_key", "destination", "message_type", "=id")
+    readonly_fields = (
+        "destination_kind",
+        "destination",
+        "webhook_endpoint",
+        "event",
+        "ordering_key",
+        "message_type",
+        "headers",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "lease_until",
+        "last_error",
+        "created_at",
+        "sent_at",
+    )
+    fields = readonly_fields
+    inlines = (OutboxAttemptInline,)
+    actions = ("redeliver", "discard")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: OutboxMessage | None = None) -> bool:
+        return False
+
+    def _apply(
+        self, request: HttpRequest, queryset: QuerySet[OutboxMessage], service: Any, done: str | Promise
+    ) -> None:
+        count = 0
+        for message in queryset:
+            try:
+                service(message=message, actor=admin_actor(request))
+            except ApiError as exc:
+                self.message_user(request, f"#{message.pk}: {exc.detail}", messages.WARNING)
+            else:
+                count += 1
+        self.message_user(request, done % {"count": count})
+
+    @admin.action(description=_("Redeliver the selected messages"), permissions=["change"])
+    def redeliver(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        self._apply(request, queryset, outbox.outbox_redeliver, _("%(count)d messages queued again."))
+
+    @admin.action(description=_("Discard the selected messages"), permissions=["change"])
+    def discard(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        self._apply(request, queryset, outbox.outbox_discard, _("%(count)d messages discarded."))
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(AuditedModelAdmin):
+    """Enterprises manage their endpoints over the API; regulators may pause one here."""
+
+    list_display = ("id", "enterprise", "url", "active", "deleted_at", "created_at")
+    list_filter = ("active",)
+    search_fields = ("url", "enterprise__name", "enterprise__customs_code")
+    list_select_related = ("enterprise",)
+    fields = ("enterprise", "url", "event_types", "active", "previous_secret_expires_at", "deleted_at", "created_at")
+    readonly_fields = ("enterprise", "url", "event_types", "previous_secret_expires_at", "deleted_at", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> bool:
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin[Event]):
+    list_display = ("enterprise", "sequence", "type", "subject", "created_at")
+    list_filter = ("type",)
+    search_fields = ("subject", "enterprise__customs_code")
+    list_select_related = ("enterprise",)
+    readonly_fields = ("enterprise", "sequence", "type", "subject", "payload", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False

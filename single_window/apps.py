@@ -14,3 +14,8 @@ class SingleWindowConfig(AppConfig):
         from single_window.roles import sync_regulator_groups
 
         post_migrate.connect(sync_regulator_groups, sender=self)
+
+        from single_window import outbox, webhooks
+        from single_window.models import OutboxDestination
+
+        outbox.register_sender(OutboxDestination.WEBHOOK, webhooks.deliver_webhook, on_dead=webhooks.on_webhook_dead)

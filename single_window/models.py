@@ -396,3 +396,278 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_type} {self.message_guid}"
+
+
+# --- Outbox, events and outbound webhooks ----------------------------------------------------
+
+
+class OutboxDestination(models.TextChoices):
+    CUSTOMS = "customs", _("customs")
+    PARTNER = "partner", _("partner")
+    WEBHOOK = "webhook", _("enterprise webhook")
+
+
+class OutboxState(models.TextChoices):
+    PENDING = "pending", _("pending")
+    SENDING = "sending", _("sending")
+    SENT = "sent", _("sent")
+    DEAD = "dead", _("dead")
+    DISCARDED = "discarded", _("discarded")
+
+
+# States that hold back later messages of the same ordering key.
+OUTBOX_UNSENT_STATES = (OutboxState.PENDING, OutboxState.SENDING, OutboxState.DEAD)
+
+
+class WebhookEndpoint(TimeStampedModel):
+    """Where an enterprise receives its events, signed per Standard Webhooks.
+
+    During a rotation the previous secret keeps signing (a second signature) until
+    ``previous_secret_expires_at``. Deleting an endpoint sets ``deleted_at``: its delivery log
+    stays readable to the admin.
+    """
+
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("enterprise"), on_delete=models.PROTECT, related_name="webhook_endpoints"
+    )
+    url = models.URLField(_("URL"), max_length=500)
+    event_types = models.JSONField(_("event types"), default=list)
+    secret_encrypted = models.TextField(_("secret (encrypted)"))
+    previous_secret_encrypted = models.TextField(_("previous secret (encrypted)"), blank=True)
+    previous_secret_expires_at = models.DateTimeField(_("previous secret expires at"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+
+    audit_excluded: ClassVar[tuple[str, ...]] = ("secret_encrypted", "previous_secret_encrypted")
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(previous_secret_encrypted="") | Q(previous_secret_expires_at__isnull=False),
+                name="webhook_previous_secret_expires",
+            ),
+        ]
+        indexes = [
+            # event_publish: the enterprise's live endpoints (WHERE enterprise_id = ? AND deleted_at IS NULL).
+            models.Index(fields=["enterprise", "deleted_at"], name="webhook_endpoint_owner_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.enterprise_id})"
+
+
+class OutboxMessage(models.Model):
+    """A message to an outside system, written in the transaction of the change that causes it.
+
+    The relay (``single_window.outbox``) delivers it at least once. Messages sharing an
+    ``ordering_key`` leave in id order: while an earlier one is pending, sending or dead, the
+    later ones wait. The payload is always stored encrypted: the hub can't tell which payloads
+    hold personal data, and AES-GCM costs nothing next to an HTTP call.
+    """
+
+    Destination = OutboxDestination
+    State = OutboxState
+
+    destination_kind = models.CharField(_("destination kind"), max_length=16, choices=OutboxDestination.choices)
+    destination = models.CharField(
+        _("destination"), max_length=200, help_text=_("Partner code, endpoint id or URL: the sender's to interpret.")
+    )
+    # Owner of a webhook delivery: the enterprise sees it in its delivery log.
+    webhook_endpoint = models.ForeignKey(
+        WebhookEndpoint,
+        verbose_name=_("webhook endpoint"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="deliveries",
+    )
+    event = models.ForeignKey(
+        "single_window.Event",
+        verbose_name=_("event"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    ordering_key = models.CharField(_("ordering key"), max_length=200)
+    message_type = models.CharField(_("message type"), max_length=64)
+    payload_encrypted = models.TextField(_("payload (encrypted)"))
+    headers = models.JSONField(_("headers"), default=dict, blank=True)
+    state = models.CharField(_("state"), max_length=16, choices=OutboxState.choices, default=OutboxState.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    audit_excluded: ClassVar[tuple[str, ...]] = ("payload_encrypted", "headers")
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        ordering = ("-id",)
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=OutboxState.values), name="outbox_state_valid"),
+            models.CheckConstraint(
+                condition=Q(destination_kind__in=OutboxDestination.values), name="outbox_destination_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(destination_kind=OutboxDestination.WEBHOOK) | Q(webhook_endpoint__isnull=False),
+                name="outbox_webhook_has_endpoint",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=OutboxState.SENDING) | Q(lease_until__isnull=False), name="outbox_sending_has_lease"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=OutboxState.SENT) | Q(sent_at__isnull=False), name="outbox_sent_has_sent_at"
+            ),
+        ]
+        indexes = [
+            # The relay's claim: WHERE state = 'pending' AND next_attempt_at <= now()
+            models.Index(fields=["next_attempt_at"], condition=Q(state="pending"), name="outbox_due_idx"),
+            # The relay's claim of abandoned rows: WHERE state = 'sending' AND lease_until <= now()
+            models.Index(fields=["lease_until"], condition=Q(state="sending"), name="outbox_lease_idx"),
+            # The ordering check: an earlier unsent row of the key (WHERE ordering_key = ? AND id < ?).
+            models.Index(
+                fields=["ordering_key", "id"],
+                condition=Q(state__in=["pending", "sending", "dead"]),
+                name="outbox_unsent_key_idx",
+            ),
+            # The delivery log of an endpoint, newest first.
+            models.Index(fields=["webhook_endpoint", "-id"], name="outbox_endpoint_idx"),
+            # The admin's dead letters.
+            models.Index(fields=["state", "-id"], name="outbox_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.message_type} → {self.destination_kind}:{self.destination}"
+
+
+class OutboxAttempt(models.Model):
+    """One try at delivering an outbox message: what came back and how long it took."""
+
+    message = models.ForeignKey(
+        OutboxMessage, verbose_name=_("message"), on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    number = models.PositiveIntegerField(_("number"))
+    started_at = models.DateTimeField(_("started at"))
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    latency_ms = models.PositiveIntegerField(_("latency (ms)"))
+    response_excerpt = models.CharField(_("response excerpt"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
+        ordering = ("message", "started_at", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status_code__isnull=False) | ~Q(error=""), name="outbox_attempt_has_outcome"
+            ),
+        ]
+        indexes = [
+            # The attempts of one message, in order (delivery log, admin inline).
+            models.Index(fields=["message", "started_at"], name="outbox_attempt_message_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.message_id}/{self.number}: {self.status_code or self.error}"
+
+
+class EventType(models.TextChoices):
+    DOCUMENT_ACCEPTED = "document.accepted", _("document accepted")
+    INVENTORY_MATCHING_RESULT = "inventory.matching_result", _("matching result")
+    INVENTORY_STATUS_CHANGED = "inventory.status_changed", _("list status changed")
+    INVENTORY_TAX_BILL = "inventory.tax_bill", _("tax bill")
+    OUTBOX_DEAD_LETTER = "outbox.dead_letter", _("delivery gave up")
+
+
+class Event(models.Model):
+    """Something an enterprise is told about, in its own sequence (the feed and the webhooks).
+
+    ``sequence`` counts per enterprise with no gaps among committed events and commits in
+    order (``single_window.events.event_publish``). Payloads carry ids, keys, statuses, codes
+    and amounts, never names, phones, addresses or ID numbers.
+    """
+
+    Type = EventType
+
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("enterprise"), on_delete=models.PROTECT, related_name="events"
+    )
+    sequence = models.PositiveBigIntegerField(_("sequence"))
+    type = models.CharField(_("type"), max_length=64, choices=EventType.choices)
+    subject = models.CharField(_("subject"), max_length=100, blank=True, help_text=_("For example inventory:81."))
+    payload = models.JSONField(_("payload"), default=dict)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ("enterprise", "sequence")
+        constraints = [
+            # Also the feed's index: WHERE enterprise_id = ? AND sequence > ? ORDER BY sequence.
+            models.UniqueConstraint(fields=["enterprise", "sequence"], name="event_sequence_unique"),
+            models.CheckConstraint(condition=Q(type__in=EventType.values), name="event_type_valid"),
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="event_sequence_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id}#{self.sequence} {self.type}"
+
+
+class EventCounter(models.Model):
+    """The last sequence given to an enterprise's events; locked by each publishing transaction."""
+
+    enterprise = models.OneToOneField(
+        Enterprise, verbose_name=_("enterprise"), primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    last_sequence = models.PositiveBigIntegerField(_("last sequence"), default=0)
+
+    class Meta:
+        verbose_name = _("event counter")
+        verbose_name_plural = _("event counters")
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id}: {self.last_sequence}"
+
+
+class InboxMessage(models.Model):
+    """A partner's message as it arrived (body encrypted), and what became of it."""
+
+    class State(models.TextChoices):
+        RECEIVED = "received", _("received")
+        APPLIED = "applied", _("applied")
+        UNREADABLE = "unreadable", _("could not be applied")
+
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="inbox")
+    message_id = models.CharField(_("webhook id"), max_length=100)
+    message_type = models.CharField(_("message type"), max_length=40, blank=True)
+    content_type = models.CharField(_("content type"), max_length=100)
+    body_encrypted = models.TextField(_("body (encrypted)"))
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.RECEIVED)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+
+    audit_excluded: ClassVar[tuple[str, ...]] = ("body_encrypted",)
+
+    class Meta:
+        verbose_name = _("inbox message")
+        verbose_name_plural = _("inbox")
+        ordering = ("-received_at",)
+        constraints = [
+            # A partner's message id is applied once, however often it is delivered.
+            models.UniqueConstraint(fields=["partner", "message_id"], name="inbox_message_once"),
+        ]
+        indexes = [
+            # The sweep: WHERE state = 'received' ORDER BY received_at
+            models.Index(fields=["state", "received_at"], name="inbox_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id}:{self.message_id} {self.message_type}"

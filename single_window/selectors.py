@@ -5,10 +5,21 @@ from __future__ import annotations
 import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from single_window.models import ApiKey, Appointment, Enterprise, Park, RegulatorScope
+from single_window.models import (
+    ApiKey,
+    Appointment,
+    Enterprise,
+    Event,
+    OutboxAttempt,
+    OutboxDestination,
+    OutboxMessage,
+    Park,
+    RegulatorScope,
+    WebhookEndpoint,
+)
 
 
 def today() -> datetime.date:
@@ -74,3 +85,34 @@ def regulator_enterprises(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet
     if parks is None:
         return Enterprise.objects.all()
     return Enterprise.objects.filter(park__in=parks)
+
+
+# --- Events and webhooks ---------------------------------------------------------------------
+
+
+def events_after(*, enterprise: Enterprise, after: int, limit: int) -> list[Event]:
+    """The enterprise's events past sequence ``after``, in sequence order."""
+    return list(Event.objects.filter(enterprise=enterprise, sequence__gt=after).order_by("sequence")[:limit])
+
+
+def webhook_endpoints_for(*, enterprise: Enterprise) -> QuerySet[WebhookEndpoint]:
+    """The enterprise's endpoints, deleted ones left out."""
+    return WebhookEndpoint.objects.filter(enterprise=enterprise, deleted_at__isnull=True).order_by("-created_at", "-id")
+
+
+def webhook_deliveries_for(
+    *, enterprise: Enterprise, endpoint_id: int | None = None, state: str | None = None
+) -> QuerySet[OutboxMessage]:
+    """Webhook deliveries to the enterprise's live endpoints, newest first, attempts loaded."""
+    deliveries = OutboxMessage.objects.filter(
+        destination_kind=OutboxDestination.WEBHOOK,
+        webhook_endpoint__enterprise=enterprise,
+        webhook_endpoint__deleted_at__isnull=True,
+    )
+    if endpoint_id is not None:
+        deliveries = deliveries.filter(webhook_endpoint_id=endpoint_id)
+    if state:
+        deliveries = deliveries.filter(state=state)
+    return deliveries.prefetch_related(
+        Prefetch("attempt_log", queryset=OutboxAttempt.objects.order_by("started_at", "id"))
+    ).order_by("-id")

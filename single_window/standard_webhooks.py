@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Mapping
 
 TOLERANCE_SECONDS = 5 * 60
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 
 
 class SignatureError(Exception):

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from single_window.models import Appointment, Park, Role
 from tests.factories import ApiKeyFactory, AppointmentFactory, ParkFactory, Persona, persona
+from tests.fake_receiver import FakeReceiver, fake_receiver
 
 # What the root conftest.py re-exports to the other test directories.
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "park",
     "partner",
     "partner_client",
+    "webhook_receiver",
 ]
 
 
@@ -101,3 +103,10 @@ def partner_client(partner: Persona, client_for: Callable[[Persona], APIClient])
 @pytest.fixture
 def outsider_client(outsider: Persona, client_for: Callable[[Persona], APIClient]) -> APIClient:
     return client_for(outsider)
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[FakeReceiver]:
+    """A local HTTP server that records requests and answers scripted statuses (``answer(...)``)."""
+    with fake_receiver() as receiver:
+        yield receiver

@@ -144,6 +144,11 @@ FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 # Key for the keyed hashes that let the database find an encrypted value.
 LOOKUP_HASH_KEY: str = env.str("LOOKUP_HASH_KEY", default="")
 
+# --- Outbound webhooks ---------------------------------------------------------------------
+# Endpoints resolving to private, loopback, link-local or reserved addresses are refused
+# (at registration and at every delivery) unless this is on: only for local runs and tests.
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+
 # --- Customs XML -------------------------------------------------------------------------
 # A message holds up to 100 documents; anything larger is refused before it is parsed.
 CEB_XML_MAX_BYTES = env.int("CEB_XML_MAX_BYTES", default=10 * 1024 * 1024)
@@ -187,6 +192,8 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "ENUM_NAME_OVERRIDES": {
         "DocumentStatusEnum": "declarations.models.DocumentStatus",
         "InventoryStatusEnum": "declarations.models.InventoryStatus",
+        "EventTypeEnum": "single_window.models.EventType",
+        "DeliveryStateEnum": "single_window.models.OutboxState",
         "HealthCheckStatusEnum": ["ok", "down"],
         "HealthStatusEnum": ["ok", "degraded"],
     },

@@ -13,6 +13,8 @@ API_KEY_HMAC_SECRET = env.str("API_KEY_HMAC_SECRET", default="local-only-api-key
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=["1:bG9jYWwtb25seS1maWVsZC1rZXktMzItYnl0ZXMhISE="])
 LOOKUP_HASH_KEY = env.str("LOOKUP_HASH_KEY", default="local-only-lookup-hash-key")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["*"])
+# The simulators and test receivers listen on 127.0.0.1.
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=True)
 # Static files come straight from the apps: no collectstatic step before the first run.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -71,8 +71,13 @@ def _money(amount: Decimal) -> str:
 def _lines(goods: list[Goods]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     order_items, list_items = [], []
     for gnum, line in enumerate(goods, start=1):
-        common = {"gnum": gnum, "item_no": f"SKU-{gnum:04d}", "item_name": line.name, "gmodel": "1件"}
-        amounts = {"qty": line.qty, "unit": "007", "price": line.price, "total_price": _money(line.total)}
+        common: dict[str, Any] = {"gnum": gnum, "item_no": f"SKU-{gnum:04d}", "item_name": line.name, "gmodel": "1件"}
+        amounts: dict[str, Any] = {
+            "qty": line.qty,
+            "unit": "007",
+            "price": line.price,
+            "total_price": _money(line.total),
+        }
         order_items.append({**common, **amounts, "currency": "142", "country": "601"})
         list_items.append(
             {

@@ -120,13 +120,15 @@ def test_a_parcel_that_keeps_every_rule_is_declared_with_its_tax_and_quota(send:
     )
     held = reservation(inventory)
     assert held is not None
-    assert (held.amount, held.state) == (Decimal("408"), QuotaReservation.State.RESERVED)
+    assert (held.amount, held.state) == (Decimal(408), QuotaReservation.State.RESERVED)
     year = quota()
     assert year is not None
-    assert (year.reserved, year.consumed) == (Decimal("408"), Decimal(0))
-    assert list(
-        InventoryStatusChange.objects.filter(inventory=inventory).values_list("from_status", "to_status")
-    ) == [("", "pending_documents"), ("pending_documents", "matched"), ("matched", "declared")]
+    assert (year.reserved, year.consumed) == (Decimal(408), Decimal(0))
+    assert list(InventoryStatusChange.objects.filter(inventory=inventory).values_list("from_status", "to_status")) == [
+        ("", "pending_documents"),
+        ("pending_documents", "matched"),
+        ("matched", "declared"),
+    ]
 
 
 # --- Every rule broken, one at a time ------------------------------------------------------------
@@ -141,9 +143,9 @@ class Breach:
     failures: list[tuple[str, str, str, str]]
     documents: tuple[str, ...]
     # Changes to the documents before they are sent, by kind.
-    changes: Callable[[dict[str, dict[str, Any]]], None] = lambda docs: None
+    changes: Callable[[dict[str, dict[str, Any]]], None] = lambda _docs: None
     # A change to the stored rows before the last document arrives.
-    tamper: Callable[[dict[str, dict[str, Any]]], None] = lambda docs: None
+    tamper: Callable[[dict[str, dict[str, Any]]], None] = lambda _docs: None
     arrival: tuple[str, ...] = KINDS
     goods: list[Any] | None = field(default=None)
 
@@ -415,9 +417,7 @@ def test_a_corrected_document_matches_the_failed_list_again(send: Send) -> None:
     runs = RuleResult.objects.filter(inventory=inventory)
     assert set(runs.filter(outcome="failed").values_list("run", "rule")) == {(1, "payment_amount_equals_order")}
     assert set(runs.filter(run=2).values_list("outcome", flat=True)) == {"passed"}
-    assert list(
-        InventoryStatusChange.objects.filter(inventory=inventory).values_list("from_status", "to_status")
-    ) == [
+    assert list(InventoryStatusChange.objects.filter(inventory=inventory).values_list("from_status", "to_status")) == [
         ("", "pending_documents"),
         ("pending_documents", "match_failed"),
         ("match_failed", "pending_documents"),

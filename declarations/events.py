@@ -1,0 +1,70 @@
+"""What the declarations tell the enterprises concerned, through the hub's event feed.
+
+Each helper runs inside the transaction of the change it reports (``event_publish`` asserts
+it), so an event exists exactly when its change committed. Payloads carry ids, business keys,
+statuses and rule codes, never the buyer's name, phone, address or ID number.
+
+A list concerns its sender (the declaring agent or the e-commerce enterprise itself) and the
+e-commerce enterprise it names; both hear of it, in enterprise-id order so that two
+transactions lock the enterprises' event counters in the same order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from declarations.models import Inventory
+from single_window.events import event_publish
+from single_window.models import Enterprise, EventType
+from single_window.selectors import enterprise_get_by_code
+
+
+def _inventory_parties(inventory: Inventory) -> list[Enterprise]:
+    parties = {inventory.sender_id: inventory.sender}
+    ebc = enterprise_get_by_code(code=inventory.ebc_code) if inventory.ebc_code else None
+    if ebc is not None:
+        parties.setdefault(ebc.pk, ebc)
+    return [parties[pk] for pk in sorted(parties)]
+
+
+def _inventory_keys(inventory: Inventory) -> dict[str, Any]:
+    return {
+        "inventory_id": inventory.pk,
+        "cop_no": inventory.cop_no,
+        "invt_no": inventory.invt_no,
+        "ebp_code": inventory.ebp_code,
+        "order_no": inventory.order_no,
+        "ebc_code": inventory.ebc_code,
+        "agent_code": inventory.agent_code,
+    }
+
+
+def _publish_to_parties(inventory: Inventory, event_type: str, payload: dict[str, Any]) -> None:
+    for enterprise in _inventory_parties(inventory):
+        event_publish(enterprise=enterprise, type=event_type, payload=payload, subject=f"inventory:{inventory.pk}")
+
+
+def inventory_status_changed(*, inventory: Inventory, from_status: str, to_status: str) -> None:
+    payload = {**_inventory_keys(inventory), "from_status": from_status, "to_status": to_status}
+    _publish_to_parties(inventory, EventType.INVENTORY_STATUS_CHANGED, payload)
+
+
+def inventory_matching_result(*, inventory: Inventory, failed_rules: list[str]) -> None:
+    payload = {**_inventory_keys(inventory), "passed": not failed_rules, "failed_rules": sorted(set(failed_rules))}
+    _publish_to_parties(inventory, EventType.INVENTORY_MATCHING_RESULT, payload)
+
+
+def document_accepted(*, kind: str, document: Any, created: bool) -> None:
+    """The single window stored a submission (a new document, a change or a deletion)."""
+    payload = {
+        "kind": kind,
+        "document_id": document.pk,
+        "key": str(document),
+        "version": document.version,
+        "app_type": document.app_type,
+        "status": document.status,
+        "created": created,
+    }
+    event_publish(
+        enterprise=document.sender, type=EventType.DOCUMENT_ACCEPTED, payload=payload, subject=f"{kind}:{document.pk}"
+    )

@@ -1,0 +1,679 @@
+"""The customs simulator: ``python -m simulators.customs --port 8201 --callback-url URL --secret whsec_...``.
+
+``POST /ceb`` takes CEB621 (lists), CEB311/411/511 (order, payment, waybill) and CEB623
+(cancellation), bare or inside a DXP envelope. A message that is not well-formed, does not
+validate, or is of another type is answered at once with HTTP 400 and a CEB900Message, and
+nothing else happens. Otherwise the answer is HTTP 200 with a small ``CustomsAck`` XML, and the
+receipts follow as signed callbacks (``simulators/README.md`` has the whole contract).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from simulators import ceb, tax
+from simulators.common import (
+    CallbackSender,
+    Handler,
+    MessageLog,
+    Scheduler,
+    SimulatorServer,
+    add_option,
+    configure_logging,
+    json_body,
+    logger,
+    new_guid,
+    new_webhook_id,
+    now_cst,
+    return_time,
+    serve_until_interrupted,
+    start_thread,
+)
+
+XML = "application/xml"
+ENV_PREFIX = "SIM_CUSTOMS"
+SCRIPTS = ("default", "reject", "review", "inspection", "chaos")
+SINGLE_TRANSACTION_LIMIT = Decimal(5000)
+
+# The status steps after "2" of a list that passed customs' own checks, by script.
+SCRIPT_STEPS: dict[str, tuple[str, ...]] = {
+    "default": ("120", "800"),
+    "reject": ("100",),
+    "review": ("120", "300", "800"),
+    "inspection": ("120", "500", "800"),  # for the inspected share; the others follow "default"
+    "chaos": ("120", "120=", "800", "120!"),  # "=": the same message again; "!": a late new 120
+}
+STATUS_INFO = {
+    "1": "电子口岸已暂存 (stored as a draft, not declared)",
+    "2": "电子口岸申报中 (declaring)",
+    "100": "[-621003] 清单申报失败: 海关退单 (customs rejected the list; simulator script reject)",
+    "120": "海关入库 (accepted by customs)",
+    "300": "人工审核 (manual review)",
+    "399": "海关审结 (concluded)",
+    "500": "查验 (inspection)",
+    "800": "放行 (released)",
+}
+# Statuses from which a list may be changed (appType 2) or declared again (appType 1).
+REDECLARABLE = frozenset({"1", "100"})
+# Where a list is, for -621004/-621011/-621012 and cancellations, by agentCode + copNo.
+FINAL_NEGATIVE = "-"
+
+
+@dataclass
+class CustomsConfig:
+    host: str = "127.0.0.1"
+    port: int = 8201
+    callback_url: str = "http://127.0.0.1:8000/api/v1/webhooks/customs"
+    secret: str = ""
+    certificates: Path | None = None
+    script: str = "default"
+    step_delay: float = 0.5
+    inspection_rate: float = 0.2
+    seed: int = 0
+    fail_rate: float | None = None  # None: 0.1 for the chaos script, else 0
+    slow_ms: int = 0
+    callback_attempts: int = 4
+    callback_backoff: float = 0.5
+    callback_timeout: float = 5.0
+    workers: int = 32
+
+    @property
+    def effective_fail_rate(self) -> float:
+        if self.fail_rate is not None:
+            return self.fail_rate
+        return 0.1 if self.script == "chaos" else 0.0
+
+
+@dataclass
+class ListRecord:
+    """What customs remembers of one list (agentCode + copNo)."""
+
+    head: dict[str, str]
+    items: list[dict[str, str]]
+    pre_no: str
+    invt_no: str = ""
+    status: str = "2"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    body: bytes
+    webhook_id: str
+    message_type: str
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _decimal(value: str) -> Decimal:
+    try:
+        return Decimal(value or "0")
+    except InvalidOperation:
+        return Decimal(0)
+
+
+class CustomsSimulator:
+    def __init__(self, config: CustomsConfig) -> None:
+        if config.script not in SCRIPTS:
+            raise ValueError(f"unknown script {config.script!r}; one of {', '.join(SCRIPTS)}")
+        self.config = config
+        self.registry = ceb.CertificateRegistry(config.certificates)
+        self.log = MessageLog()
+        self.sender = CallbackSender(
+            url=config.callback_url,
+            secret=config.secret,
+            attempts=config.callback_attempts,
+            backoff=config.callback_backoff,
+            timeout=config.callback_timeout,
+        )
+        self.scheduler = Scheduler(workers=config.workers)
+        self._lock = threading.Lock()
+        self._random = random.Random(config.seed)  # noqa: S311 - a simulation, not security
+        self._sequence = 0
+        self._lists: dict[tuple[str, str], ListRecord] = {}
+        self._by_invt_no: dict[str, ListRecord] = {}
+        self._seen_guids: set[str] = set()
+        self.server = SimulatorServer(
+            (config.host, config.port),
+            {("POST", "/ceb"): self._post_ceb, ("GET", "/health"): self._health, ("GET", "/messages"): self._messages},
+        )
+
+    # --- Lifecycle --------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def start(self) -> CustomsSimulator:
+        """Serve on a background thread (tests); ``serve`` is the blocking form."""
+        start_thread(self.server)
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.scheduler.stop()
+        self.sender.close()
+
+    def serve(self) -> None:
+        serve_until_interrupted(self.server, "customs", [self.scheduler.stop, self.sender.close])
+
+    # --- HTTP -------------------------------------------------------------------------------
+
+    def _health(self, handler: Handler) -> None:
+        handler.respond(
+            200, json_body({"status": "ok", "service": "customs", "script": self.config.script}), "application/json"
+        )
+
+    def _messages(self, handler: Handler) -> None:
+        handler.respond(200, json_body(self.log.snapshot()), "application/json")
+
+    def _chance(self, rate: float) -> bool:
+        if rate <= 0:
+            return False
+        with self._lock:
+            return self._random.random() < rate
+
+    def _post_ceb(self, handler: Handler) -> None:
+        body = handler.read_body()
+        if body is None:
+            return
+        if self.config.slow_ms:
+            time.sleep(self.config.slow_ms / 1000)
+        failing = self._chance(self.config.effective_fail_rate)
+        # Half the simulated failures happen after the message was taken (the answer is lost):
+        # a sender's retry of the same message guid is then acknowledged and not processed again.
+        if failing and self._chance(0.5):
+            self.log.received({"outcome": "failed before processing (simulated)", "bytes": len(body)})
+            handler.respond(503, json_body({"error": "simulated customs failure"}), "application/json")
+            return
+        try:
+            incoming = ceb.read_message(body)
+        except ceb.MessageRefused as refused:
+            guid = new_guid()
+            answer = ceb.refusal(guid, refused, return_time())
+            self.log.received(
+                {
+                    "message_type": refused.message_type,
+                    "outcome": "refused",
+                    "status": refused.status,
+                    "info": refused.info,
+                }
+            )
+            self.log.sent(
+                {"message_type": "CEB900Message", "guid": guid, "channel": "http answer", "body": answer.decode()}
+            )
+            handler.respond(400, answer, XML)
+            return
+        guid = incoming.root.get("guid", "")
+        with self._lock:
+            duplicate = guid in self._seen_guids
+            self._seen_guids.add(guid)
+        if duplicate:
+            self.log.received(
+                {"message_type": incoming.message_type, "guid": guid, "outcome": "duplicate guid, ignored"}
+            )
+        else:
+            self._take(incoming)
+        if failing:
+            handler.respond(500, json_body({"error": "simulated customs failure (message taken)"}), "application/json")
+            return
+        ack = etree.Element(
+            "CustomsAck",
+            {"guid": guid, "messageType": incoming.message_type, "duplicate": "true" if duplicate else "false"},
+        )
+        handler.respond(200, etree.tostring(ack, xml_declaration=True, encoding="UTF-8"), XML)
+
+    # --- Taking a message -------------------------------------------------------------------
+
+    def _take(self, incoming: ceb.Incoming) -> None:
+        signature = ceb.check_signature(incoming.root, self.registry)
+        root = incoming.root
+        guid = root.get("guid", "")
+        entry: dict[str, Any] = {
+            "message_type": incoming.message_type,
+            "guid": guid,
+            "enveloped": incoming.enveloped,
+            "signers": sorted(signature.signers),
+            "signature_problem": signature.problem,
+        }
+        if incoming.message_type == "CEB621Message":
+            entry["lists"] = [self._take_list(inventory, signature) for inventory in root.iter(ceb.ceb("Inventory"))]
+        elif incoming.message_type == "CEB623Message":
+            entry["cancellations"] = [
+                self._take_cancel(cancel, signature) for cancel in root.iter(ceb.ceb("InvtCancel"))
+            ]
+        else:
+            entry["documents"] = self._take_documents(incoming.message_type, root, signature)
+        self.log.received(entry)
+
+    def _next_numbers(self, customs_code: str) -> tuple[str, str]:
+        """A preNo (B + date + 9 digits) and an invtNo (district + year + I + 9 digits), 18 each."""
+        with self._lock:
+            self._sequence += 1
+            sequence = self._sequence
+        today = now_cst()
+        return f"B{today:%Y%m%d}{sequence:09d}", f"{customs_code:0>4.4}{today:%Y}I{sequence:09d}"
+
+    def _signature_failure(self, signature: ceb.SignatureCheck, declarant: str) -> tuple[str, str] | None:
+        """The (returnStatus, returnInfo) when the declarant did not sign the message."""
+        if signature.problem == "missing":
+            return "-621026", f"-621026 保存签名信息发生错误,签名信息为空 ({signature.info})"
+        if signature.problem == "invalid":
+            return "-621029", f"-621029 验签失败 ({signature.info})"
+        if declarant not in signature.signers:
+            return "-621015", f"-621015 {declarant}与卡信息不匹配, 没有权限进行操作 (signed by another enterprise)"
+        return None
+
+    @staticmethod
+    def _list_problem(head: dict[str, str], items: list[dict[str, str]]) -> tuple[str, str] | None:  # noqa: PLR0911
+        """Customs' own small checks of a list, from the message alone."""
+        gnums = [item.get("gnum", "") for item in items]
+        if gnums != [str(n) for n in range(1, len(items) + 1)]:
+            return "-621027", "-621027 请确认表体gnum无重复 (gnum must run 1, 2, 3...)"
+        if head.get("currency") != "142" or any(item.get("currency") != "142" for item in items):
+            return "-621001", "-621001 清单报文校验失败, currency must be 142"
+        if head.get("buyerIdType") != "1":
+            return "-621001", "-621001 清单报文校验失败, buyerIdType must be 1"
+        if head.get("tradeMode") == "9610" and not all(head.get(n) for n in ("trafNo", "voyageNo", "billNo")):
+            return "-621001", "-621001 清单报文校验失败, 9610 needs trafNo, voyageNo and billNo"
+        if head.get("tradeMode") == "1210" and (
+            not all(head.get(n) for n in ("emsNo", "areaCode", "areaName"))
+            or not all(item.get("itemRecordNo") for item in items)
+        ):
+            return "-621001", "-621001 清单报文校验失败, 1210 needs emsNo, areaCode, areaName and itemRecordNo"
+        dutiable = sum((_decimal(item.get("totalPrice", "")) for item in items), Decimal(0))
+        dutiable += _decimal(head.get("freight", "")) + _decimal(head.get("insuredFee", ""))
+        single_piece = len(items) == 1 and _decimal(items[0].get("qty", "")) == 1
+        if dutiable > SINGLE_TRANSACTION_LIMIT and not single_piece:
+            return "-621005", f"-621005 清单{head.get('copNo', '')}的购买金额超过单笔限额[5000]"
+        return None
+
+    def _take_list(self, inventory: etree._Element, signature: ceb.SignatureCheck) -> dict[str, str]:
+        head_element = inventory.find(ceb.ceb("InventoryHead"))
+        head = ceb.fields(head_element) if head_element is not None else {}
+        items = [ceb.fields(item) for item in inventory.iter(ceb.ceb("InventoryList"))]
+        key = (head.get("agentCode", ""), head.get("copNo", ""))
+        pre_no, invt_no = self._next_numbers(head.get("customsCode", ""))
+        problem = self._signature_failure(signature, key[0])
+        with self._lock:
+            known = self._lists.get(key)
+            if problem is None and head.get("appType") == "1" and known and known.status not in REDECLARABLE:
+                problem = "-621004", f"-621004 清单[{key[1]}]已经申报过, 请勿重复申报"
+            elif problem is None and head.get("appType") == "2" and known is None:
+                problem = "-621011", f"-621011 不存在已申报的清单[{key[1]}], 无法进行改单操作"
+            elif problem is None and head.get("appType") == "2" and known and known.status not in REDECLARABLE:
+                problem = "-621012", f"-621012 清单[{key[1]}]的申报状态不符合改单申报的条件"
+            elif problem is None and head.get("appType") == "3":
+                problem = "-621016", "-621016 删除 (appType 3) is not simulated: cancel a released list with CEB623"
+            if problem is None:
+                problem = self._list_problem(head, items)
+            if known is not None:
+                pre_no = known.pre_no
+            record = ListRecord(head=head, items=items, pre_no=pre_no, invt_no=invt_no)
+            if problem is None:
+                record.status = "1" if head.get("appStatus") == "1" else "2"
+                self._lists[key] = record
+        if problem is not None:
+            statuses = [problem[0]]
+        elif record.status == "1":
+            statuses = ["1"]
+        else:
+            statuses = ["2", *self._script_steps()]
+        self._run_list_chain(record, statuses, problem[1] if problem else "")
+        return {"copNo": key[1], "agentCode": key[0], "plan": " -> ".join(statuses)}
+
+    def _script_steps(self) -> tuple[str, ...]:
+        script = self.config.script
+        if script == "inspection" and not self._chance(self.config.inspection_rate):
+            script = "default"
+        return SCRIPT_STEPS[script]
+
+    # --- Lists: receipts on a schedule ------------------------------------------------------
+
+    def _inventory_return(self, record: ListRecord, status: str, info: str) -> dict[str, object]:
+        head = record.head
+        with_invt_no = status in {"120", "300", "399", "500", "800", "899"} or status.startswith("5")
+        return {
+            "guid": head.get("guid"),
+            "customsCode": head.get("customsCode"),
+            "ebpCode": head.get("ebpCode"),
+            "ebcCode": head.get("ebcCode"),
+            "agentCode": head.get("agentCode"),
+            "copNo": head.get("copNo"),
+            "preNo": record.pre_no,
+            "invtNo": record.invt_no if with_invt_no else None,
+            "returnStatus": status,
+            "returnTime": return_time(),
+            "returnInfo": info or STATUS_INFO.get(status, status),
+        }
+
+    def _list_receipt(self, record: ListRecord, status: str, info: str) -> Outgoing:
+        guid = new_guid()
+        body = ceb.receipt("CEB622Message", guid, [self._inventory_return(record, status, info)])
+        summary = {"copNo": record.head.get("copNo"), "returnStatus": status, "invtNo": record.invt_no}
+        return Outgoing(body, new_webhook_id(), "CEB622Message", summary)
+
+    def _run_list_chain(self, record: ListRecord, statuses: Sequence[str], problem_info: str) -> None:
+        previous: list[Outgoing] = []
+        steps: list[Callable[[], Outgoing | None]] = []
+        for status in statuses:
+
+            def step(status: str = status) -> Outgoing | None:
+                if status.endswith("="):  # the same message again, same webhook-id
+                    return previous[-1]
+                real = status.rstrip("!")
+                outgoing = self._list_receipt(record, real, problem_info if real.startswith("-") else "")
+                if not status.endswith("!"):  # a late receipt does not move customs' own record
+                    with self._lock:
+                        record.status = real
+                        if real == "120":
+                            self._by_invt_no[record.invt_no] = record
+                    previous.append(outgoing)
+                return outgoing
+
+            steps.append(step)
+            if status == "800":
+                steps.append(lambda: self._tax_bill(record))
+        self._chain(steps)
+
+    def _tax_bill(self, record: ListRecord) -> Outgoing:
+        head = record.head
+        items = [
+            tax.Item(
+                gnum=int(item["gnum"]), gcode=item.get("gcode", ""), total_price=_decimal(item.get("totalPrice", ""))
+            )
+            for item in record.items
+        ]
+        taxes = tax.compute(
+            items, freight=_decimal(head.get("freight", "")), insured_fee=_decimal(head.get("insuredFee", ""))
+        )
+        totals = {
+            "customsTax": sum((t.customs_tax for t in taxes), Decimal("0.00")),
+            "valueAddedTax": sum((t.vat for t in taxes), Decimal("0.00")),
+            "consumptionTax": sum((t.consumption_tax for t in taxes), Decimal("0.00")),
+        }
+        tax_head = {
+            "guid": new_guid(),
+            "returnTime": return_time(),
+            "invtNo": record.invt_no,
+            "taxNo": f"TAX{record.invt_no}",
+            **totals,
+            "status": "1",
+            "note": "simulator tax bill: fixed rates of simulators/tax.py",
+            "assureCode": head.get("assureCode"),
+            "ebcCode": head.get("ebcCode"),
+            "logisticsCode": head.get("logisticsCode"),
+            "agentCode": head.get("agentCode"),
+            "customsCode": head.get("customsCode"),
+        }
+        lines = [
+            {
+                "gnum": t.gnum,
+                "gcode": t.gcode,
+                "taxPrice": t.dutiable,
+                "customsTax": t.customs_tax,
+                "valueAddedTax": t.vat,
+                "consumptionTax": t.consumption_tax,
+            }
+            for t in taxes
+        ]
+        guid = new_guid()
+        body = ceb.tax_bill(guid, [(tax_head, lines)])
+        summary = {"copNo": head.get("copNo"), "invtNo": record.invt_no, **{k: str(v) for k, v in totals.items()}}
+        return Outgoing(body, new_webhook_id(), "CEB816Message", summary)
+
+    def _chain(self, steps: Sequence[Callable[[], Outgoing | None]]) -> None:
+        """Run the steps one after the other, ``step_delay`` apart; a step waits for the one before
+        it to be delivered (or given up), so one document's receipts never overtake each other."""
+        delay = self.config.step_delay
+
+        def run(index: int) -> None:
+            try:
+                outgoing = steps[index]()
+            except ValueError:
+                logger.exception("a receipt did not validate; not sent")
+                outgoing = None
+            if outgoing is not None:
+                self._deliver(outgoing)
+            if index + 1 < len(steps):
+                self.scheduler.call_later(delay, lambda: run(index + 1))
+
+        if steps:
+            self.scheduler.call_later(delay, lambda: run(0))
+
+    def _deliver(self, outgoing: Outgoing) -> None:
+        delivery = self.sender.send(outgoing.body, webhook_id=outgoing.webhook_id, content_type=XML)
+        self.log.sent(
+            {
+                "message_type": outgoing.message_type,
+                "webhook_id": outgoing.webhook_id,
+                **outgoing.summary,
+                "delivered": delivery.delivered,
+                "attempts": delivery.attempts,
+                "status_code": delivery.status_code,
+                "error": delivery.error,
+                "body": outgoing.body.decode(),
+            }
+        )
+
+    # --- Orders, payments, waybills ---------------------------------------------------------
+
+    def _take_documents(
+        self, message_type: str, root: etree._Element, signature: ceb.SignatureCheck
+    ) -> list[dict[str, str]]:
+        returns: list[dict[str, object]] = []
+        for head_name, check in (
+            ("OrderHead", _order_problem),
+            ("PaymentHead", _payment_problem),
+            ("LogisticsHead", _waybill_problem),
+        ):
+            for element in root.iter(ceb.ceb(head_name)):
+                head = ceb.fields(element)
+                parent = element.getparent()
+                items = [ceb.fields(i) for i in parent.iter(ceb.ceb("OrderList"))] if parent is not None else []
+                status, info = "120", "新增申报成功 (accepted by customs)"
+                failure = _document_signature_failure(head_name, head, signature)
+                problem = failure or check(head, items)
+                if problem is not None:
+                    status, info = problem
+                returns.append(_document_return(head_name, head, status, info))
+        receipt_type = ceb.RECEIPT_OF[message_type]
+        body = ceb.receipt(receipt_type, new_guid(), returns)
+        summary = {"returnStatus": ",".join(str(r["returnStatus"]) for r in returns)}
+        outgoing = Outgoing(body, new_webhook_id(), receipt_type, summary)
+        steps: list[Callable[[], Outgoing | None]] = [lambda: outgoing]
+        if self.config.script == "chaos":
+            steps.append(lambda: outgoing)  # the same receipt twice, same webhook-id
+        self._chain(steps)
+        return [{"returnStatus": str(r["returnStatus"])} for r in returns]
+
+    # --- Cancellations ----------------------------------------------------------------------
+
+    def _take_cancel(self, cancel: etree._Element, signature: ceb.SignatureCheck) -> dict[str, str]:
+        head = ceb.fields(cancel)
+        invt_no = head.get("invtNo", "")
+        with self._lock:
+            record = self._by_invt_no.get(invt_no)
+        problem = self._signature_failure(signature, head.get("agentCode", ""))
+        if problem is None and record is None:
+            problem = "-623003", f"-623003 系统中不存在清单编号为[{invt_no}]的清单!"
+        elif problem is None and record is not None and record.status != "800":
+            problem = "-623005", f"-623005 清单的状态不符合撤单申报要求(清单编号[{invt_no}])!"
+        statuses = [problem[0]] if problem else ["120", "399"]
+        pre_no = record.pre_no if record else (head.get("preNo") if len(head.get("preNo", "")) == 18 else "0" * 18)
+        cop_no = head.get("copNo") or (record.head.get("copNo") if record else "") or invt_no[:20]
+
+        def step(status: str) -> Outgoing:
+            values = {
+                "guid": head.get("guid"),
+                "customsCode": head.get("customsCode"),
+                "agentCode": head.get("agentCode"),
+                "ebpCode": head.get("ebpCode"),
+                "ebcCode": head.get("ebcCode"),
+                "copNo": cop_no,
+                "preNo": pre_no,
+                "invtNo": invt_no,
+                "returnStatus": status,
+                "returnTime": return_time(),
+                "returnInfo": problem[1]
+                if problem
+                else {"120": "撤单申请已入库", "399": "撤单审结 (cancelled)"}[status],
+            }
+            if status == "399" and record is not None:
+                with self._lock:
+                    record.status = "cancelled"
+            body = ceb.receipt("CEB624Message", new_guid(), [values])
+            return Outgoing(body, new_webhook_id(), "CEB624Message", {"invtNo": invt_no, "returnStatus": status})
+
+        self._chain([functools.partial(step, status) for status in statuses])
+        return {"invtNo": invt_no, "plan": " -> ".join(statuses)}
+
+
+# --- Customs' own checks of orders, payments and waybills -------------------------------------------
+
+
+def _document_signature_failure(
+    head_name: str, head: dict[str, str], signature: ceb.SignatureCheck
+) -> tuple[str, str] | None:
+    """A document must be signed by its sender when declared (appStatus 2), spec section 3."""
+    code = {"OrderHead": "-301008", "PaymentHead": "-401009", "LogisticsHead": "-504011"}[head_name]
+    senders = {
+        "OrderHead": {head.get("ebpCode", ""), head.get("ebcCode", "")},
+        "PaymentHead": {head.get("payCode", "")},
+        "LogisticsHead": {head.get("logisticsCode", "")},
+    }[head_name]
+    if signature.problem == "missing":
+        if head.get("appStatus") == "2":
+            return code, f"{code} 参数校验不通过, 签名信息为空 (appStatus 2 needs a signature)"
+        return None
+    if signature.problem:
+        return code, f"{code} 参数校验不通过, {signature.info}"
+    if not senders & signature.signers:
+        return code, f"{code} 参数校验不通过, 签名企业与申报企业不一致 (signed by another enterprise)"
+    return None
+
+
+def _order_problem(head: dict[str, str], items: list[dict[str, str]]) -> tuple[str, str] | None:
+    goods = sum((_decimal(i.get("totalPrice", "")) for i in items), Decimal(0))
+    paid = (
+        _decimal(head.get("goodsValue", ""))
+        + _decimal(head.get("freight", ""))
+        + _decimal(head.get("taxTotal", ""))
+        - _decimal(head.get("discount", ""))
+    )
+    if head.get("currency") != "142" or head.get("buyerIdType") != "1":
+        return "100", "退单: currency must be 142 and buyerIdType 1"
+    if tax.fen(goods) != tax.fen(_decimal(head.get("goodsValue", ""))):
+        return "100", "退单: goodsValue is not the sum of the items' totalPrice"
+    if tax.fen(paid) != tax.fen(_decimal(head.get("acturalPaid", ""))):
+        return "100", "退单: acturalPaid is not goodsValue + freight + taxTotal - discount"
+    return None
+
+
+def _payment_problem(head: dict[str, str], items: list[dict[str, str]]) -> tuple[str, str] | None:
+    if head.get("currency") != "142" or head.get("payerIdType") != "1":
+        return "100", "退单: currency must be 142 and payerIdType 1"
+    return None
+
+
+def _waybill_problem(head: dict[str, str], items: list[dict[str, str]]) -> tuple[str, str] | None:
+    if head.get("currency") != "142" or head.get("packNo") != "1":
+        return "100", "退单: currency must be 142 and packNo 1"
+    return None
+
+
+def _document_return(head_name: str, head: dict[str, str], status: str, info: str) -> dict[str, object]:
+    keys = {
+        "OrderHead": ("ebpCode", "ebcCode", "orderNo"),
+        "PaymentHead": ("payCode", "payTransactionId"),
+        "LogisticsHead": ("logisticsCode", "logisticsNo"),
+    }[head_name]
+    return {
+        "guid": head.get("guid"),
+        **{key: head.get(key) for key in keys},
+        "returnStatus": status,
+        "returnTime": return_time(),
+        "returnInfo": info,
+    }
+
+
+# --- Command line -------------------------------------------------------------------------------
+
+
+def parse_config(argv: Sequence[str] | None = None) -> CustomsConfig:
+    parser = argparse.ArgumentParser(prog="python -m simulators.customs", description=__doc__)
+    opt = add_option
+    opt(parser, ENV_PREFIX, "--host", default="127.0.0.1", help_text="address to listen on")
+    opt(parser, ENV_PREFIX, "--port", default="8201", help_text="port to listen on", kind=int)
+    opt(
+        parser,
+        ENV_PREFIX,
+        "--callback-url",
+        default="http://127.0.0.1:8000/api/v1/webhooks/customs",
+        help_text="where receipts go",
+    )
+    opt(parser, ENV_PREFIX, "--secret", default=None, help_text="Standard Webhooks secret, whsec_<base64>")
+    opt(
+        parser,
+        ENV_PREFIX,
+        "--certificates",
+        default=None,
+        help_text="directory of <enterprise code>.pem certificates",
+        kind=Path,
+    )
+    opt(parser, ENV_PREFIX, "--script", default="default", help_text=f"receipt script: {', '.join(SCRIPTS)}")
+    opt(parser, ENV_PREFIX, "--step-delay", default="0.5", help_text="seconds between receipts", kind=float)
+    opt(
+        parser,
+        ENV_PREFIX,
+        "--inspection-rate",
+        default="0.2",
+        help_text="share of lists inspected (script inspection)",
+        kind=float,
+    )
+    opt(parser, ENV_PREFIX, "--seed", default="0", help_text="seed of the simulator's random choices", kind=int)
+    opt(
+        parser,
+        ENV_PREFIX,
+        "--fail-rate",
+        default=None,
+        help_text="share of POST /ceb answered 503/500 (chaos: 0.1)",
+        kind=float,
+    )
+    opt(parser, ENV_PREFIX, "--slow-ms", default="0", help_text="delay of every POST /ceb answer, ms", kind=int)
+    opt(parser, ENV_PREFIX, "--callback-attempts", default="4", help_text="attempts per callback", kind=int)
+    opt(
+        parser,
+        ENV_PREFIX,
+        "--callback-backoff",
+        default="0.5",
+        help_text="first retry wait, seconds (doubles)",
+        kind=float,
+    )
+    opt(parser, ENV_PREFIX, "--callback-timeout", default="5", help_text="callback timeout, seconds", kind=float)
+    opt(parser, ENV_PREFIX, "--workers", default="32", help_text="callback worker threads", kind=int)
+    args = parser.parse_args(argv)
+    if not args.secret:
+        parser.error("--secret (or SIM_CUSTOMS_SECRET) is required")
+    if args.script not in SCRIPTS:
+        parser.error(f"--script must be one of {', '.join(SCRIPTS)}")
+    return CustomsConfig(**vars(args))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    configure_logging()
+    CustomsSimulator(parse_config(argv)).serve()
+
+
+if __name__ == "__main__":
+    main()
