@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.openapi import problem
+from core.problems import PROBLEM_CONTENT_TYPE
 from single_window import inbox
 from single_window.models import PartnerKind
 
@@ -84,7 +85,7 @@ def _schema(summary: str, description: str, request_type: str, example: str) -> 
         responses={
             202: OpenApiResponse(AcknowledgementSerializer, description="Stored; it will be applied."),
             200: OpenApiResponse(AcknowledgementSerializer, description="Seen before; applied once."),
-            401: problem(401),
+            (401, PROBLEM_CONTENT_TYPE): problem(401),
         },
         examples=[
             OpenApiExample("Body", value=example, request_only=True, media_type=request_type),

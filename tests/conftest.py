@@ -20,6 +20,7 @@ from tests.fake_receiver import FakeReceiver, fake_receiver
 # What the root conftest.py re-exports to the other test directories.
 __all__ = [
     "api_client",
+    "django_db_serialized_rollback",
     "appointment",
     "client_for",
     "empty_cache",
@@ -32,6 +33,17 @@ __all__ = [
     "partner_client",
     "webhook_receiver",
 ]
+
+
+@pytest.fixture(autouse=True)
+def django_db_serialized_rollback() -> None:
+    """Every test that commits (``transaction=True``, ``live_server``) gives back the data the
+    migrations made (regulators' groups, the sample reference tables) when it ends.
+
+    Without it the flush after such a test empties those tables and the next test that commits
+    finds the groups recreated under other ids. pytest-django serialises the rollback for any
+    test that has this fixture; autouse gives it to all (tests that don't commit ignore it).
+    """
 
 
 @pytest.fixture(autouse=True)
