@@ -20,9 +20,9 @@ from tests.fake_receiver import FakeReceiver, fake_receiver
 # What the root conftest.py re-exports to the other test directories.
 __all__ = [
     "api_client",
-    "django_db_serialized_rollback",
     "appointment",
     "client_for",
+    "django_db_serialized_rollback",
     "empty_cache",
     "outsider",
     "outsider_client",
