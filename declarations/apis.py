@@ -341,6 +341,7 @@ TRACE_EXAMPLE = {
             "other_value": "",
             "documents": ["payment:7", "order:12"],
             "customs_code": "",
+            "note": "",
         },
         {
             "at": "2026-11-25T11:30:02+08:00",

@@ -36,6 +36,8 @@ STALE_APP_TIME = "stale_app_time"
 CHANGE_NOT_ALLOWED = "change_not_allowed_in_state"
 CANCEL_NOT_ALLOWED = "cancel_not_allowed_in_state"
 CANCEL_ALREADY_REQUESTED = "cancel_already_requested"
+# The cancellation can't leave for customs (no signing key of the declarant, no customs partner).
+CANCEL_NOT_SENDABLE = "cancel_not_sendable"
 
 # Customs' own codes for the same failures (message specification, section 7).
 CUSTOMS_CODES: dict[tuple[str, str], str] = {

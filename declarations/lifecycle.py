@@ -276,9 +276,21 @@ def inventory_transition(*, inventory: Inventory, to: str, source: str, note: st
         if to not in TRANSITIONS[current]:
             raise TransitionNotAllowed(inventory_id=locked.pk, from_status=current, to_status=to)
         _set_status(locked, to, inventory=inventory)
-        return InventoryStatusChange.objects.create(
+        change = InventoryStatusChange.objects.create(
             inventory=locked, from_status=current, to_status=to, source=source, note=note[:500]
         )
+        if to == S.DECLARED:
+            _declared(locked, inventory=inventory)
+        return change
+
+
+def _declared(locked: Inventory, *, inventory: Inventory) -> None:
+    """Hand a list that has just become declared to the customs gateway, in this transaction:
+    its CEB621 is enqueued with the move, or the list goes on to send_failed (no signing key...)."""
+    from declarations import gateway  # the gateway moves lists itself: imported on use
+
+    gateway.inventory_send(inventory=locked)
+    _mirror(locked, inventory)
 
 
 def _recorded(

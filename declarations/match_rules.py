@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from core.masking import mask_value
 from declarations.identity import RESIDENT_ID_CARD
-from declarations.models import DocumentStatus, Inventory, Order, Payment, Waybill
+from declarations.models import DocumentStatus, IdentityVerification, Inventory, Order, Payment, Waybill
 
 # Stable rule codes; a failure carries the code of the rule it broke.
 DOCUMENTS_LINKED = "documents_linked"
@@ -39,6 +39,8 @@ class Outcome:
     other_value: str = ""
     documents: list[str] = dataclasses.field(default_factory=list)
     customs_code: str = ""
+    # Why, when the documents alone don't say (the payment company's identity verification).
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,27 @@ def order_sums(p: Parcel) -> Iterator[Outcome]:
     yield from _compare(ORDER_SUMS, p, pairs, ["order"])
 
 
+# Rule 3's notes, by the state of the payment company's identity verification.
+PAYER_VERIFICATION_NOTES: dict[str, str] = {
+    IdentityVerification.REQUESTED: "identity verification requested from the payment company",
+    IdentityVerification.VERIFIED: "verified by the payment company",
+    IdentityVerification.REFUSED: "the payment company did not verify the payer for the buyer",
+}
+
+
+def payer_matches_buyer(payment: Payment, order: Order) -> bool:
+    """Rule 3 on the documents alone: same name and same ID number."""
+    return (payment.payer_name, payment.payer_id_hash) == (order.buyer_name, order.buyer_id_hash)
+
+
 def payer_is_buyer(p: Parcel) -> Iterator[Outcome]:
-    """Rule 3: the payer is the buyer (name and ID number)."""
+    """Rule 3: the payer is the buyer (name and ID number), unless the payment company
+    verified the payer for the buyer (``payments_verification``)."""
+    verification = p.payment.identity_verification
+    note = PAYER_VERIFICATION_NOTES.get(verification, "")
+    if verification == IdentityVerification.VERIFIED:
+        yield Outcome(PAYER_IS_BUYER, True, documents=[p.ref("payment"), p.ref("order")], note=note)
+        return
     pairs: list[tuple[str, object, object]] = [
         ("payer_name", p.payment.payer_name, p.order.buyer_name),
         ("payer_id_number", p.payment.payer_id_hash, p.order.buyer_id_hash),
@@ -127,7 +148,8 @@ def payer_is_buyer(p: Parcel) -> Iterator[Outcome]:
     if pairs[1][1] != pairs[1][2]:
         # Never show hashes: say only that the numbers differ.
         pairs[1] = ("payer_id_number", ID_NUMBER_HIDDEN, ID_NUMBER_OTHER)
-    yield from _compare(PAYER_IS_BUYER, p, pairs, ["payment", "order"], personal=True)
+    for outcome in _compare(PAYER_IS_BUYER, p, pairs, ["payment", "order"], personal=True):
+        yield outcome if outcome.passed else dataclasses.replace(outcome, note=note)
 
 
 def consignee_matches(p: Parcel) -> Iterator[Outcome]:

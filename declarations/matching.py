@@ -13,11 +13,12 @@ from decimal import Decimal
 
 from django.db.models import Max, Q
 
-from declarations import events, lifecycle, match_rules, quotas, tax
+from declarations import events, lifecycle, match_rules, payments_verification, quotas, tax
 from declarations.match_rules import Outcome, Parcel
 from declarations.models import (
     Declaration,
     DocumentStatus,
+    IdentityVerification,
     Inventory,
     InventoryStatus,
     Order,
@@ -125,6 +126,7 @@ def _record(inventory: Inventory, outcomes: list[Outcome]) -> None:
                 other_value=o.other_value[:300],
                 documents=o.documents,
                 customs_code=o.customs_code,
+                note=o.note[:200],
             )
             for o in outcomes
         ]
@@ -193,7 +195,8 @@ def inventory_match(*, inventory: Inventory) -> None:
     """Run every rule of DOMAIN.md section 3 on a list whose documents may all be there.
 
     1. A document is missing: the list waits (``waiting_for`` names what for).
-    2. Otherwise every document rule and the positive list are checked and recorded.
+    2. Otherwise every document rule and the positive list are checked and recorded; a payer
+       who is not the buyer is put to the payment company (``payments_verification``) once.
     3. If they hold, the buyer's quota is decided and reserved and the tax estimated.
     4. Any failure: ``match_failed``. Else ``matched``, then ``declared`` (the gateway sends it).
     """
@@ -218,6 +221,11 @@ def inventory_match(*, inventory: Inventory) -> None:
         lifecycle.inventory_transition(
             inventory=inventory, to=InventoryStatus.PENDING_DOCUMENTS, source=SYSTEM, note="matching again"
         )
+    if payment.identity_verification == IdentityVerification.NOT_REQUESTED and not match_rules.payer_matches_buyer(
+        payment, order
+    ):
+        # Rule 3 fails unless the payment company verifies the payer; its answer matches again.
+        payments_verification.payment_identity_verification_request(payment=payment, order=order)
     outcomes = match_rules.evaluate(Parcel(inventory, order, payment, waybill)) + _positive_list(inventory)
     estimate = None
     if all(o.passed for o in outcomes):

@@ -43,8 +43,10 @@ def _read(body: bytes, message: str) -> etree._Element:
 def apply_inventory_receipts(message: InboxMessage, body: bytes) -> str:
     """Apply each InventoryReturn of a CEB622 to its list (found by agentCode + copNo)."""
     root = _read(body, "CEB622Message")
+    # The history keeps the receipt message's guid (36 characters), recorded once per list.
+    message_guid = (root.get("guid") or message.message_id)[:36]
     outcomes = []
-    for index, element in enumerate(root.iterchildren(f"{{{xml.CEB_NS}}}InventoryReturn")):
+    for element in root.iterchildren(f"{{{xml.CEB_NS}}}InventoryReturn"):
         agent_code, cop_no = _text(element, "agentCode"), _text(element, "copNo")
         inventory = Inventory.objects.filter(agent_code=agent_code, cop_no=cop_no).exclude(status="deleted").first()
         if inventory is None:
@@ -53,13 +55,18 @@ def apply_inventory_receipts(message: InboxMessage, body: bytes) -> str:
         invt_no = _text(element, "invtNo")
         if invt_no and inventory.invt_no != invt_no:
             Inventory.objects.filter(pk=inventory.pk).update(invt_no=invt_no)
-        outcome = lifecycle.inventory_apply_receipt(
-            inventory=inventory,
-            receipt_code=_text(element, "returnStatus"),
-            receipt_time=_time(_text(element, "returnTime")),
-            message_id=f"{root.get('guid', message.message_id)}:{_text(element, 'guid')}:{index}"[:100],
-            note=_text(element, "returnInfo")[:500],
-        )
+        try:
+            outcome = lifecycle.inventory_apply_receipt(
+                inventory=inventory,
+                receipt_code=_text(element, "returnStatus"),
+                receipt_time=_time(_text(element, "returnTime")),
+                message_id=message_guid,
+                note=_text(element, "returnInfo")[:500],
+            )
+        except lifecycle.UnknownReceiptCode:
+            # Raised, it would fail the task on every sweep; noted, the list's other returns still apply.
+            outcomes.append(f"{agent_code}/{cop_no}: unknown returnStatus {_text(element, 'returnStatus')!r}")
+            continue
         outcomes.append(f"{agent_code}/{cop_no}: {outcome.result}")
     return "; ".join(outcomes) or "no InventoryReturn"
 

@@ -188,7 +188,16 @@ def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> dic
         )
         events += [{"type": "status_change", "at": c["created_at"], **_without(c, "created_at")} for c in changes]
         results = RuleResult.objects.filter(inventory=inventory).values(
-            "created_at", "run", "rule", "outcome", "field", "list_value", "other_value", "documents", "customs_code"
+            "created_at",
+            "run",
+            "rule",
+            "outcome",
+            "field",
+            "list_value",
+            "other_value",
+            "documents",
+            "customs_code",
+            "note",
         )
         events += [{"type": "rule_result", "at": r["created_at"], **_without(r, "created_at")} for r in results]
     events.sort(key=lambda event: event["at"])  # stable: same-instant events keep their order

@@ -17,12 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import Conflict, InvalidInput
-from declarations import codes, events, lifecycle, rules
+from declarations import codes, events, gateway, lifecycle, rules
 from declarations.identity import protect_id_number
 from declarations.models import (
     INVENTORY_DECLARED_STATES,
     Declaration,
     DocumentStatus,
+    IdentityVerification,
     Inventory,
     InventoryCancellation,
     InventoryItem,
@@ -33,7 +34,7 @@ from declarations.models import (
     StatusChangeSource,
     Waybill,
 )
-from single_window.models import Enterprise
+from single_window.models import Enterprise, InboundMessage
 
 WAYBILL_REUSE_AFTER = datetime.timedelta(days=183)
 
@@ -212,11 +213,15 @@ def _target(kind: str, data: dict[str, Any], sender: Enterprise) -> tuple[Declar
 
 
 @transaction.atomic
-def document_submit(*, kind: str, data: dict[str, Any], sender: Enterprise) -> SubmitResult:
+def document_submit(
+    *, kind: str, data: dict[str, Any], sender: Enterprise, source_message: InboundMessage | None = None
+) -> SubmitResult:
     """Store a new version of a document, change it, or delete it, as ``app_type`` says.
 
-    ``data`` has passed the input serializer. Raises ``InvalidInput`` (rules, nothing stored)
-    or ``DocumentConflict`` (duplicate, stale version, state that forbids the change).
+    ``data`` has passed the input serializer. ``source_message``: the customs XML message a list
+    came in (the gateway may forward it as it came); None for JSON. Raises ``InvalidInput``
+    (rules, nothing stored) or ``DocumentConflict`` (duplicate, stale version, state that
+    forbids the change).
     """
     problems = rules.check_document(kind=kind, data=data, sender=sender)
     if problems:
@@ -226,6 +231,12 @@ def document_submit(*, kind: str, data: dict[str, Any], sender: Enterprise) -> S
     # A change may move a payment to another order: the lists of the old parcel lose it.
     previous = copy.copy(document) if isinstance(document, Payment) and not created else None
     _assign(document, kind, data)
+    if isinstance(document, Payment) and not created:
+        # A new version may name another payer: the payment company is asked again.
+        document.identity_verification = IdentityVerification.NOT_REQUESTED
+        document.identity_verified_at = None
+    if isinstance(document, Inventory):
+        document.source_message = source_message  # this version's; a JSON change clears it
     try:
         with transaction.atomic():
             _save(document, kind, data, created=created)
@@ -282,10 +293,16 @@ def inventory_cancel_request(*, inventory: Inventory, reason: str, requested_by:
         raise InvalidInput.for_field("reason", "required", _("A cancellation needs a reason."))
     try:
         with transaction.atomic():
-            return InventoryCancellation.objects.create(
+            cancellation = InventoryCancellation.objects.create(
                 inventory=inventory, reason=reason.strip(), requested_by=requested_by
             )
     except IntegrityError as exc:
         raise DocumentConflict(
             "inventory", codes.CANCEL_ALREADY_REQUESTED, _("A cancellation of this list is already open.")
         ) from exc
+    try:
+        gateway.cancellation_send(cancellation=cancellation)
+    except gateway.GatewayRefusal as refusal:
+        # Nothing is recorded that can't leave signed: the enterprise fixes the cause and asks again.
+        raise DocumentConflict("inventory", codes.CANCEL_NOT_SENDABLE, refusal.note, existing_id=inventory.pk) from None
+    return cancellation

@@ -52,13 +52,20 @@ def _first_error(errors: Any, prefix: str = "") -> tuple[str, str, str]:
     return prefix, str(getattr(errors, "code", "invalid")), str(errors)
 
 
-def _submit_one(kind: str, document: dict[str, Any], sender: Enterprise, keys: dict[str, str]) -> xml.DocumentResult:
+def _submit_one(
+    kind: str, document: dict[str, Any], sender: Enterprise, keys: dict[str, str], message: InboundMessage
+) -> xml.DocumentResult:
     serializer = INPUTS[kind](data=_as_input(kind, document))
     if not serializer.is_valid():
-        field, code, message = _first_error(serializer.errors)
-        return xml.DocumentResult.refused(keys=keys, code=code, message=message, field=field)
+        field, code, message_text = _first_error(serializer.errors)
+        return xml.DocumentResult.refused(keys=keys, code=code, message=message_text, field=field)
     try:
-        result = services.document_submit(kind=kind, data=dict(serializer.validated_data), sender=sender)
+        result = services.document_submit(
+            kind=kind,
+            data=dict(serializer.validated_data),
+            sender=sender,
+            source_message=message if kind == "inventory" else None,
+        )
     except ApiError as exc:
         problems = exc.errors or [FieldError(None, exc.code, exc.detail)]
         info = " | ".join(f"[{p.code}] {p.message}" + (f"; {p.field}" if p.field else "") for p in problems)
@@ -92,6 +99,17 @@ def submit_xml_message(*, kind: str, body: bytes, sender: Enterprise) -> HttpRes
             xml.message_rejected_xml(rejected), status=rejected.status_code, content_type=XML_CONTENT_TYPE
         )
 
+    # Recorded first: a list that becomes declared while its document is processed is linked
+    # to the message, which the gateway may forward as it came.
+    with transaction.atomic():
+        inbound = hub.inbound_message_record(
+            sender=sender,
+            channel=InboundMessage.Channel.API_XML,
+            message_type=spec.message,
+            message_guid=parsed.guid,
+            body=body,
+            outcome=[],
+        )
     check = None
     if kind == "inventory":
         check = verify_message_signature(root=parsed.root, candidates=usable_certificates(enterprise=sender))
@@ -110,17 +128,11 @@ def submit_xml_message(*, kind: str, body: bytes, sender: Enterprise) -> HttpRes
                 )
             )
             continue
-        results.append(_submit_one(kind, document, sender, keys))
+        results.append(_submit_one(kind, document, sender, keys, inbound))
 
-    with transaction.atomic():
-        hub.inbound_message_record(
-            sender=sender,
-            channel=InboundMessage.Channel.API_XML,
-            message_type=spec.message,
-            message_guid=parsed.guid,
-            body=body,
-            outcome=[{"status": r.return_status, "info": xml.redact(r.return_info)} for r in results],
-        )
+    hub.inbound_message_set_outcome(
+        message=inbound, outcome=[{"status": r.return_status, "info": xml.redact(r.return_info)} for r in results]
+    )
     return HttpResponse(
         xml.receipt_xml(message=spec.message, results=results), status=200, content_type=XML_CONTENT_TYPE
     )

@@ -21,6 +21,7 @@ from single_window.models import (
     Enterprise,
     EnterpriseCertificate,
     EnterpriseRole,
+    EnterpriseSigningKey,
     Event,
     OutboxAttempt,
     OutboxMessage,
@@ -423,4 +424,43 @@ class EventAdmin(admin.ModelAdmin[Event]):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False
+
+
+@admin.register(EnterpriseSigningKey)
+class EnterpriseSigningKeyAdmin(admin.ModelAdmin[EnterpriseSigningKey]):
+    """Read-only: keys come in over the API only (the private key never passes through the
+    admin and is never shown); the certificate part is visible, the ciphertext is not."""
+
+    list_display = ("enterprise", "algorithm", "short_fingerprint", "created_at", "revoked_at")
+    list_filter = ("algorithm", "revoked_at")
+    search_fields = ("enterprise__name", "enterprise__customs_code", "fingerprint_sha256")
+    list_select_related = ("enterprise",)
+    fields = (
+        "enterprise",
+        "certificate",
+        "algorithm",
+        "fingerprint_sha256",
+        "certificate_pem",
+        "created_at",
+        "revoked_at",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EnterpriseSigningKey]:
+        queryset = super().get_queryset(request)
+        parks = selectors.regulator_parks(user=request.user)
+        return queryset if parks is None else queryset.filter(enterprise__park__in=parks)
+
+    @admin.display(description=_("fingerprint"))
+    def short_fingerprint(self, obj: EnterpriseSigningKey) -> str:
+        return f"{obj.fingerprint_sha256[:16]}…"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: EnterpriseSigningKey | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: EnterpriseSigningKey | None = None) -> bool:
         return False

@@ -17,7 +17,7 @@ from core import errors
 from core.errors import Forbidden, InvalidInput, NotFoundError
 from core.openapi import problems
 from single_window import selectors, services, signatures
-from single_window.models import Appointment, Enterprise, EnterpriseCertificate
+from single_window.models import Appointment, Enterprise, EnterpriseCertificate, EnterpriseSigningKey
 from single_window.permissions import caller_enterprise
 
 ENTERPRISE_EXAMPLE = {
@@ -429,4 +429,124 @@ class CertificateDetailApi(APIView):
             signatures.certificates_for(enterprise=caller_enterprise(request)), pk=certificate_id
         )
         services.certificate_revoke(certificate=certificate, actor=request.user.actor)  # type: ignore[union-attr]
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Signing keys --------------------------------------------------------------------------
+
+SIGNING_KEY_EXAMPLE = {
+    "id": 4,
+    "algorithm": "rsa",
+    "fingerprint_sha256": CERTIFICATE_EXAMPLE["fingerprint_sha256"],
+    "certificate": {
+        key: CERTIFICATE_EXAMPLE[key] for key in ("id", "subject", "serial_number", "not_before", "not_after")
+    },
+    "active": True,
+    "created_at": "2026-11-25T10:05:40+08:00",
+    "revoked_at": None,
+}
+PRIVATE_KEY_PEM_EXAMPLE = (
+    "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC...\n...\n-----END PRIVATE KEY-----\n"
+)
+
+
+class SigningKeyCertificateOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    subject = serializers.CharField()
+    serial_number = serializers.CharField(help_text="Hexadecimal.")
+    not_before = serializers.DateTimeField()
+    not_after = serializers.DateTimeField()
+
+
+class SigningKeyOutput(serializers.Serializer[Any]):
+    """Never the private key: it is stored encrypted and not shown again."""
+
+    id = serializers.IntegerField()
+    algorithm = serializers.ChoiceField(choices=EnterpriseSigningKey.Algorithm.choices)
+    fingerprint_sha256 = serializers.CharField(help_text="SHA-256 of the certificate's DER encoding, lowercase hex.")
+    certificate = SigningKeyCertificateOutput()
+    active = serializers.BooleanField(source="is_active", help_text="Not revoked: the gateway signs with it.")
+    created_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class SigningKeyListApi(APIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        private_key_pem = serializers.CharField(
+            max_length=20_000,
+            trim_whitespace=False,
+            help_text="An unencrypted RSA private key, PEM (PKCS#8 or PKCS#1), at least 1024 bits.",
+        )
+        certificate_pem = serializers.CharField(
+            max_length=20_000, trim_whitespace=False, help_text="The key's X.509 certificate, PEM, without its chain."
+        )
+
+        class Meta:
+            ref_name = "SigningKeyRegister"
+
+    @extend_schema(
+        operation_id="signing_keys_list",
+        tags=["signing keys"],
+        summary="The enterprise's signing keys, active and revoked (never the private key)",
+        responses={200: SigningKeyOutput(many=True), **problems()},
+        examples=[OpenApiExample("Signing keys", value=[SIGNING_KEY_EXAMPLE], response_only=True)],
+    )
+    def get(self, request: Request) -> Response:
+        keys = selectors.signing_keys_for(enterprise=caller_enterprise(request))
+        return Response(SigningKeyOutput(keys, many=True).data)
+
+    @extend_schema(
+        operation_id="signing_keys_register",
+        tags=["signing keys"],
+        summary="Give the single window a key to sign the enterprise's customs messages",
+        description=(
+            "Customs accepts a list only when the declaring enterprise signed it (-621015). For "
+            "documents sent as JSON, the single window signs the CEB621/CEB623 messages it sends "
+            "with this key (rsa-sha1), and only messages the enterprise declares. The private key is "
+            "kept encrypted and never shown again; the certificate is registered as one of the "
+            "enterprise's certificates if it is not already. A new key replaces the active one. "
+            "Refused: a key that is not an unencrypted RSA key (400 signing_key_invalid), a "
+            "certificate without its public key (400 signing_key_mismatch), a revoked or expired "
+            "certificate (400), one registered by another enterprise (409 certificate_duplicate)."
+        ),
+        request=InputSerializer,
+        responses={201: SigningKeyOutput, **problems(400, 409, 415)},
+        examples=[
+            OpenApiExample(
+                "A key and its certificate",
+                value={"private_key_pem": PRIVATE_KEY_PEM_EXAMPLE, "certificate_pem": CERTIFICATE_PEM_EXAMPLE},
+                request_only=True,
+            ),
+            OpenApiExample("Registered", value=SIGNING_KEY_EXAMPLE, response_only=True, status_codes=["201"]),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        signing_key = services.signing_key_register(
+            enterprise=caller_enterprise(request),
+            private_key_pem=data.validated_data["private_key_pem"],
+            certificate_pem=data.validated_data["certificate_pem"],
+            actor=request.user.actor,  # type: ignore[union-attr]
+        )
+        return Response(SigningKeyOutput(signing_key).data, status=status.HTTP_201_CREATED)
+
+
+class SigningKeyDetailApi(APIView):
+    @extend_schema(
+        operation_id="signing_keys_revoke",
+        tags=["signing keys"],
+        summary="Revoke a signing key",
+        description=(
+            "The gateway stops signing with it at once: until another key is registered, lists "
+            "declared from JSON go to send_failed. Its certificate stays registered. Revoking twice "
+            "is harmless."
+        ),
+        responses={204: None, **problems(404)},
+    )
+    def delete(self, request: Request, signing_key_id: int) -> Response:
+        signing_key = get_object_or_404(
+            selectors.signing_keys_for(enterprise=caller_enterprise(request)), pk=signing_key_id
+        )
+        services.signing_key_revoke(signing_key=signing_key, actor=request.user.actor)  # type: ignore[union-attr]
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -71,7 +71,7 @@ class PartnerWebhookApi(APIView):
         return Response(body, status=status.HTTP_200_OK if received.duplicate else status.HTTP_202_ACCEPTED)
 
 
-def _schema(summary: str, description: str, request_type: str, example: str) -> Any:
+def _schema(summary: str, description: str, request_type: str, example: str | dict[str, Any]) -> Any:
     return extend_schema(
         tags=["partner webhooks"],
         summary=summary,
@@ -113,3 +113,23 @@ CUSTOMS_EXAMPLE = (
 )
 class CustomsWebhookApi(PartnerWebhookApi):
     partner_kind = PartnerKind.CUSTOMS
+
+
+PAYMENTS_EXAMPLE = {
+    "request_id": "payment-7-v1",
+    "pay_transaction_id": "PAY20261125000001",
+    "verified": True,
+    "reason": "verified_pair",
+}
+
+
+@_schema(
+    "Payment companies' identity verifications",
+    "A payment company calls back here with the result of an identity verification the single window asked for "
+    "(is the payer allowed to pay for the buyer; matching rule 3), as JSON "
+    "`{request_id, pay_transaction_id, verified, reason}`.",
+    "application/json",
+    PAYMENTS_EXAMPLE,
+)
+class PaymentsWebhookApi(PartnerWebhookApi):
+    partner_kind = PartnerKind.PAYMENT

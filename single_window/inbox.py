@@ -48,11 +48,17 @@ class Received:
 
 Handler = Callable[[InboxMessage, bytes], str]
 HANDLERS: dict[str, Handler] = {}
+# The type of a message whose body names none (a JSON body without "type"), by partner kind:
+# a partner that sends one kind of message needn't name it.
+DEFAULT_TYPES: dict[str, str] = {}
 
 
-def register_handler(message_type: str, handler: Handler) -> None:
-    """Called by a system at start-up for each message type it applies."""
+def register_handler(message_type: str, handler: Handler, *, default_for_partner_kind: str | None = None) -> None:
+    """Called by a system at start-up for each message type it applies; with
+    ``default_for_partner_kind``, the type of that kind's messages whose body names no type."""
     HANDLERS[message_type] = handler
+    if default_for_partner_kind is not None:
+        DEFAULT_TYPES[default_for_partner_kind] = message_type
 
 
 def message_type_of(body: bytes, content_type: str) -> str:
@@ -89,7 +95,7 @@ def inbox_receive(*, partner_kind: str, headers: Mapping[str, str], body: bytes,
             message_id=message_id[:100],
             defaults={
                 "content_type": content_type[:100],
-                "message_type": message_type_of(body, content_type)[:40],
+                "message_type": (message_type_of(body, content_type) or DEFAULT_TYPES.get(partner_kind, ""))[:40],
                 "body_encrypted": encrypt_bytes(body),
             },
         )

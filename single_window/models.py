@@ -364,6 +364,71 @@ class EnterpriseCertificate(TimeStampedModel):
         return self.revoked_at is None and self.not_before <= moment <= self.not_after
 
 
+class SigningKeyAlgorithm(models.TextChoices):
+    RSA = "rsa", _("RSA (rsa-sha1 signatures)")
+
+
+class EnterpriseSigningKey(models.Model):
+    """The key the single window signs an enterprise's customs messages with (JSON submissions).
+
+    Customs checks that the declaring enterprise signed a list (-621015), so the gateway signs
+    each message with the declaring enterprise's own key, never with a key of the platform. The
+    private key is kept encrypted (``core.crypto``, bound to the enterprise) and is never shown
+    again, nor written to the audit log. Its certificate is also one of the enterprise's
+    ``EnterpriseCertificate`` rows, so what the gateway signs verifies like what the enterprise
+    signs itself. One active key per enterprise; a new one replaces it.
+    """
+
+    Algorithm = SigningKeyAlgorithm
+
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("enterprise"), on_delete=models.PROTECT, related_name="signing_keys"
+    )
+    certificate = models.ForeignKey(
+        EnterpriseCertificate, verbose_name=_("certificate"), on_delete=models.PROTECT, related_name="signing_keys"
+    )
+    private_key_encrypted = models.TextField(_("private key (encrypted)"))
+    certificate_pem = models.TextField(_("certificate (PEM)"))
+    algorithm = models.CharField(_("algorithm"), max_length=8, choices=SigningKeyAlgorithm.choices)
+    fingerprint_sha256 = models.CharField(
+        _("certificate SHA-256 fingerprint"), max_length=64, help_text=_("Of the certificate's DER encoding.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    audit_excluded: ClassVar[tuple[str, ...]] = ("private_key_encrypted", "certificate_pem")
+
+    class Meta:
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
+        ordering = ("-created_at", "-id")
+        constraints = [
+            # Also the gateway's lookup: WHERE enterprise_id = ? AND revoked_at IS NULL.
+            models.UniqueConstraint(
+                fields=["enterprise"], condition=Q(revoked_at__isnull=True), name="signing_key_one_active"
+            ),
+            models.CheckConstraint(condition=Q(algorithm__in=SigningKeyAlgorithm.values), name="signing_key_algorithm"),
+            models.CheckConstraint(
+                condition=Q(fingerprint_sha256__regex=FINGERPRINT_SQL_REGEX), name="signing_key_fingerprint_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | Q(revoked_at__gte=models.F("created_at")),
+                name="signing_key_revoked_after_created",
+            ),
+        ]
+        indexes = [
+            # The enterprise's key list, newest first.
+            models.Index(fields=["enterprise", "-created_at"], name="signing_key_owner_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id}: {self.fingerprint_sha256[:16]}…"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
 class InboundMessage(models.Model):
     """A message as it reached the single window, kept encrypted: it holds personal data.
 

@@ -12,6 +12,7 @@ from single_window.models import (
     ApiKey,
     Appointment,
     Enterprise,
+    EnterpriseSigningKey,
     Event,
     OutboxAttempt,
     OutboxDestination,
@@ -116,3 +117,24 @@ def webhook_deliveries_for(
     return deliveries.prefetch_related(
         Prefetch("attempt_log", queryset=OutboxAttempt.objects.order_by("started_at", "id"))
     ).order_by("-id")
+
+
+def signing_keys_for(*, enterprise: Enterprise) -> QuerySet[EnterpriseSigningKey]:
+    """The enterprise's signing keys, active and revoked, newest first."""
+    return (
+        EnterpriseSigningKey.objects.filter(enterprise=enterprise)
+        .select_related("certificate")
+        .order_by("-created_at", "-id")
+    )
+
+
+def signing_key_active(*, enterprise: Enterprise) -> EnterpriseSigningKey | None:
+    """The key the gateway signs the enterprise's messages with: active, its certificate in force."""
+    key = (
+        EnterpriseSigningKey.objects.filter(enterprise=enterprise, revoked_at__isnull=True)
+        .select_related("certificate")
+        .first()
+    )
+    if key is None or not key.certificate.is_usable_at(timezone.now()):
+        return None
+    return key

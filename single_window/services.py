@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import errors
 from core.audit import Actor, audit_record, snapshot
-from core.crypto import encrypt_bytes, encrypt_text
+from core.crypto import decrypt_bytes, encrypt_bytes, encrypt_text
 from core.errors import ApiError, Conflict, FieldError, InvalidInput
 from core.models import AuditEntry
 from single_window import selectors
@@ -34,6 +34,7 @@ from single_window.models import (
     Enterprise,
     EnterpriseCertificate,
     EnterpriseRole,
+    EnterpriseSigningKey,
     InboundMessage,
     Park,
     Partner,
@@ -478,4 +479,145 @@ def inbound_message_record(
         body_encrypted=encrypt_bytes(body),
         body_sha256=hashlib.sha256(body).hexdigest(),
         outcome=outcome,
+    )
+
+
+def inbound_message_set_outcome(*, message: InboundMessage, outcome: list[dict[str, str]]) -> InboundMessage:
+    """Record what was answered for each document of a message recorded before processing."""
+    message.outcome = outcome
+    message.save(update_fields=["outcome"])
+    return message
+
+
+# --- Signing keys --------------------------------------------------------------------------
+
+SIGNING_KEY_INVALID = "signing_key_invalid"
+SIGNING_KEY_MISMATCH = "signing_key_mismatch"
+SIGNING_KEY_CERTIFICATE_UNUSABLE = "signing_key_certificate_unusable"
+
+
+class SigningKeyInvalid(InvalidInput):
+    default_code = SIGNING_KEY_INVALID
+    default_detail = _("The signing key is not valid.")
+
+
+def _signing_key_refusal(field: str, code: str, message: str | Promise) -> SigningKeyInvalid:
+    return SigningKeyInvalid(message, code=code, errors=[FieldError(field, code, message)])
+
+
+def _signing_key_associated_data(enterprise_id: int) -> bytes:
+    # Binds the ciphertext to its enterprise: a key copied onto another row does not decrypt.
+    return f"single_window.signing_key:{enterprise_id}".encode()
+
+
+def _load_rsa_private_key(private_key_pem: str) -> rsa.RSAPrivateKey:
+    try:
+        key = serialization.load_pem_private_key(private_key_pem.strip().encode(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise _signing_key_refusal(
+            "private_key_pem",
+            SIGNING_KEY_INVALID,
+            _("This is not an unencrypted PEM private key (PKCS#8 or PKCS#1)."),
+        ) from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise _signing_key_refusal(
+            "private_key_pem", SIGNING_KEY_INVALID, _("Only RSA keys are taken: customs messages are signed rsa-sha1.")
+        )
+    if key.key_size < MIN_RSA_KEY_BITS:
+        raise _signing_key_refusal("private_key_pem", SIGNING_KEY_INVALID, _("The RSA key is shorter than 1024 bits."))
+    return key
+
+
+def _key_certificate(*, enterprise: Enterprise, facts: CertificateFacts, actor: Actor) -> EnterpriseCertificate:
+    """The enterprise's registered certificate of these facts, registering it when new."""
+    existing = EnterpriseCertificate.objects.filter(fingerprint_sha256=facts.fingerprint_sha256).first()
+    if existing is None:
+        return certificate_register(enterprise=enterprise, certificate_pem=facts.certificate_pem, actor=actor)
+    if existing.enterprise_id != enterprise.pk:
+        raise _duplicate_certificate()
+    if not existing.is_usable_at(timezone.now()):
+        raise _signing_key_refusal(
+            "certificate_pem",
+            SIGNING_KEY_CERTIFICATE_UNUSABLE,
+            _("This certificate is revoked or outside its validity period."),
+        )
+    return existing
+
+
+@transaction.atomic
+def signing_key_register(
+    *, enterprise: Enterprise, private_key_pem: str, certificate_pem: str, actor: Actor
+) -> EnterpriseSigningKey:
+    """Keep ``enterprise``'s signing key, encrypted; it replaces the enterprise's active key.
+
+    1. The key must be an unencrypted RSA private key, and the certificate (one X.509
+       certificate) must carry its public key (400 ``signing_key_invalid`` /
+       ``signing_key_mismatch``).
+    2. The certificate is registered as the enterprise's ``EnterpriseCertificate`` unless it
+       is already (refusals as ``certificate_register``; 409 if another enterprise holds it).
+    3. The enterprise row is locked, its active key revoked, the new one stored; the database
+       keeps one active key per enterprise. Audited without the private key.
+    """
+    # 1.
+    key = _load_rsa_private_key(private_key_pem)
+    facts = certificate_facts(certificate_pem=certificate_pem)
+    certificate = x509.load_pem_x509_certificate(facts.certificate_pem.encode())
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    if certificate.public_key().public_bytes(serialization.Encoding.DER, public) != key.public_key().public_bytes(
+        serialization.Encoding.DER, public
+    ):
+        raise _signing_key_refusal(
+            "certificate_pem", SIGNING_KEY_MISMATCH, _("The certificate does not carry this private key's public key.")
+        )
+    # 2.
+    registered = _key_certificate(enterprise=enterprise, facts=facts, actor=actor)
+    # 3.
+    Enterprise.objects.select_for_update().filter(pk=enterprise.pk).first()
+    for previous in EnterpriseSigningKey.objects.filter(enterprise=enterprise, revoked_at__isnull=True):
+        signing_key_revoke(signing_key=previous, actor=actor, reason="replaced by a new signing key")
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    signing_key = EnterpriseSigningKey(
+        enterprise=enterprise,
+        certificate=registered,
+        private_key_encrypted=encrypt_bytes(pkcs8, associated_data=_signing_key_associated_data(enterprise.pk)),
+        certificate_pem=registered.certificate_pem,
+        algorithm=EnterpriseSigningKey.Algorithm.RSA,
+        fingerprint_sha256=registered.fingerprint_sha256,
+    )
+    try:
+        with transaction.atomic():
+            signing_key.save()
+    except IntegrityError as exc:  # another key registered in parallel
+        raise Conflict(_("Another signing key was registered at the same time; try again.")) from exc
+    audit_record(actor=actor, action=AuditEntry.Action.CREATE, instance=signing_key, after=snapshot(signing_key))
+    return signing_key
+
+
+@transaction.atomic
+def signing_key_revoke(*, signing_key: EnterpriseSigningKey, actor: Actor, reason: str = "") -> EnterpriseSigningKey:
+    """Stop signing with a key. Its certificate stays registered (revoke it separately).
+
+    Revoking twice changes nothing.
+    """
+    if signing_key.revoked_at is None:
+        before = snapshot(signing_key)
+        signing_key.revoked_at = timezone.now()
+        signing_key.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.REVOKE,
+            instance=signing_key,
+            before=before,
+            after=snapshot(signing_key),
+            reason=reason,
+        )
+    return signing_key
+
+
+def signing_key_private_pem(*, signing_key: EnterpriseSigningKey) -> bytes:
+    """The private key in PEM, for signing the enterprise's own messages only."""
+    return decrypt_bytes(
+        signing_key.private_key_encrypted, associated_data=_signing_key_associated_data(signing_key.enterprise_id)
     )

@@ -33,5 +33,9 @@ def sweep_inbox() -> int:
     """Apply messages stored while the broker was down or a worker died."""
     ids = inbox.inbox_pending_ids()
     for message_id in ids:
-        inbox.inbox_apply(message_id=message_id)
+        try:
+            inbox.inbox_apply(message_id=message_id)
+        except Exception:
+            # One message failing (it stays received, retried next sweep) must not hold up the rest.
+            logger.exception("inbox message %s could not be applied; retried by the next sweep", message_id)
     return len(ids)

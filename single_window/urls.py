@@ -15,6 +15,8 @@ urlpatterns = [
     path("appointments/<int:appointment_id>", apis.AppointmentDetailApi.as_view(), name="appointment-detail"),
     path("certificates", apis.CertificateListApi.as_view(), name="certificate-list"),
     path("certificates/<int:certificate_id>", apis.CertificateDetailApi.as_view(), name="certificate-detail"),
+    path("signing-keys", apis.SigningKeyListApi.as_view(), name="signing-key-list"),
+    path("signing-keys/<int:signing_key_id>", apis.SigningKeyDetailApi.as_view(), name="signing-key-detail"),
     path("events", apis_events.EventFeedApi.as_view(), name="event-feed"),
     path("webhooks/endpoints", apis_events.WebhookEndpointListApi.as_view(), name="webhook-endpoint-list"),
     path(
@@ -29,6 +31,7 @@ urlpatterns = [
     ),
     path("webhooks/deliveries", apis_events.WebhookDeliveryListApi.as_view(), name="webhook-delivery-list"),
     path("webhooks/customs", apis_inbound.CustomsWebhookApi.as_view(), name="webhook-customs"),
+    path("webhooks/payments", apis_inbound.PaymentsWebhookApi.as_view(), name="webhook-payments"),
     path(
         "webhooks/deliveries/<int:delivery_id>/redeliver",
         apis_events.WebhookDeliveryRedeliverApi.as_view(),

@@ -156,6 +156,18 @@ CEB_XML_MAX_BYTES = env.int("CEB_XML_MAX_BYTES", default=10 * 1024 * 1024)
 # XML answer (413, CEB900) is the one a sender sees.
 DATA_UPLOAD_MAX_MEMORY_SIZE = CEB_XML_MAX_BYTES + 1024 * 1024
 
+# --- Customs gateway ---------------------------------------------------------------------
+# A list that becomes declared is built into a CEB621, signed for the declaring enterprise
+# and put in the outbox for customs (declarations/gateway.py). Off: lists stay declared and
+# nothing is sent (the test suite's default; the gateway's tests switch it on).
+CUSTOMS_GATEWAY_ENABLED = env.bool("CUSTOMS_GATEWAY_ENABLED", default=True)
+# The Partner (kind customs) messages go to; empty: the one active customs partner.
+CUSTOMS_PARTNER_CODE: str = env.str("CUSTOMS_PARTNER_CODE", default="")
+# The single window's user number on the e-port's data exchange platform (BaseTransfer dxpId).
+CUSTOMS_DXP_ID: str = env.str("CUSTOMS_DXP_ID", default="DXPENT0000000001")
+# Wrap each message in a DXP envelope (DxpMsg, the message base64 in Data) when posting it.
+CUSTOMS_DXP_ENVELOPE = env.bool("CUSTOMS_DXP_ENVELOPE", default=False)
+
 # --- REST API ----------------------------------------------------------------------------
 API_THROTTLE_RATE: str = env.str("API_THROTTLE_RATE", default="6000/min")
 REST_FRAMEWORK: dict[str, Any] = {
@@ -194,6 +206,8 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "InventoryStatusEnum": "declarations.models.InventoryStatus",
         "EventTypeEnum": "single_window.models.EventType",
         "DeliveryStateEnum": "single_window.models.OutboxState",
+        "CertificateAlgorithmEnum": "single_window.models.CertificateAlgorithm",
+        "SigningKeyAlgorithmEnum": "single_window.models.SigningKeyAlgorithm",
         "HealthCheckStatusEnum": ["ok", "down"],
         "HealthStatusEnum": ["ok", "degraded"],
     },

@@ -29,6 +29,8 @@ class RuleResult(models.Model):
     other_value = models.CharField(_("value on the other document"), max_length=300, blank=True)
     documents = models.JSONField(_("documents involved"), default=list)
     customs_code = models.CharField(_("customs code"), max_length=10, blank=True)
+    # Why the outcome is what it is when the documents alone don't say (a partner's answer).
+    note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -15,13 +15,22 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
-from single_window.models import Enterprise
+from single_window.models import Enterprise, InboundMessage
 
 
 class DocumentStatus(models.TextChoices):
     DRAFT = "draft", _("draft")
     DECLARED = "declared", _("declared")
     DELETED = "deleted", _("deleted")
+
+
+class IdentityVerification(models.TextChoices):
+    """The payment company's check that the payer may pay for the buyer (DOMAIN.md section 3, rule 3)."""
+
+    NOT_REQUESTED = "not_requested", _("not requested")
+    REQUESTED = "requested", _("requested")
+    VERIFIED = "verified", _("verified")
+    REFUSED = "refused", _("refused")
 
 
 class InventoryStatus(models.TextChoices):
@@ -187,6 +196,14 @@ class Payment(Declaration):
     currency = models.CharField(_("currency"), max_length=3)
     pay_time = models.DateTimeField(_("pay time"))
     note = models.CharField(_("note"), max_length=1000, blank=True)
+    # Asked when the payer is not the buyer; a new version of the payment is asked again.
+    identity_verification = models.CharField(
+        _("identity verification"),
+        max_length=16,
+        choices=IdentityVerification.choices,
+        default=IdentityVerification.NOT_REQUESTED,
+    )
+    identity_verified_at = models.DateTimeField(_("identity verification answered at"), null=True, blank=True)
 
     personal_fields = ("payer_name", "telephone")
 
@@ -198,6 +215,10 @@ class Payment(Declaration):
                 fields=["pay_code", "pay_transaction_id"], condition=~Q(status="deleted"), name="payment_business_key"
             ),
             models.CheckConstraint(condition=Q(status__in=DocumentStatus.values), name="payment_status_valid"),
+            models.CheckConstraint(
+                condition=Q(identity_verification__in=IdentityVerification.values),
+                name="payment_identity_verification_valid",
+            ),
             *_non_negative("payment", "amount_paid"),
         ]
         indexes = [
@@ -302,6 +323,16 @@ class Inventory(Declaration):
     gross_weight = models.DecimalField(_("gross weight"), max_digits=19, decimal_places=5)
     net_weight = models.DecimalField(_("net weight"), max_digits=19, decimal_places=5)
     note = models.CharField(_("note"), max_length=1000, blank=True)
+    # The customs XML message this version of the list came in (None: sent as JSON). The
+    # gateway forwards those exact bytes when the enterprise signed them and they hold this list only.
+    source_message = models.ForeignKey(
+        InboundMessage,
+        verbose_name=_("source message"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     personal_fields = ("buyer_name", "buyer_telephone", "consignee_address")
 

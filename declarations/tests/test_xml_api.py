@@ -71,7 +71,8 @@ RETURN_KEY = {
     "inventory": ("copNo", "cop_no"),
 }
 REFUSAL_INFO = re.compile(r"\[[a-z_]+\] .+")
-NOT_SHOWN = {"id", "created_at", "updated_at"}
+# source_message: the XML message a list came in, by its nature absent for JSON.
+NOT_SHOWN = {"id", "created_at", "updated_at", "source_message"}
 
 
 def post_xml(client: APIClient, kind: str, body: bytes, *, key: str | None = None) -> ApiResponse:

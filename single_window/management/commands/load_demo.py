@@ -2,24 +2,44 @@
 
 Safe to run again: records are found by code, earlier demo keys are revoked and new ones
 printed (a key is shown once, so a re-run is the only way to see one again).
+
+The partner simulators (``simulators/``) need what a real partner is given at onboarding: the
+partner's webhook signing secret and the certificates of the enterprises that sign. Each run
+rotates the demo partners' secrets and writes them, never to the console, with the simulators'
+addresses to ``var/simulators.env`` (mode 0600), which ``runstack`` reads; the demo declaring
+agent and seller get an RSA key and certificate (``var/demo-keys/``), registered here and copied
+for the customs simulator to ``var/simulator-certificates/<code>.pem``, and kept as their
+signing keys for the gateway.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
-from core.audit import Actor
+from core.audit import Actor, audit_record, snapshot
+from core.models import AuditEntry
 from single_window import selectors, services
 from single_window.codes import uscc_check_character
 from single_window.models import (
     ApiKey,
     Enterprise,
+    EnterpriseSigningKey,
     EnterpriseStatus,
     Park,
     ParkKind,
@@ -56,6 +76,15 @@ ENTERPRISES = [
     ("3301960008", "91330100MA2H0B4X8", "全链示例集团 Demo Group (platform and seller)", [Role.EBP, Role.EBC], "NB-BL"),
 ]
 
+# The partners the simulators play: code, name, kind, path of the simulator's endpoint.
+PARTNERS = [
+    ("CUSTOMS-HZ", "杭州海关 Hangzhou Customs (simulator)", PartnerKind.CUSTOMS, "customs", "/ceb"),
+    ("PAY-DEMO", "示例支付 Demo Pay (simulator)", PartnerKind.PAYMENT, "payment", "/verify"),
+]
+# The enterprises that sign customs messages in the demo: the declaring agent (lists) and the seller.
+SIGNING_ENTERPRISES = ("3301960005", "3301960002")
+CERTIFICATE_DAYS = 730
+
 REGULATORS = [
     ("officer", CUSTOMS_OFFICER, "2901"),
     ("analyst", COMMERCE_BUREAU, "2902"),
@@ -68,6 +97,23 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--admin-password", default="", help="password for the 'admin' superuser (random if empty)")
+        parser.add_argument(
+            "--simulator-host",
+            default=os.environ.get("SIMULATOR_HOST", "127.0.0.1"),
+            help="address the partner simulators listen on (env SIMULATOR_HOST)",
+        )
+        parser.add_argument(
+            "--customs-port",
+            type=int,
+            default=int(os.environ.get("SIM_CUSTOMS_PORT", "8201")),
+            help="port of the customs simulator (env SIM_CUSTOMS_PORT)",
+        )
+        parser.add_argument(
+            "--payment-port",
+            type=int,
+            default=int(os.environ.get("SIM_PAYMENT_PORT", "8202")),
+            help="port of the payment simulator (env SIM_PAYMENT_PORT)",
+        )
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -93,12 +139,26 @@ class Command(BaseCommand):
                 valid_to=today.replace(month=12, day=31) + datetime.timedelta(days=365),
                 actor=ACTOR,
             )
-        for code, name, kind in (
-            ("CUSTOMS-HZ", "杭州海关 Hangzhou Customs (simulator)", PartnerKind.CUSTOMS),
-            ("PAY-DEMO", "示例支付 Demo Pay (simulator)", PartnerKind.PAYMENT),
-        ):
-            if not Partner.objects.filter(code=code).exists():
-                services.partner_register(code=code, name=name, kind=kind, actor=ACTOR)
+        host = options["simulator_host"]
+        ports = {"customs": options["customs_port"], "payment": options["payment_port"]}
+        simulator_env: dict[str, str] = {}
+        for code, name, kind, simulator, path in PARTNERS:
+            endpoint_url = f"http://{host}:{ports[simulator]}{path}"
+            secret = _partner_with_fresh_secret(code=code, name=name, kind=kind, endpoint_url=endpoint_url)
+            prefix = f"SIM_{simulator.upper()}"
+            simulator_env |= {
+                f"{prefix}_HOST": host,
+                f"{prefix}_PORT": str(ports[simulator]),
+                f"{prefix}_SECRET": secret,
+            }
+        var = Path(settings.VAR_DIR)
+        certificates = var / "simulator-certificates"
+        demo_signing_keys_install(
+            codes=SIGNING_ENTERPRISES, keys_directory=var / "demo-keys", certificates_directory=certificates
+        )
+        simulator_env["SIM_CUSTOMS_CERTIFICATES"] = str(certificates)
+        # Written once the secrets are committed, so the file never holds a secret the database lacks.
+        transaction.on_commit(lambda: write_env_file(var / SIMULATORS_ENV_FILE, simulator_env))
 
         password = options["admin_password"] or secrets.token_urlsafe(12)
         logins = [("admin", password, "superuser")]
@@ -107,6 +167,10 @@ class Command(BaseCommand):
             self._user(username, password, group=group, district=district)
             logins.append((username, password, f"{group}, district {district}"))
         self._print(keys, logins)
+        self.stdout.write(
+            f"Partner secrets rotated; the simulators' settings are in {var / SIMULATORS_ENV_FILE} (not printed).\n"
+            f"Demo signing keys of {', '.join(SIGNING_ENTERPRISES)}: {var / 'demo-keys'}\n"
+        )
 
     def _park(self, code: str, name: str, city: str, district: str, kind: str) -> Park:
         park, _created = Park.objects.update_or_create(
@@ -150,3 +214,117 @@ class Command(BaseCommand):
         for username, password, what in logins:
             out.write(f"  {username:<8} {password}   ({what})")
         out.write("")
+
+
+# --- Partner simulators ----------------------------------------------------------------------
+
+SIMULATORS_ENV_FILE = "simulators.env"
+
+
+def _partner_with_fresh_secret(*, code: str, name: str, kind: str, endpoint_url: str) -> str:
+    """Register the demo partner, or rotate its secret and point it at its simulator; the secret."""
+    partner = Partner.objects.filter(code=code).first()
+    if partner is None:
+        _partner, secret = services.partner_register(
+            code=code, name=name, kind=kind, endpoint_url=endpoint_url, actor=ACTOR
+        )
+        return secret
+    if partner.endpoint_url != endpoint_url:
+        before = snapshot(partner)
+        partner.endpoint_url = endpoint_url
+        partner.save(update_fields=["endpoint_url", "updated_at"])
+        audit_record(
+            actor=ACTOR, action=AuditEntry.Action.UPDATE, instance=partner, before=before, after=snapshot(partner)
+        )
+    return services.partner_rotate_secret(partner=partner, actor=ACTOR)
+
+
+def write_env_file(path: Path, values: Mapping[str, str]) -> None:
+    """``NAME=value`` lines, readable by the owner only (the file holds signing secrets)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "# Written by `manage.py load_demo` for `manage.py runstack`; secrets: do not share.\n"
+    text += "".join(f"{name}={value}\n" for name, value in sorted(values.items()))
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+    path.chmod(0o600)  # an older file keeps its mode through O_CREAT
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """What ``write_env_file`` wrote; an empty dict when there is no file."""
+    if not path.exists():
+        return {}
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, sep, value = line.partition("=")
+        if sep and not line.startswith("#"):
+            values[name.strip()] = value.strip()
+    return values
+
+
+@dataclass(frozen=True)
+class DemoKeyPair:
+    private_key_pem: bytes
+    certificate_pem: bytes
+
+
+def demo_key_pair(*, code: str, directory: Path) -> DemoKeyPair:
+    """The enterprise's demo RSA key and self-signed certificate, made once and kept in
+    ``directory`` (``<code>.key.pem`` mode 0600, ``<code>.crt.pem``); remade when expired."""
+    key_path, certificate_path = directory / f"{code}.key.pem", directory / f"{code}.crt.pem"
+    if key_path.exists() and certificate_path.exists():
+        pair = DemoKeyPair(key_path.read_bytes(), certificate_path.read_bytes())
+        certificate = x509.load_pem_x509_certificate(pair.certificate_pem)
+        if certificate.not_valid_after_utc > timezone.now() + datetime.timedelta(days=1):
+            return pair
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{code} demo signing key")])
+    start = timezone.now() - datetime.timedelta(days=1)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=CERTIFICATE_DAYS))
+        .sign(key, hashes.SHA256())
+    )
+    pair = DemoKeyPair(
+        private_key_pem=key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+        certificate_pem=certificate.public_bytes(serialization.Encoding.PEM),
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(pair.private_key_pem)
+    certificate_path.write_bytes(pair.certificate_pem)
+    return pair
+
+
+def demo_signing_keys_install(*, codes: tuple[str, ...], keys_directory: Path, certificates_directory: Path) -> None:
+    """Give each demo enterprise a signing key: kept in the single window's key store (the
+    gateway signs JSON-submitted lists with it), its certificate registered, and the certificate
+    written as ``<code>.pem`` where the customs simulator reads its registry. The key files stay
+    in ``keys_directory`` for whoever signs XML for the demo. A re-run with the same key changes
+    nothing.
+    """
+    certificates_directory.mkdir(parents=True, exist_ok=True)
+    for code in codes:
+        enterprise = Enterprise.objects.get(customs_code=code)
+        pair = demo_key_pair(code=code, directory=keys_directory)
+        facts = services.certificate_facts(certificate_pem=pair.certificate_pem.decode())
+        in_use = EnterpriseSigningKey.objects.filter(
+            enterprise=enterprise, fingerprint_sha256=facts.fingerprint_sha256, revoked_at__isnull=True
+        )
+        if not in_use.exists():
+            services.signing_key_register(
+                enterprise=enterprise,
+                private_key_pem=pair.private_key_pem.decode(),
+                certificate_pem=facts.certificate_pem,
+                actor=ACTOR,
+            )
+        (certificates_directory / f"{code}.pem").write_bytes(pair.certificate_pem)

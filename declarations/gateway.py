@@ -1,0 +1,323 @@
+"""The customs gateway: a declared list leaves for customs as a signed CEB621, a recorded
+cancellation as a signed CEB623, through the hub's outbox.
+
+Customs refuses a list not signed by the enterprise that declares it (-621015, DOMAIN.md
+section 9), so every message is signed for that enterprise (``agentCode``), never for the
+platform:
+
+(a) a list that came in as customs XML the enterprise signed itself, in a message holding only
+    that list, is forwarded as those exact bytes (``Inventory.source_message``);
+(b) otherwise the message is built from the stored list (``declarations.spec`` gives the
+    elements in the schema's order) and signed rsa-sha1 with the declaring enterprise's active
+    ``EnterpriseSigningKey``;
+(c) with no key (or no customs partner, or a message the schema refuses) nothing is sent: the
+    list goes to ``send_failed`` with a note saying why. No unsigned message ever leaves.
+
+Every message validates against the customs schema before it is enqueued, in the transaction
+that declared the list; the relay posts it after commit (``single_window.customs``). A CEB621
+that customs never took (the outbox gave up) puts the list in ``send_failed``; a CEB623 is
+marked ``sent`` when it is enqueued (handed to the outbox in the same transaction).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from lxml import etree
+
+from core.crypto import decrypt_bytes, decrypt_text
+from declarations import lifecycle, xml
+from declarations.models import Inventory, InventoryCancellation, InventoryStatus, StatusChangeSource
+from declarations.serializers import CST
+from declarations.spec import INVENTORY, INVENTORY_CANCEL, Field, Kind
+from single_window import selectors as hub_selectors
+from single_window import services as hub_services
+from single_window.customs import customs_partner
+from single_window.models import Enterprise, OutboxDestination, OutboxMessage
+from single_window.outbox import outbox_enqueue
+from single_window.signatures import sign_message, usable_certificates, verify_message_signature
+
+logger = logging.getLogger(__name__)
+
+CEB621 = "CEB621Message"
+CEB623 = "CEB623Message"
+XML_HEADERS = {"Content-Type": "application/xml"}
+DXP_MODE = "DXP"
+
+SIGNING_KEY_REQUIRED = "signing_key_required"
+NOTE_NO_KEY = (
+    "not sent: a signing key is needed; the declaring enterprise {code} has no active signing key "
+    "(POST /api/v1/signing-keys), and customs takes only lists the declarant signed"
+)
+NOTE_NO_PARTNER = "not sent: no customs partner is configured (CUSTOMS_PARTNER_CODE)"
+NOTE_NO_DECLARANT = "not sent: the declaring enterprise {code} is not registered with the single window"
+NOTE_SCHEMA = "not sent: the message does not validate against the customs schema: {problem}"
+
+
+class GatewayRefusal(Exception):
+    """The message can't leave; ``note`` says why, for the list's history."""
+
+    def __init__(self, note: str) -> None:
+        super().__init__(note)
+        self.note = note[:500]
+
+
+def ordering_key(inventory: Inventory) -> str:
+    """Every message about one list leaves in order (a CEB623 waits for its CEB621)."""
+    return f"inventory:{inventory.pk}"
+
+
+# --- Building ---------------------------------------------------------------------------------
+
+
+def _q(name: str) -> str:
+    return f"{{{xml.CEB_NS}}}{name}"
+
+
+def _decimal_text(value: Decimal) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _text(field: Field, value: Any) -> str:
+    if value is None:
+        return ""
+    if field.kind is Kind.TIMESTAMP and isinstance(value, datetime.datetime):
+        return value.astimezone(CST).strftime("%Y%m%d%H%M%S")
+    if field.kind is Kind.DATE and isinstance(value, datetime.date):
+        return value.strftime("%Y%m%d")
+    if field.kind is Kind.DECIMAL and isinstance(value, Decimal):
+        return _decimal_text(value)
+    return str(value)
+
+
+def _value(row: Any, field: Field) -> Any:
+    if field.name.endswith("_id_number"):
+        return decrypt_text(getattr(row, f"{field.name}_encrypted"))
+    return getattr(row, field.name)
+
+
+def _append_fields(parent: etree._Element, fields: tuple[Field, ...], values: dict[str, str]) -> None:
+    """One element per field, in the specification's (and the schema's) order; optional empty
+    fields are left out, required ones always written (the schema judges them)."""
+    for field in fields:
+        text = values.get(field.name, "")
+        if text or field.required:
+            etree.SubElement(parent, _q(field.xml)).text = text
+
+
+def _base_transfer(root: etree._Element, declarant: Enterprise) -> None:
+    transfer = etree.SubElement(root, _q("BaseTransfer"))
+    for name, value in (
+        ("copCode", declarant.code),
+        ("copName", declarant.name[:100]),
+        ("dxpMode", DXP_MODE),
+        ("dxpId", settings.CUSTOMS_DXP_ID),
+    ):
+        etree.SubElement(transfer, _q(name)).text = value
+
+
+def _message_root(message: str) -> etree._Element:
+    root = etree.Element(_q(message), nsmap={"ceb": xml.CEB_NS})
+    root.set("guid", xml.new_guid())
+    root.set("version", xml.MESSAGE_VERSION)
+    return root
+
+
+def inventory_message(*, inventory: Inventory, declarant: Enterprise) -> etree._Element:
+    """The unsigned CEB621 of one stored list: its head, its lines, BaseTransfer."""
+    root = _message_root(CEB621)
+    element = etree.SubElement(root, _q(INVENTORY.element))
+    head = etree.SubElement(element, _q(INVENTORY.head_element))
+    _append_fields(head, INVENTORY.head, {f.name: _text(f, _value(inventory, f)) for f in INVENTORY.head})
+    for item in inventory.items.order_by("gnum"):
+        line = etree.SubElement(element, _q(INVENTORY.line_element))
+        _append_fields(line, INVENTORY.lines, {f.name: _text(f, getattr(item, f.name)) for f in INVENTORY.lines})
+    _base_transfer(root, declarant)
+    return root
+
+
+def cancellation_message(*, cancellation: InventoryCancellation, declarant: Enterprise) -> etree._Element:
+    """The unsigned CEB623 of a cancellation request: the list's keys, its buyer, the reason."""
+    inventory = cancellation.inventory
+    values = {
+        f.name: _text(f, _value(inventory, f))
+        for f in INVENTORY_CANCEL
+        if f.name not in {"guid", "app_type", "app_time", "app_status", "reason", "note"}
+    }
+    values.update(
+        guid=xml.new_guid(),
+        app_type="1",
+        app_time=xml.return_time(cancellation.created_at)[:14],
+        app_status="2",
+        reason=cancellation.reason[:1000],
+    )
+    root = _message_root(CEB623)
+    element = etree.SubElement(root, _q("InvtCancel"))
+    _append_fields(element, INVENTORY_CANCEL, values)
+    _base_transfer(root, declarant)
+    return root
+
+
+# --- Signing and checking ---------------------------------------------------------------------
+
+
+def _serialize(root: etree._Element) -> bytes:
+    body: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return body
+
+
+def _declarant(inventory: Inventory) -> Enterprise:
+    declarant = hub_selectors.enterprise_get_by_code(code=inventory.agent_code)
+    if declarant is None:
+        raise GatewayRefusal(NOTE_NO_DECLARANT.format(code=inventory.agent_code))
+    return declarant
+
+
+def _signed(root: etree._Element, declarant: Enterprise) -> bytes:
+    """(b) the message signed with the declarant's active key; (c) refused without one."""
+    key = hub_selectors.signing_key_active(enterprise=declarant)
+    if key is None:
+        raise GatewayRefusal(NOTE_NO_KEY.format(code=declarant.code))
+    signed = sign_message(
+        root=root,
+        private_key_pem=hub_services.signing_key_private_pem(signing_key=key),
+        certificate_pem=key.certificate_pem.encode(),
+    )
+    return _serialize(signed)
+
+
+def _forwardable(inventory: Inventory, declarant: Enterprise) -> bytes | None:
+    """(a) The bytes the enterprise signed, when they can go as they came.
+
+    They hold this list alone (same guid, declared: appStatus 2), and the signature still
+    verifies with a certificate of the declaring enterprise in force now.
+    """
+    message = inventory.source_message
+    if message is None or message.sender_id != declarant.pk:
+        return None
+    body = decrypt_bytes(message.body_encrypted)
+    try:
+        root = xml.read_message(body, expected_message=CEB621)
+    except xml.MessageRejected:
+        return None
+    lists = root.findall(_q(INVENTORY.element))
+    if len(lists) != 1:
+        return None
+    head = lists[0].find(_q(INVENTORY.head_element))
+    if head is None or head.findtext(_q("guid")) != inventory.guid or head.findtext(_q("appStatus")) != "2":
+        return None
+    check = verify_message_signature(root=root, candidates=usable_certificates(enterprise=declarant))
+    return body if check.verified else None
+
+
+def _validated(body: bytes, *, message: str) -> bytes:
+    """Check what leaves against the customs schema, as it will be read."""
+    try:
+        xml.read_message(body, expected_message=message)
+    except xml.MessageRejected as rejected:
+        raise GatewayRefusal(NOTE_SCHEMA.format(problem=rejected.return_info)) from None
+    return body
+
+
+def _partner_code() -> str:
+    partner = customs_partner()
+    if partner is None:
+        raise GatewayRefusal(NOTE_NO_PARTNER)
+    return partner.code
+
+
+# --- Sending ----------------------------------------------------------------------------------
+
+
+def inventory_send(*, inventory: Inventory) -> OutboxMessage | None:
+    """Send a list that has just become declared: (a) forward, (b) sign, (c) send_failed.
+
+    Runs in the transaction that declared the list, with the list's row locked
+    (``lifecycle.inventory_transition``); returns the outbox row, or None when nothing was sent.
+    """
+    if not settings.CUSTOMS_GATEWAY_ENABLED:
+        return None
+    try:
+        destination = _partner_code()
+        declarant = _declarant(inventory)
+        body = _forwardable(inventory, declarant)
+        if body is None:
+            body = _signed(inventory_message(inventory=inventory, declarant=declarant), declarant)
+        body = _validated(body, message=CEB621)
+    except GatewayRefusal as refusal:
+        logger.warning("gateway: list %s not sent: %s", inventory.pk, refusal.note)
+        lifecycle.inventory_transition(
+            inventory=inventory,
+            to=InventoryStatus.SEND_FAILED,
+            source=StatusChangeSource.SINGLE_WINDOW,
+            note=refusal.note,
+        )
+        return None
+    return outbox_enqueue(
+        destination_kind=OutboxDestination.CUSTOMS,
+        destination=destination,
+        ordering_key=ordering_key(inventory),
+        message_type=CEB621,
+        payload=body,
+        headers=XML_HEADERS,
+    )
+
+
+@transaction.atomic
+def cancellation_send(*, cancellation: InventoryCancellation) -> OutboxMessage | None:
+    """Send a recorded cancellation as a signed CEB623 and mark it sent (handed to the outbox).
+
+    Raises ``GatewayRefusal`` when it can't be signed or sent: the caller refuses the request,
+    so no cancellation is recorded that can't leave.
+    """
+    if not settings.CUSTOMS_GATEWAY_ENABLED or cancellation.status != InventoryCancellation.Status.RECORDED:
+        return None
+    inventory = cancellation.inventory
+    destination = _partner_code()
+    declarant = _declarant(inventory)
+    body = _validated(
+        _signed(cancellation_message(cancellation=cancellation, declarant=declarant), declarant), message=CEB623
+    )
+    message = outbox_enqueue(
+        destination_kind=OutboxDestination.CUSTOMS,
+        destination=destination,
+        ordering_key=ordering_key(inventory),
+        message_type=CEB623,
+        payload=body,
+        headers=XML_HEADERS,
+    )
+    InventoryCancellation.objects.filter(pk=cancellation.pk, status=InventoryCancellation.Status.RECORDED).update(
+        status=InventoryCancellation.Status.SENT
+    )
+    cancellation.status = InventoryCancellation.Status.SENT
+    return message
+
+
+def on_customs_dead(message: OutboxMessage) -> None:
+    """The outbox gave up on a CEB621: customs never took the list, which goes to send_failed
+    (an enterprise may declare it again). Runs in the transaction that marks the message dead."""
+    prefix, _, pk = message.ordering_key.partition(":")
+    if message.message_type != CEB621 or prefix != "inventory" or not pk.isdigit():
+        return
+    inventory = Inventory.objects.filter(pk=int(pk), status=InventoryStatus.DECLARED).first()
+    if inventory is not None:
+        lifecycle.inventory_transition(
+            inventory=inventory,
+            to=InventoryStatus.SEND_FAILED,
+            source=StatusChangeSource.SINGLE_WINDOW,
+            note=f"customs did not take the message: {message.last_error}"[:500],
+        )
+
+
+def register() -> None:
+    """Take over the customs kind's dead letters; the hub's generic sender posts the bytes."""
+    from single_window.customs import deliver_customs
+    from single_window.outbox import register_sender
+
+    register_sender(OutboxDestination.CUSTOMS, deliver_customs, on_dead=on_customs_dead)

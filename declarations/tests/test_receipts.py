@@ -1,0 +1,404 @@
+"""Customs calling back (issue 5, "Inbound webhooks"): CEB622 receipts and CEB816 tax bills
+posted to ``/api/v1/webhooks/customs``, stored by the hub's inbox and applied by the handlers
+``declarations`` registered: the list moves through its lifecycle, a bill is reconciled against
+the estimate.
+
+The XML is written here from the customs schema (the simulator's builders were the model, not a
+dependency) and checked against ``declarations.xml.customs_schema()`` before it is sent.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from lxml import etree
+
+from declarations import examples, lifecycle, xml
+from declarations.identity import protect_id_number
+from declarations.models import Inventory, InventoryStatus, InventoryStatusChange, TaxBill, TaxEstimate
+from declarations.serializers import InventoryInput
+from single_window import tasks
+from single_window.models import Enterprise, InboxMessage, PartnerKind, Role
+from tests.factories import EnterpriseFactory
+from tests.partner_webhooks import SigningPartner, new_message_id, post_webhook, register_partner, signed_headers
+
+S = InventoryStatus
+CST = ZoneInfo("Asia/Shanghai")
+HEAD = examples.INVENTORY
+INVT_NO = "290120261000000001"
+PRE_NO = "B20261125000000001"
+
+pytestmark = pytest.mark.django_db
+
+
+# --- Customs XML, from the schema -------------------------------------------------------------------
+
+
+def ceb(name: str) -> str:
+    return f"{{{xml.CEB_NS}}}{name}"
+
+
+def guid() -> str:
+    return str(uuid.uuid4()).upper()
+
+
+def _message(root_name: str) -> etree._Element:
+    return etree.Element(ceb(root_name), {"guid": guid(), "version": "1.0"}, nsmap={"ceb": xml.CEB_NS})
+
+
+def _add(parent: etree._Element, values: Mapping[str, object]) -> None:
+    for name, value in values.items():
+        if value is not None:
+            etree.SubElement(parent, ceb(name)).text = str(value)
+
+
+def valid(root: etree._Element) -> bytes:
+    schema = xml.customs_schema()
+    assert schema.validate(root.getroottree()), schema.error_log
+    body: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return body
+
+
+def return_time(moment: str, millis: str = "000") -> str:
+    """returnTime: YYYYMMDDhhmmssSSS, China Standard Time."""
+    return moment + millis
+
+
+def inventory_return(status: str, at: str, *, cop_no: str = HEAD["cop_no"], **changes: object) -> dict[str, object]:
+    """One InventoryReturn of the example list, fields in the schema's order."""
+    values: dict[str, object] = {
+        "guid": HEAD["guid"],
+        "customsCode": HEAD["customs_code"],
+        "ebpCode": HEAD["ebp_code"],
+        "ebcCode": HEAD["ebc_code"],
+        "agentCode": HEAD["agent_code"],
+        "copNo": cop_no,
+        "preNo": PRE_NO,
+        "invtNo": INVT_NO if status not in {"1", "2", "3"} else None,
+        "returnStatus": status,
+        "returnTime": return_time(at),
+        "returnInfo": f"回执 {status}",
+    }
+    values.update(changes)
+    return values
+
+
+def ceb622(*returns: Mapping[str, object]) -> bytes:
+    root = _message("CEB622Message")
+    for values in returns:
+        _add(etree.SubElement(root, ceb("InventoryReturn")), values)
+    return valid(root)
+
+
+def ceb816(customs_tax: str, vat: str, consumption_tax: str, *, tax_no: str = f"TAX{INVT_NO}") -> bytes:
+    """A tax bill of the example list with one line carrying the whole amounts."""
+    root = _message("CEB816Message")
+    tax = etree.SubElement(root, ceb("Tax"))
+    _add(
+        etree.SubElement(tax, ceb("TaxHeadRd")),
+        {
+            "guid": guid(),
+            "returnTime": return_time("20261125160000"),
+            "invtNo": INVT_NO,
+            "taxNo": tax_no,
+            "customsTax": customs_tax,
+            "valueAddedTax": vat,
+            "consumptionTax": consumption_tax,
+            "status": "1",
+            "assureCode": HEAD["assure_code"],
+            "ebcCode": HEAD["ebc_code"],
+            "logisticsCode": HEAD["logistics_code"],
+            "agentCode": HEAD["agent_code"],
+            "customsCode": HEAD["customs_code"],
+        },
+    )
+    _add(
+        etree.SubElement(tax, ceb("TaxListRd")),
+        {
+            "gnum": 1,
+            "gcode": examples.INVENTORY["items"][0]["gcode"],
+            "taxPrice": "210.00",
+            "customsTax": customs_tax,
+            "valueAddedTax": vat,
+            "consumptionTax": consumption_tax,
+        },
+    )
+    return valid(root)
+
+
+# --- Fixtures and steps -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def customs() -> SigningPartner:
+    return register_partner("CUSTOMS-HZ", PartnerKind.CUSTOMS)
+
+
+@pytest.fixture
+def agent(db: None) -> Enterprise:
+    enterprise: Enterprise = EnterpriseFactory.create(customs_code=HEAD["agent_code"], roles=[Role.AGENT])
+    return enterprise
+
+
+def make_list(sender: Enterprise, status: str, **changes: Any) -> Inventory:
+    """The example list stored directly in ``status`` (the test starts there)."""
+    serializer = InventoryInput(data=examples.document("inventory", **changes))
+    assert serializer.is_valid(), serializer.errors
+    values = dict(serializer.validated_data)
+    values.pop("items")
+    encrypted, digest = protect_id_number(values.pop("buyer_id_number"))
+    return Inventory.objects.create(
+        sender=sender, status=status, buyer_id_number_encrypted=encrypted, buyer_id_hash=digest, **values
+    )
+
+
+@pytest.fixture
+def declared(agent: Enterprise) -> Inventory:
+    """The example list, matched and declared to customs."""
+    return make_list(agent, S.DECLARED)
+
+
+def deliver(customs: SigningPartner, body: bytes, message_id: str | None = None) -> InboxMessage:
+    """Post the message as customs does, then run the task the hub scheduled; the stored row."""
+    message_id = message_id or new_message_id()
+    response = post_webhook(body, signed_headers(customs.secret, body, message_id=message_id))
+    assert response.status_code in {200, 202}, response.content
+    message = InboxMessage.objects.get(partner=customs.partner, message_id=message_id)
+    tasks.apply_inbox_message(inbox_message_id=message.pk)
+    message.refresh_from_db()
+    return message
+
+
+def history(inventory: Inventory) -> list[tuple[str, str, str, bool]]:
+    return [
+        (change.from_status, change.to_status, change.receipt_code, change.applied)
+        for change in lifecycle.inventory_history(inventory=inventory)
+    ]
+
+
+def status_of(inventory: Inventory) -> str:
+    inventory.refresh_from_db()
+    return inventory.status
+
+
+# --- CEB622 ---------------------------------------------------------------------------------------------
+
+
+def test_receipts_move_the_declared_list_to_accepted_then_released(
+    customs: SigningPartner, declared: Inventory
+) -> None:
+    first = deliver(customs, ceb622(inventory_return("2", "20261125140000")))
+    assert (first.state, first.message_type) == ("applied", "CEB622Message")
+    assert status_of(declared) == S.DECLARED
+
+    accepted = deliver(customs, ceb622(inventory_return("120", "20261125140010")))
+    assert accepted.state == "applied"
+    assert status_of(declared) == S.ACCEPTED
+    assert declared.invt_no == INVT_NO
+
+    released = deliver(customs, ceb622(inventory_return("800", "20261125140020")))
+
+    assert released.state == "applied"
+    assert released.note == f"{HEAD['agent_code']}/{HEAD['cop_no']}: applied"
+    assert status_of(declared) == S.RELEASED
+    assert history(declared) == [
+        ("declared", "declared", "2", True),
+        ("declared", "accepted", "120", True),
+        ("accepted", "released", "800", True),
+    ]
+    change = InventoryStatusChange.objects.get(inventory=declared, receipt_code="800")
+    assert change.receipt_time == datetime.datetime(2026, 11, 25, 14, 0, 20, tzinfo=CST)
+    assert change.note == "回执 800"
+
+
+def test_a_rejection_moves_the_list_to_rejected_with_customs_reason(
+    customs: SigningPartner, declared: Inventory
+) -> None:
+    info = "[-621003] 清单申报失败: 海关退单"
+
+    deliver(customs, ceb622(inventory_return("100", "20261125140010", returnInfo=info)))
+
+    assert status_of(declared) == S.REJECTED
+    assert InventoryStatusChange.objects.get(inventory=declared).note == info
+
+
+def test_the_same_webhook_id_twice_is_acknowledged_and_the_receipt_applied_once(
+    customs: SigningPartner, declared: Inventory
+) -> None:
+    body = ceb622(inventory_return("120", "20261125140010"))
+    message_id = new_message_id()
+    deliver(customs, body, message_id)
+
+    again = post_webhook(body, signed_headers(customs.secret, body, message_id=message_id))
+    tasks.sweep_inbox()
+
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True
+    assert InboxMessage.objects.count() == 1
+    assert status_of(declared) == S.ACCEPTED
+    assert history(declared) == [("declared", "accepted", "120", True)]
+
+
+def test_the_same_receipt_under_a_new_webhook_id_is_recorded_once(customs: SigningPartner, declared: Inventory) -> None:
+    body = ceb622(inventory_return("120", "20261125140010"))
+
+    deliver(customs, body)
+    second = deliver(customs, body)
+
+    assert second.state == "applied"
+    assert second.note == f"{HEAD['agent_code']}/{HEAD['cop_no']}: duplicate"
+    assert history(declared) == [("declared", "accepted", "120", True)]
+
+
+def test_a_late_receipt_does_not_move_the_released_list_back(customs: SigningPartner, declared: Inventory) -> None:
+    deliver(customs, ceb622(inventory_return("120", "20261125140010")))
+    deliver(customs, ceb622(inventory_return("800", "20261125140020")))
+
+    deliver(customs, ceb622(inventory_return("120", "20261125140030")))
+
+    assert status_of(declared) == S.RELEASED
+    assert [(before, after) for before, after, _code, applied in history(declared) if applied] == [
+        ("declared", "accepted"),
+        ("accepted", "released"),
+    ]
+
+
+def test_a_receipt_for_an_unknown_list_is_kept_with_the_reason(customs: SigningPartner, declared: Inventory) -> None:
+    message = deliver(customs, ceb622(inventory_return("120", "20261125140010", cop_no="COP-NOT-OURS")))
+
+    assert (message.state, message.note) == ("applied", f"{HEAD['agent_code']}/COP-NOT-OURS: no such list")
+    assert status_of(declared) == S.DECLARED
+
+
+def test_a_receipt_with_a_status_customs_does_not_define_is_noted_and_the_others_apply(
+    customs: SigningPartner, agent: Enterprise, declared: Inventory
+) -> None:
+    other = make_list(agent, S.DECLARED, cop_no="COP20261125000002", order_no="SW20261125000002", guid=guid())
+    body = ceb622(
+        inventory_return("777", "20261125140010"),
+        inventory_return("120", "20261125140010", cop_no=other.cop_no),
+    )
+
+    message = deliver(customs, body)
+
+    assert message.state == "applied"
+    assert message.note == (
+        f"{HEAD['agent_code']}/{HEAD['cop_no']}: unknown returnStatus '777'; "
+        f"{HEAD['agent_code']}/{other.cop_no}: applied"
+    )
+    assert (status_of(declared), status_of(other)) == (S.DECLARED, S.ACCEPTED)
+    assert tasks.sweep_inbox() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            b"<ceb:CEB622Message xmlns:ceb='http://www.chinaport.gov.cn/ceb'><ceb:InventoryReturn>",
+            "CEB622Message refused: ",
+        ),
+        (
+            b"<ceb:CEB622Message xmlns:ceb='http://www.chinaport.gov.cn/ceb' guid='x' version='1.0'/>",
+            "CEB622Message refused: ",
+        ),
+    ],
+    ids=["not well-formed", "not valid against the schema"],
+)
+def test_a_receipt_that_cannot_be_read_stays_stored_with_the_reason(
+    customs: SigningPartner, declared: Inventory, body: bytes, reason: str
+) -> None:
+    message = deliver(customs, body)
+
+    assert message.state == "unreadable"
+    assert message.note.startswith(reason), message.note
+    assert status_of(declared) == S.DECLARED
+    assert not InventoryStatusChange.objects.exists()
+
+
+def test_a_receipt_stored_while_the_broker_was_down_is_applied_by_the_sweep(
+    customs: SigningPartner, declared: Inventory
+) -> None:
+    body = ceb622(inventory_return("120", "20261125140010"))
+    # Stored and acknowledged; the on-commit scheduling never ran (the test's transaction is not committed).
+    response = post_webhook(body, signed_headers(customs.secret, body))
+    assert response.status_code == 202
+    assert status_of(declared) == S.DECLARED
+
+    assert tasks.sweep_inbox() == 1
+
+    assert InboxMessage.objects.get().state == "applied"
+    assert status_of(declared) == S.ACCEPTED
+
+
+# --- CEB816 ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def released(declared: Inventory) -> Inventory:
+    Inventory.objects.filter(pk=declared.pk).update(status=S.RELEASED, invt_no=INVT_NO)
+    declared.refresh_from_db()
+    return declared
+
+
+def estimate(inventory: Inventory, customs_tax: str, vat: str, consumption_tax: str) -> TaxEstimate:
+    amounts = [Decimal(customs_tax), Decimal(vat), Decimal(consumption_tax)]
+    return TaxEstimate.objects.create(
+        inventory=inventory,
+        mode=TaxEstimate.Mode.WITHIN_LIMITS,
+        dutiable_total=Decimal("210.00"),
+        customs_tax=amounts[0],
+        value_added_tax=amounts[1],
+        consumption_tax=amounts[2],
+        tax_total=sum(amounts, Decimal(0)),
+    )
+
+
+def test_a_tax_bill_equal_to_the_estimate_is_stored_with_no_differences(
+    customs: SigningPartner, released: Inventory
+) -> None:
+    estimate(released, "0.00", "19.11", "0.00")
+
+    message = deliver(customs, ceb816("0", "19.11000", "0.0"))
+
+    assert (message.state, message.message_type) == ("applied", "CEB816Message")
+    assert message.note == f"TAX{INVT_NO}: matches the estimate"
+    bill = TaxBill.objects.get()
+    assert (bill.inventory, bill.invt_no, bill.tax_no, bill.status) == (released, INVT_NO, f"TAX{INVT_NO}", "1")
+    assert (bill.customs_tax, bill.value_added_tax, bill.consumption_tax) == (
+        Decimal(0),
+        Decimal("19.11"),
+        Decimal(0),
+    )
+    assert bill.return_time == datetime.datetime(2026, 11, 25, 16, 0, tzinfo=CST)
+    assert bill.differences == {}
+
+
+def test_a_tax_bill_that_differs_from_the_estimate_is_flagged(customs: SigningPartner, released: Inventory) -> None:
+    estimate(released, "0.00", "19.11", "0.00")
+
+    message = deliver(customs, ceb816("0", "19.11", "22.05"))
+
+    assert message.note == f"TAX{INVT_NO}: differs from the estimate"
+    assert TaxBill.objects.get().differences == {"consumption_tax": ["0.00", "22.05"]}
+
+
+def test_a_tax_bill_sent_twice_is_kept_once(customs: SigningPartner, released: Inventory) -> None:
+    estimate(released, "0.00", "19.11", "0.00")
+
+    deliver(customs, ceb816("0", "19.11", "0"))
+    deliver(customs, ceb816("0", "19.11", "0"))
+
+    assert TaxBill.objects.count() == 1
+
+
+def test_a_tax_bill_for_an_unknown_list_is_kept_with_the_reason(customs: SigningPartner, declared: Inventory) -> None:
+    message = deliver(customs, ceb816("0", "19.11", "0"))
+
+    assert (message.state, message.note) == ("applied", f"TAX{INVT_NO}: no list with invtNo {INVT_NO}")
+    assert not TaxBill.objects.exists()
