@@ -73,6 +73,10 @@ def _output_serializer(kind: str) -> type[serializers.Serializer[Any]]:
         line_attrs: dict[str, Any] = {f.name: field_for(f.kind, f.name) for f in spec.lines}
         line_attrs["Meta"] = type("Meta", (), {"ref_name": f"{name}ItemOutput"})
         attrs["items"] = type(f"{name}ItemOutput", (serializers.Serializer,), line_attrs)(many=True)
+    if kind == "inventory":
+        attrs["tax_estimate"] = serializers.DictField(
+            allow_null=True, help_text="The estimated tax bill (CEB816 shape) once the list is matched; else null."
+        )
     attrs["created_at"] = serializers.DateTimeField()
     attrs["updated_at"] = serializers.DateTimeField()
     attrs["Meta"] = type("Meta", (), {"ref_name": f"{name}Output"})

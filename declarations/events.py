@@ -68,3 +68,11 @@ def document_accepted(*, kind: str, document: Any, created: bool) -> None:
     event_publish(
         enterprise=document.sender, type=EventType.DOCUMENT_ACCEPTED, payload=payload, subject=f"{kind}:{document.pk}"
     )
+
+
+def inventory_tax_bill(
+    *, inventory: Inventory, tax_no: str, totals: dict[str, str], differences: dict[str, Any]
+) -> None:
+    """Customs issued the list's tax bill; ``differences`` names what differs from the estimate."""
+    payload = {**_inventory_keys(inventory), "tax_no": tax_no, **totals, "differs_from_estimate": bool(differences)}
+    _publish_to_parties(inventory, EventType.INVENTORY_TAX_BILL, payload)

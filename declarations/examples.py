@@ -214,7 +214,14 @@ def _output(kind: str) -> dict[str, Any]:
     if kind == "inventory":
         head["waiting_for"] = ["waybill"]
     head["version"] = 1
-    return {**head, **data, "created_at": "2026-11-25T11:30:02+08:00", "updated_at": "2026-11-25T11:30:02+08:00"}
+    tail: dict[str, Any] = {"tax_estimate": None} if kind == "inventory" else {}
+    return {
+        **head,
+        **data,
+        **tail,
+        "created_at": "2026-11-25T11:30:02+08:00",
+        "updated_at": "2026-11-25T11:30:02+08:00",
+    }
 
 
 OUTPUT_EXAMPLES = {kind: _output(kind) for kind in DOCUMENTS}

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from declarations import lifecycle, xml
+from declarations import events, lifecycle, xml
 from declarations.models import Inventory, TaxBill, TaxEstimate
 from declarations.serializers import CST
 from single_window.inbox import InboxRejected, register_handler
@@ -112,6 +112,12 @@ def apply_tax_bills(message: InboxMessage, body: bytes) -> str:
                 "differences": differences,
                 **bill,
             },
+        )
+        events.inventory_tax_bill(
+            inventory=inventory,
+            tax_no=tax_no,
+            totals={name: str(value) for name, value in bill.items()},
+            differences=differences,
         )
         outcomes.append(f"{tax_no}: {'differs from the estimate' if differences else 'matches the estimate'}")
     return "; ".join(outcomes) or "no Tax"

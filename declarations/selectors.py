@@ -95,6 +95,9 @@ def document_representation(*, kind: str, document: Declaration, viewer: Enterpr
             {f.name: _plain(getattr(line, f.name), f.kind) for f in spec.lines}
             for line in document.items.all()  # type: ignore[attr-defined]
         ]
+    if isinstance(document, Inventory):
+        estimate = TaxEstimate.objects.filter(inventory=document).prefetch_related("items").first()
+        data["tax_estimate"] = _estimate_representation(estimate) if estimate else None
     data["created_at"] = timezone.localtime(document.created_at).isoformat()
     data["updated_at"] = timezone.localtime(document.updated_at).isoformat()
     return data
