@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.conf import settings as django_settings
+from django.db import connection
 from lxml import etree
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
@@ -412,3 +414,68 @@ def test_a_declared_list_is_signed_sent_to_customs_and_released_with_its_tax_bil
     }
     assert {name: (Decimal(a), Decimal(b)) for name, (a, b) in bill.differences.items()} == expected
     assert bill.invt_no == inventory.invt_no
+
+
+@pytest.fixture
+def celery_worker_process(live_server: LiveServer, tmp_path: Path) -> Iterator[None]:
+    """A real Celery worker, its own process, on the test database and the test broker.
+
+    It runs what the web process hands it: the outbox relay kicked after a list is declared,
+    and the inbox messages customs' receipts leave.
+    """
+    database = connection.settings_dict
+    database_url = (
+        f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST'] or '127.0.0.1'}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "TEST_DATABASE_URL": database_url,
+        "TEST_REDIS_URL": django_settings.CELERY_BROKER_URL,
+    }
+    log_path = tmp_path / "worker.log"
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "INFO"]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 30
+            while b"ready." not in log_path.read_bytes():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the worker did not start: {log_path.read_text()[-2000:]}")
+                time.sleep(0.2)
+            yield
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reseed_after_flush", "celery_worker_process", "agent_signing_key")
+def test_a_parcel_goes_from_submission_to_release_through_the_api_a_worker_and_customs(
+    send: Send, customs: tuple[Partner, str], customs_simulator: str
+) -> None:
+    """Nothing here calls the relay or the inbox: the worker process does, as in production."""
+    partner, _secret = customs
+    Partner.objects.filter(pk=partner.pk).update(endpoint_url=f"{customs_simulator}/ceb")
+    docs = parcel(11)
+
+    submit(send, docs)
+    inventory = list_of(docs)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        inventory.refresh_from_db()
+        if inventory.status == InventoryStatus.RELEASED and TaxBill.objects.filter(inventory=inventory).exists():
+            break
+        time.sleep(0.2)
+
+    assert inventory.status == InventoryStatus.RELEASED
+    assert only_message().state == OutboxState.SENT
+    applied = InventoryStatusChange.objects.filter(
+        inventory=inventory, source=StatusChangeSource.CUSTOMS_RECEIPT, applied=True
+    ).values_list("receipt_code", flat=True)
+    assert list(applied) == ["2", "120", "800"]
