@@ -13,10 +13,20 @@ from decimal import Decimal, InvalidOperation
 from lxml import etree
 
 from declarations import events, lifecycle, xml
-from declarations.models import Inventory, TaxBill, TaxEstimate
+from declarations.models import (
+    Inventory,
+    InventoryCancellation,
+    InventoryStatus,
+    StatusChangeSource,
+    TaxBill,
+    TaxEstimate,
+)
 from declarations.serializers import CST
 from single_window.inbox import InboxRejected, register_handler
 from single_window.models import InboxMessage
+
+# CEB624: customs concluded the cancellation (撤单审结).
+CANCELLATION_CONCLUDED = "399"
 
 
 def _text(element: etree._Element, name: str) -> str:
@@ -123,6 +133,51 @@ def apply_tax_bills(message: InboxMessage, body: bytes) -> str:
     return "; ".join(outcomes) or "no Tax"
 
 
+def apply_cancellation_receipts(message: InboxMessage, body: bytes) -> str:
+    """Customs' answers to cancellations (CEB624): 399 cancels the list, a negative code refuses.
+
+    120 (stored) only says customs has the request; it changes nothing.
+    """
+    root = _read(body, "CEB624Message")
+    outcomes = []
+    for element in root.iterchildren(f"{{{xml.CEB_NS}}}InvtCancelReturn"):
+        agent_code, cop_no, status = (
+            _text(element, "agentCode"),
+            _text(element, "copNo"),
+            _text(element, "returnStatus"),
+        )
+        cancellation = (
+            InventoryCancellation.objects.select_for_update()
+            .select_related("inventory")
+            .filter(
+                inventory__agent_code=agent_code,
+                inventory__cop_no=cop_no,
+                status__in=[InventoryCancellation.Status.RECORDED, InventoryCancellation.Status.SENT],
+            )
+            .first()
+        )
+        if cancellation is None:
+            outcomes.append(f"{agent_code}/{cop_no}: no open cancellation")
+            continue
+        if status == CANCELLATION_CONCLUDED:
+            lifecycle.inventory_transition(
+                inventory=cancellation.inventory,
+                to=InventoryStatus.CANCELLED,
+                source=StatusChangeSource.SINGLE_WINDOW,
+                note=f"CEB624 {status}: {_text(element, 'returnInfo')}"[:500],
+            )
+            cancellation.status = InventoryCancellation.Status.ACCEPTED
+        elif status.startswith("-"):
+            cancellation.status = InventoryCancellation.Status.REJECTED
+        else:
+            outcomes.append(f"{agent_code}/{cop_no}: {status} noted")
+            continue
+        cancellation.save(update_fields=["status", "updated_at"])
+        outcomes.append(f"{agent_code}/{cop_no}: cancellation {cancellation.status}")
+    return "; ".join(outcomes) or "no InvtCancelReturn"
+
+
 def register() -> None:
     register_handler("CEB622Message", apply_inventory_receipts)
+    register_handler("CEB624Message", apply_cancellation_receipts)
     register_handler("CEB816Message", apply_tax_bills)

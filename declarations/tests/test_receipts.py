@@ -21,7 +21,14 @@ from lxml import etree
 
 from declarations import examples, lifecycle, xml
 from declarations.identity import protect_id_number
-from declarations.models import Inventory, InventoryStatus, InventoryStatusChange, TaxBill, TaxEstimate
+from declarations.models import (
+    Inventory,
+    InventoryCancellation,
+    InventoryStatus,
+    InventoryStatusChange,
+    TaxBill,
+    TaxEstimate,
+)
 from declarations.serializers import InventoryInput
 from single_window import tasks
 from single_window.models import Enterprise, InboxMessage, PartnerKind, Role
@@ -402,3 +409,58 @@ def test_a_tax_bill_for_an_unknown_list_is_kept_with_the_reason(customs: Signing
 
     assert (message.state, message.note) == ("applied", f"TAX{INVT_NO}: no list with invtNo {INVT_NO}")
     assert not TaxBill.objects.exists()
+
+
+# --- CEB624 ---------------------------------------------------------------------------------------------
+
+
+def ceb624(status: str, at: str) -> bytes:
+    root = _message("CEB624Message")
+    values = {
+        "guid": HEAD["guid"],
+        "customsCode": HEAD["customs_code"],
+        "agentCode": HEAD["agent_code"],
+        "ebpCode": HEAD["ebp_code"],
+        "ebcCode": HEAD["ebc_code"],
+        "copNo": HEAD["cop_no"],
+        "preNo": PRE_NO,
+        "invtNo": INVT_NO,
+        "returnStatus": status,
+        "returnTime": return_time(at),
+        "returnInfo": f"撤单回执 {status}",
+    }
+    _add(etree.SubElement(root, ceb("InvtCancelReturn")), values)
+    return valid(root)
+
+
+@pytest.fixture
+def cancellation(agent: Enterprise) -> InventoryCancellation:
+    released = make_list(agent, S.RELEASED, invt_no=INVT_NO)
+    return InventoryCancellation.objects.create(
+        inventory=released, requested_by=agent, reason="买家取消订单", status=InventoryCancellation.Status.SENT
+    )
+
+
+def test_customs_concluding_a_cancellation_cancels_the_list(
+    customs: SigningPartner, cancellation: InventoryCancellation
+) -> None:
+    stored = deliver(customs, ceb624("120", "20261126090000"))
+    assert stored.state == InboxMessage.State.APPLIED
+    assert status_of(cancellation.inventory) == S.RELEASED
+
+    deliver(customs, ceb624("399", "20261126090500"))
+
+    cancellation.refresh_from_db()
+    assert cancellation.status == InventoryCancellation.Status.ACCEPTED
+    assert status_of(cancellation.inventory) == S.CANCELLED
+    assert history(cancellation.inventory)[-1][:2] == (S.RELEASED, S.CANCELLED)
+
+
+def test_customs_refusing_a_cancellation_leaves_the_list_released(
+    customs: SigningPartner, cancellation: InventoryCancellation
+) -> None:
+    deliver(customs, ceb624("-623005", "20261126090000"))
+
+    cancellation.refresh_from_db()
+    assert cancellation.status == InventoryCancellation.Status.REJECTED
+    assert status_of(cancellation.inventory) == S.RELEASED
