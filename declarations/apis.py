@@ -68,6 +68,12 @@ def _output_serializer(kind: str) -> type[serializers.Serializer[Any]]:
         attrs["waiting_for"] = serializers.ListField(
             child=serializers.ChoiceField(choices=["order", "payment", "waybill"])
         )
+    else:
+        attrs["customs_status"] = serializers.CharField(
+            allow_blank=True,
+            help_text="Customs' last returnStatus for the document the single window forwarded for its sender "
+            "(CEB312/412/512: 2 in progress, 120 stored, 100 returned, negative: refused); blank if none.",
+        )
     attrs.update({f.name: field_for(f.kind, f.name) for f in spec.head})
     if spec.lines:
         line_attrs: dict[str, Any] = {f.name: field_for(f.kind, f.name) for f in spec.lines}

@@ -1,5 +1,6 @@
 """The customs gateway: a declared list leaves for customs as a signed CEB621, a recorded
-cancellation as a signed CEB623, through the hub's outbox.
+cancellation as a signed CEB623, and a declared order, payment or waybill as a CEB311/411/511
+forwarded for its sender (``document_forward``), through the hub's outbox.
 
 Customs refuses a list not signed by the enterprise that declares it (-621015, DOMAIN.md
 section 9), so every message is signed for that enterprise (``agentCode``), never for the
@@ -32,13 +33,23 @@ from lxml import etree
 
 from core.crypto import decrypt_bytes, decrypt_text
 from declarations import lifecycle, xml
-from declarations.models import Inventory, InventoryCancellation, InventoryStatus, StatusChangeSource
+from declarations.models import (
+    Declaration,
+    DocumentStatus,
+    Inventory,
+    InventoryCancellation,
+    InventoryStatus,
+    Order,
+    Payment,
+    StatusChangeSource,
+    Waybill,
+)
 from declarations.serializers import CST
-from declarations.spec import INVENTORY, INVENTORY_CANCEL, Field, Kind
+from declarations.spec import INVENTORY, INVENTORY_CANCEL, SPECS, DocumentSpec, Field, Kind
 from single_window import selectors as hub_selectors
 from single_window import services as hub_services
 from single_window.customs import customs_partner
-from single_window.models import Enterprise, OutboxDestination, OutboxMessage
+from single_window.models import Enterprise, InboundMessage, OutboxDestination, OutboxMessage
 from single_window.outbox import outbox_enqueue
 from single_window.signatures import sign_message, usable_certificates, verify_message_signature
 
@@ -129,17 +140,24 @@ def _message_root(message: str) -> etree._Element:
     return root
 
 
-def inventory_message(*, inventory: Inventory, declarant: Enterprise) -> etree._Element:
-    """The unsigned CEB621 of one stored list: its head, its lines, BaseTransfer."""
-    root = _message_root(CEB621)
-    element = etree.SubElement(root, _q(INVENTORY.element))
-    head = etree.SubElement(element, _q(INVENTORY.head_element))
-    _append_fields(head, INVENTORY.head, {f.name: _text(f, _value(inventory, f)) for f in INVENTORY.head})
-    for item in inventory.items.order_by("gnum"):
-        line = etree.SubElement(element, _q(INVENTORY.line_element))
-        _append_fields(line, INVENTORY.lines, {f.name: _text(f, getattr(item, f.name)) for f in INVENTORY.lines})
+def document_message(*, spec: DocumentSpec, document: Declaration, declarant: Enterprise) -> etree._Element:
+    """The unsigned message of one stored document (CEB311/411/511/621): its head, its lines
+    (order and list lines, by gnum), BaseTransfer."""
+    root = _message_root(spec.message)
+    element = etree.SubElement(root, _q(spec.element))
+    head = etree.SubElement(element, _q(spec.head_element))
+    _append_fields(head, spec.head, {f.name: _text(f, _value(document, f)) for f in spec.head})
+    if spec.lines:
+        for item in document.items.order_by("gnum"):  # type: ignore[attr-defined]
+            line = etree.SubElement(element, _q(spec.line_element))
+            _append_fields(line, spec.lines, {f.name: _text(f, getattr(item, f.name)) for f in spec.lines})
     _base_transfer(root, declarant)
     return root
+
+
+def inventory_message(*, inventory: Inventory, declarant: Enterprise) -> etree._Element:
+    """The unsigned CEB621 of one stored list."""
+    return document_message(spec=INVENTORY, document=inventory, declarant=declarant)
 
 
 def cancellation_message(*, cancellation: InventoryCancellation, declarant: Enterprise) -> etree._Element:
@@ -192,25 +210,27 @@ def _signed(root: etree._Element, declarant: Enterprise) -> bytes:
     return _serialize(signed)
 
 
-def _forwardable(inventory: Inventory, declarant: Enterprise) -> bytes | None:
+def _forwardable(
+    *, spec: DocumentSpec, guid: str, message: InboundMessage | None, declarant: Enterprise
+) -> bytes | None:
     """(a) The bytes the enterprise signed, when they can go as they came.
 
-    They hold this list alone (same guid, declared: appStatus 2), and the signature still
-    verifies with a certificate of the declaring enterprise in force now.
+    ``message`` is the customs XML the document came in (None: JSON). It must come from the
+    declarant and hold this document alone (same head guid, declared: appStatus 2), and its
+    signature must still verify with a certificate of the declarant in force now.
     """
-    message = inventory.source_message
     if message is None or message.sender_id != declarant.pk:
         return None
     body = decrypt_bytes(message.body_encrypted)
     try:
-        root = xml.read_message(body, expected_message=CEB621)
+        root = xml.read_message(body, expected_message=spec.message)
     except xml.MessageRejected:
         return None
-    lists = root.findall(_q(INVENTORY.element))
-    if len(lists) != 1:
+    documents = root.findall(_q(spec.element))
+    if len(documents) != 1:
         return None
-    head = lists[0].find(_q(INVENTORY.head_element))
-    if head is None or head.findtext(_q("guid")) != inventory.guid or head.findtext(_q("appStatus")) != "2":
+    head = documents[0].find(_q(spec.head_element))
+    if head is None or head.findtext(_q("guid")) != guid or head.findtext(_q("appStatus")) != "2":
         return None
     check = verify_message_signature(root=root, candidates=usable_certificates(enterprise=declarant))
     return body if check.verified else None
@@ -246,7 +266,7 @@ def inventory_send(*, inventory: Inventory) -> OutboxMessage | None:
     try:
         destination = _partner_code()
         declarant = _declarant(inventory)
-        body = _forwardable(inventory, declarant)
+        body = _forwardable(spec=INVENTORY, guid=inventory.guid, message=inventory.source_message, declarant=declarant)
         if body is None:
             body = _signed(inventory_message(inventory=inventory, declarant=declarant), declarant)
         body = _validated(body, message=CEB621)
@@ -264,6 +284,51 @@ def inventory_send(*, inventory: Inventory) -> OutboxMessage | None:
         destination=destination,
         ordering_key=ordering_key(inventory),
         message_type=CEB621,
+        payload=body,
+        headers=XML_HEADERS,
+    )
+
+
+def document_forward(
+    *, kind: str, document: Declaration, source_message: InboundMessage | None = None
+) -> OutboxMessage | None:
+    """Forward an order, payment or waybill that has just been declared (CEB311/411/511) to
+    customs for its sender: (a) the sender's own signed XML when it came alone in its message,
+    else (b) built from the stored row and signed with the sender's active key.
+
+    A sender with neither is left alone (it may declare to customs itself): nothing is sent or
+    recorded. Any other refusal (no customs partner, a message the schema refuses) is written to
+    the document's ``customs_note``; the document stays declared. Runs in the transaction that
+    stored the document (``services.document_submit``); returns the outbox row, or None.
+    """
+    if not settings.CUSTOMS_GATEWAY_ENABLED or not isinstance(document, Order | Payment | Waybill):
+        return None
+    if document.status != DocumentStatus.DECLARED:
+        return None
+    spec = SPECS[kind]
+    sender = document.sender
+    rows = type(document)._default_manager.filter(pk=document.pk)
+    try:
+        body = _forwardable(spec=spec, guid=document.guid, message=source_message, declarant=sender)
+        if body is None:
+            if hub_selectors.signing_key_active(enterprise=sender) is None:
+                return None
+            body = _signed(document_message(spec=spec, document=document, declarant=sender), sender)
+        destination = _partner_code()
+        body = _validated(body, message=spec.message)
+    except GatewayRefusal as refusal:
+        logger.warning("gateway: %s %s not forwarded: %s", kind, document.pk, refusal.note)
+        rows.update(customs_status="", customs_note=refusal.note)
+        document.customs_status, document.customs_note = "", refusal.note
+        return None
+    # This version's receipts start afresh (an earlier version's final answer no longer holds).
+    rows.update(customs_status="", customs_note="")
+    document.customs_status = document.customs_note = ""
+    return outbox_enqueue(
+        destination_kind=OutboxDestination.CUSTOMS,
+        destination=destination,
+        ordering_key=f"{kind}:{document.pk}",
+        message_type=spec.message,
         payload=body,
         headers=XML_HEADERS,
     )

@@ -1,4 +1,5 @@
-"""What customs sends back: list receipts (CEB622) and tax bills (CEB816).
+"""What customs sends back: list receipts (CEB622), tax bills (CEB816), cancellation answers
+(CEB624) and the answers to forwarded orders, payments and waybills (CEB312/412/512).
 
 Registered with the hub's inbox (``single_window.inbox``) at start-up. Each receipt goes
 through the list's lifecycle (``inventory_apply_receipt``), which records it, ignores
@@ -14,15 +15,19 @@ from lxml import etree
 
 from declarations import events, lifecycle, xml
 from declarations.models import (
+    DocumentStatus,
     Inventory,
     InventoryCancellation,
     InventoryStatus,
+    Order,
+    Payment,
     StatusChangeSource,
     TaxBill,
     TaxEstimate,
+    Waybill,
 )
 from declarations.serializers import CST
-from single_window.inbox import InboxRejected, register_handler
+from single_window.inbox import Handler, InboxRejected, register_handler
 from single_window.models import InboxMessage
 
 # CEB624: customs concluded the cancellation (撤单审结).
@@ -177,7 +182,63 @@ def apply_cancellation_receipts(message: InboxMessage, body: bytes) -> str:
     return "; ".join(outcomes) or "no InvtCancelReturn"
 
 
+# CEB312/412/512: customs' answer to an order, payment or waybill the gateway forwarded. 100
+# (returned) and 120 (stored) are final; 2, 3, 4 (in progress) and negative codes give way to
+# any later receipt, so a late or repeated receipt never undoes a final answer.
+FINAL_DOCUMENT_RECEIPTS = frozenset({"100", "120"})
+# The return element of each answer, and the two keys that find its document (model field, XML element).
+DOCUMENT_RETURNS: dict[str, tuple[str, type[Order | Payment | Waybill], tuple[tuple[str, str], ...]]] = {
+    "CEB312Message": ("OrderReturn", Order, (("ebp_code", "ebpCode"), ("order_no", "orderNo"))),
+    "CEB412Message": (
+        "PaymentReturn",
+        Payment,
+        (("pay_code", "payCode"), ("pay_transaction_id", "payTransactionId")),
+    ),
+    "CEB512Message": (
+        "LogisticsReturn",
+        Waybill,
+        (("logistics_code", "logisticsCode"), ("logistics_no", "logisticsNo")),
+    ),
+}
+
+
+def apply_document_receipts(message_type: str) -> Handler:
+    """The inbox handler of a CEB312, CEB412 or CEB512: record customs' answer on each order,
+    payment or waybill it names (found by its business key; the live row, the latest waybill)."""
+    element_name, model, keys = DOCUMENT_RETURNS[message_type]
+
+    def apply(message: InboxMessage, body: bytes) -> str:
+        root = _read(body, message_type)
+        outcomes = []
+        for element in root.iterchildren(f"{{{xml.CEB_NS}}}{element_name}"):
+            lookup = {field: _text(element, name) for field, name in keys}
+            label = "/".join(lookup.values())
+            document = (
+                model._default_manager.select_for_update()
+                .filter(**lookup)
+                .exclude(status=DocumentStatus.DELETED)
+                .order_by("-id")
+                .first()
+            )
+            if document is None:
+                outcomes.append(f"{label}: no such {model._meta.model_name}")
+                continue
+            status = _text(element, "returnStatus")
+            if document.customs_status in FINAL_DOCUMENT_RECEIPTS:
+                outcomes.append(f"{label}: {status} ignored, customs already answered {document.customs_status}")
+                continue
+            document.customs_status = status[:10]
+            document.customs_note = _text(element, "returnInfo")[:500]
+            document.save(update_fields=["customs_status", "customs_note", "updated_at"])
+            outcomes.append(f"{label}: {status}")
+        return "; ".join(outcomes) or f"no {element_name}"
+
+    return apply
+
+
 def register() -> None:
+    for message_type in DOCUMENT_RETURNS:
+        register_handler(message_type, apply_document_receipts(message_type))
     register_handler("CEB622Message", apply_inventory_receipts)
     register_handler("CEB624Message", apply_cancellation_receipts)
     register_handler("CEB816Message", apply_tax_bills)

@@ -83,6 +83,9 @@ def document_representation(*, kind: str, document: Declaration, viewer: Enterpr
     data: dict[str, Any] = {"id": document.pk, "status": document.status}  # type: ignore[attr-defined]
     if isinstance(document, Inventory):
         data["waiting_for"] = document.waiting_for
+    else:
+        # Customs' last answer to the forwarded CEB311/411/511 (blank: not forwarded or no answer yet).
+        data["customs_status"] = document.customs_status  # type: ignore[attr-defined]
     data["version"] = document.version
     for field in spec.head:
         if field.name.endswith("_id_number"):

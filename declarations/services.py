@@ -218,8 +218,8 @@ def document_submit(
 ) -> SubmitResult:
     """Store a new version of a document, change it, or delete it, as ``app_type`` says.
 
-    ``data`` has passed the input serializer. ``source_message``: the customs XML message a list
-    came in (the gateway may forward it as it came); None for JSON. Raises ``InvalidInput``
+    ``data`` has passed the input serializer. ``source_message``: the customs XML message the
+    document came in (the gateway may forward it as it came); None for JSON. Raises ``InvalidInput``
     (rules, nothing stored) or ``DocumentConflict`` (duplicate, stale version, state that
     forbids the change).
     """
@@ -245,6 +245,9 @@ def document_submit(
         raise DocumentConflict(kind, codes.DUPLICATE, _("A document with this business key exists.")) from exc
     if "items" in data:
         _replace_lines(document, kind, data["items"])
+    if kind != "inventory":
+        # A declared order, payment or waybill goes to customs for its sender (a list goes once matched).
+        gateway.document_forward(kind=kind, document=document, source_message=source_message)
     events.document_accepted(kind=kind, document=document, created=created)
     after_submit(kind=kind, document=document)
     if previous is not None and (previous.ebp_code, previous.order_no) != (data["ebp_code"], data["order_no"]):

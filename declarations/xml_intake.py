@@ -64,7 +64,7 @@ def _submit_one(
             kind=kind,
             data=dict(serializer.validated_data),
             sender=sender,
-            source_message=message if kind == "inventory" else None,
+            source_message=message,
         )
     except ApiError as exc:
         problems = exc.errors or [FieldError(None, exc.code, exc.detail)]

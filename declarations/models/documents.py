@@ -96,7 +96,18 @@ class Declaration(TimeStampedModel):
         abstract = True
 
 
-class Order(Declaration):
+class CustomsReceipt(models.Model):
+    """What customs last answered about an order, payment or waybill the single window forwarded
+    for its sender (CEB312/412/512 ``returnStatus`` and ``returnInfo``); blank until it answers."""
+
+    customs_status = models.CharField(_("customs status"), max_length=10, blank=True)
+    customs_note = models.CharField(_("customs note"), max_length=500, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Order(CustomsReceipt, Declaration):
     status = models.CharField(_("status"), max_length=16, choices=DocumentStatus.choices, default=DocumentStatus.DRAFT)
     order_type = models.CharField(_("order type"), max_length=1)
     order_no = models.CharField(_("order no"), max_length=60)
@@ -179,7 +190,7 @@ class OrderItem(models.Model):
         return f"{self.gnum} {self.item_name}"
 
 
-class Payment(Declaration):
+class Payment(CustomsReceipt, Declaration):
     status = models.CharField(_("status"), max_length=16, choices=DocumentStatus.choices, default=DocumentStatus.DRAFT)
     pay_code = models.CharField(_("pay code"), max_length=18)
     pay_name = models.CharField(_("pay name"), max_length=100)
@@ -231,7 +242,7 @@ class Payment(Declaration):
         return f"{self.pay_code}/{self.pay_transaction_id}"
 
 
-class Waybill(Declaration):
+class Waybill(CustomsReceipt, Declaration):
     status = models.CharField(_("status"), max_length=16, choices=DocumentStatus.choices, default=DocumentStatus.DRAFT)
     # A waybill number may be used again after six months; each use is a new generation.
     generation = models.PositiveIntegerField(_("generation"), default=1)

@@ -1,0 +1,202 @@
+"""Orders, payments and waybills forwarded to customs for their senders (issue 5, "Customs
+gateway"): a declared document leaves as the sender's own signed CEB311/411/511 or as one built
+from the stored row and signed with the sender's key; a sender with neither is left alone.
+Customs' CEB312/412/512 answers come back through the inbox and set ``customs_status``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from lxml import etree
+from pytest_django.fixtures import Settings
+from rest_framework.test import APIClient
+
+from declarations import examples, xml
+from declarations.models import Order, Payment
+from declarations.tests.customs_xml import KeyPair, ceb, make_key_pair, message_xml
+from declarations.tests.helpers import EBC_CODE, EBP_CODE, PAY_CODE, Send, detail_url, url
+from declarations.tests.test_receipts import _add, _message, deliver, return_time, valid
+from single_window import services as hub
+from single_window.models import EnterpriseSigningKey, OutboxMessage, OutboxState, PartnerKind
+from single_window.outbox import message_body
+from single_window.signatures import usable_certificates, verify_message_signature
+from tests.factories import TEST_ACTOR, Persona
+from tests.partner_webhooks import SigningPartner, register_partner
+
+CUSTOMS_CODE = "CUSTOMS-TEST"
+ORDER = examples.ORDER
+
+
+@pytest.fixture(scope="module")
+def ebp_keys() -> KeyPair:
+    return make_key_pair("Demo Platform")
+
+
+@pytest.fixture
+def customs(settings: Settings, db: None) -> SigningPartner:
+    """The gateway on, and the customs partner it sends to (which also calls back)."""
+    settings.CUSTOMS_GATEWAY_ENABLED = True
+    settings.CUSTOMS_PARTNER_CODE = CUSTOMS_CODE
+    settings.CUSTOMS_DXP_ID = "DXPENT0000TEST01"
+    return register_partner(CUSTOMS_CODE, PartnerKind.CUSTOMS)
+
+
+@pytest.fixture
+def ebp_signing_key(ebp: Persona, ebp_keys: KeyPair) -> EnterpriseSigningKey:
+    return hub.signing_key_register(
+        enterprise=ebp.enterprise,
+        private_key_pem=ebp_keys.private_key_pem.decode(),
+        certificate_pem=ebp_keys.certificate_text,
+        actor=TEST_ACTOR,
+    )
+
+
+def forwarded(message_type: str) -> list[OutboxMessage]:
+    return list(OutboxMessage.objects.filter(destination_kind="customs", message_type=message_type))
+
+
+def ceb312(status: str, *, order_no: str = ORDER["order_no"], at: str = "20261125120000") -> bytes:
+    """Customs' answer to the example order, written from the schema and checked against it."""
+    root = _message("CEB312Message")
+    _add(
+        etree.SubElement(root, ceb("OrderReturn")),
+        {
+            "guid": ORDER["guid"].upper(),
+            "ebpCode": EBP_CODE,
+            "ebcCode": EBC_CODE,
+            "orderNo": order_no,
+            "returnStatus": status,
+            "returnTime": return_time(at),
+            "returnInfo": f"回执 {status}",
+        },
+    )
+    return valid(root)
+
+
+# --- Forwarding ---------------------------------------------------------------------------------
+
+
+def test_an_order_declared_by_an_ebp_with_a_key_leaves_as_a_signed_schema_valid_ceb311(
+    send: Send, customs: SigningPartner, ebp_signing_key: EnterpriseSigningKey
+) -> None:
+    response = send("order")
+
+    assert response.status_code == 201, response.content
+    order = Order.objects.get(pk=response.json()["id"])
+    [message] = forwarded("CEB311Message")
+    assert (message.destination, message.ordering_key, message.state) == (
+        CUSTOMS_CODE,
+        f"order:{order.pk}",
+        OutboxState.PENDING,
+    )
+    assert message.headers == {"Content-Type": "application/xml"}
+    root = xml.read_message(message_body(message), expected_message="CEB311Message")
+    check = verify_message_signature(root=root, candidates=usable_certificates(enterprise=ebp_signing_key.enterprise))
+    assert check.verified, check
+    assert check.certificate == ebp_signing_key.certificate
+    transfer = root.find(ceb("BaseTransfer"))
+    assert transfer is not None
+    assert transfer.findtext(ceb("copCode")) == EBP_CODE
+    [element] = root.findall(ceb("Order"))
+    sent = xml.document_dict(element, xml.SPECS_BY_MESSAGE["CEB311Message"])
+    assert {k: sent[k] for k in ("guid", "order_no", "ebp_code", "buyer_id_number", "app_status")} == {
+        k: ORDER[k] for k in ("guid", "order_no", "ebp_code", "buyer_id_number", "app_status")
+    }
+    assert Decimal(sent["goods_value"]) == Decimal(ORDER["goods_value"])
+    assert [line["gnum"] for line in sent["items"]] == [str(i["gnum"]) for i in ORDER["items"]]
+
+
+def test_a_sender_without_a_signing_key_is_left_to_declare_itself(send: Send, customs: SigningPartner) -> None:
+    response = send("order")
+
+    assert response.status_code == 201, response.content
+    assert not OutboxMessage.objects.exists()
+    order = Order.objects.get(pk=response.json()["id"])
+    assert (order.customs_status, order.customs_note) == ("", "")
+
+
+def test_drafts_and_a_gateway_switched_off_send_nothing(
+    send: Send, customs: SigningPartner, settings: Settings, pay: Persona, ebp_keys: KeyPair
+) -> None:
+    hub.signing_key_register(
+        enterprise=pay.enterprise,
+        private_key_pem=ebp_keys.private_key_pem.decode(),
+        certificate_pem=ebp_keys.certificate_text,
+        actor=TEST_ACTOR,
+    )
+    assert send("payment", app_status="1").status_code == 201
+    settings.CUSTOMS_GATEWAY_ENABLED = False
+    assert send("payment", pay_transaction_id="PAY-OTHER-0001").status_code == 201
+
+    assert not OutboxMessage.objects.exists()
+
+
+def test_a_payment_of_a_sender_with_a_key_leaves_as_a_ceb411(
+    send: Send, customs: SigningPartner, pay: Persona, ebp_keys: KeyPair
+) -> None:
+    hub.signing_key_register(
+        enterprise=pay.enterprise,
+        private_key_pem=ebp_keys.private_key_pem.decode(),
+        certificate_pem=ebp_keys.certificate_text,
+        actor=TEST_ACTOR,
+    )
+    response = send("payment")
+
+    assert response.status_code == 201, response.content
+    payment = Payment.objects.get(pk=response.json()["id"])
+    [message] = forwarded("CEB411Message")
+    assert message.ordering_key == f"payment:{payment.pk}"
+    root = xml.read_message(message_body(message), expected_message="CEB411Message")
+    head = root.find(f"{ceb('Payment')}/{ceb('PaymentHead')}")
+    assert head is not None
+    assert (head.findtext(ceb("payCode")), head.findtext(ceb("payTransactionId"))) == (
+        PAY_CODE,
+        examples.PAYMENT["pay_transaction_id"],
+    )
+
+
+def test_an_order_the_ebp_signed_itself_alone_in_its_message_is_forwarded_byte_for_byte(
+    clients: dict[str, APIClient], customs: SigningPartner, ebp: Persona, ebp_keys: KeyPair
+) -> None:
+    # The certificate only, no signing key: anything but forwarding would send nothing.
+    hub.certificate_register(enterprise=ebp.enterprise, certificate_pem=ebp_keys.certificate_text, actor=TEST_ACTOR)
+    body = message_xml("order", [examples.document("order")], cop_code=EBP_CODE, keys=ebp_keys)
+
+    response = clients["ebp"].post(url("order"), data=body, content_type="application/xml")
+
+    assert response.status_code == 200, response.content
+    [message] = forwarded("CEB311Message")
+    assert message_body(message) == body
+
+
+# --- Receipts -----------------------------------------------------------------------------------
+
+
+def test_a_ceb312_sets_the_orders_customs_status_and_a_late_receipt_does_not_undo_it(
+    send: Send, customs: SigningPartner, clients: dict[str, APIClient], ebp_signing_key: EnterpriseSigningKey
+) -> None:
+    order_id = send("order").json()["id"]
+
+    deliver(customs, ceb312("2", at="20261125120000"))
+    assert Order.objects.get(pk=order_id).customs_status == "2"
+    applied = deliver(customs, ceb312("120", at="20261125120001"))
+    late = deliver(customs, ceb312("2", at="20261125115959"))
+
+    order = Order.objects.get(pk=order_id)
+    assert (order.customs_status, order.customs_note) == ("120", "回执 120")
+    assert f"{ORDER['order_no']}: 120" in applied.note
+    assert "ignored" in late.note
+    shown = clients["ebp"].get(detail_url("order", order_id))
+    assert shown.status_code == 200
+    assert shown.json()["customs_status"] == "120"
+
+
+def test_a_ceb312_for_an_unknown_order_changes_nothing(send: Send, customs: SigningPartner) -> None:
+    order_id = send("order").json()["id"]
+
+    message = deliver(customs, ceb312("120", order_no="NO-SUCH-ORDER"))
+
+    assert "no such order" in message.note
+    assert Order.objects.get(pk=order_id).customs_status == ""
