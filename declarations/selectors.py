@@ -38,6 +38,9 @@ def documents_visible_to(*, kind: str, enterprise: Enterprise) -> QuerySet[Any]:
     queryset: QuerySet[Any] = model._default_manager.filter(Q(sender=enterprise) | named)
     if MODELS[kind][1] is not None:
         queryset = queryset.prefetch_related("items")
+    if kind == "inventory":
+        # Lists show their tax estimate: load it with them, not one query per list.
+        queryset = queryset.select_related("tax_estimate").prefetch_related("tax_estimate__items")
     return queryset
 
 
@@ -99,7 +102,10 @@ def document_representation(*, kind: str, document: Declaration, viewer: Enterpr
             for line in document.items.all()  # type: ignore[attr-defined]
         ]
     if isinstance(document, Inventory):
-        estimate = TaxEstimate.objects.filter(inventory=document).prefetch_related("items").first()
+        try:
+            estimate = document.tax_estimate  # loaded with the list by documents_visible_to
+        except TaxEstimate.DoesNotExist:
+            estimate = None
         data["tax_estimate"] = _estimate_representation(estimate) if estimate else None
     data["created_at"] = timezone.localtime(document.created_at).isoformat()
     data["updated_at"] = timezone.localtime(document.updated_at).isoformat()

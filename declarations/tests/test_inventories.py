@@ -478,3 +478,20 @@ def test_a_document_arriving_at_the_same_instant_as_its_list_is_not_missed(
 
     assert statuses == [201, 201]
     assert Inventory.objects.get().waiting_for == [kind for kind in OTHER_DOCUMENTS if kind != other]
+
+
+def test_listing_lists_costs_the_same_queries_for_three_lists_as_for_one(
+    send: Send, clients: dict[str, APIClient], django_assert_max_num_queries: Any
+) -> None:
+    """Items and tax estimates are loaded with the page, not one query per list."""
+    send("inventory")
+    with django_assert_max_num_queries(50) as one:
+        assert clients["agent"].get("/api/v1/inventories").status_code == 200
+    queries_for_one = len(one.captured_queries)  # read now: the next request resets the log
+    for n in (2, 3):
+        send("inventory", cop_no=f"COP-{n}", order_no=f"SW-{n}", logistics_no=f"YT-{n}")
+
+    with django_assert_max_num_queries(queries_for_one):
+        response = clients["agent"].get("/api/v1/inventories")
+
+    assert len(response.json()["results"]) == 3
