@@ -193,8 +193,8 @@ def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> dic
             events.append({"at": document.created_at, "type": "document_received", "document": f"{kind}:{document.pk}"})
     trace["tax_estimate"] = None
     if inventory is not None:
-        estimate = TaxEstimate.objects.filter(inventory=inventory).prefetch_related("items").first()
-        trace["tax_estimate"] = _estimate_representation(estimate) if estimate else None
+        # The list's representation carries its estimate (loaded with it); the trace repeats it on top.
+        trace["tax_estimate"] = trace["inventory"]["tax_estimate"]
         changes = InventoryStatusChange.objects.filter(inventory=inventory).values(
             "created_at", "from_status", "to_status", "source", "receipt_code", "applied", "note"
         )

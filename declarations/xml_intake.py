@@ -15,6 +15,7 @@ from django.db import transaction
 from django.http import HttpResponse
 
 from core.errors import ApiError, FieldError
+from core.problems import flatten_validation
 from declarations import services, xml
 from declarations.serializers import INPUTS
 from declarations.spec import SPECS, Kind
@@ -39,17 +40,10 @@ def _as_input(kind: str, document: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _first_error(errors: Any, prefix: str = "") -> tuple[str, str, str]:
-    """The first (field, code, message) of DRF's nested errors."""
-    if isinstance(errors, dict):
-        for key, value in errors.items():
-            return _first_error(value, f"{prefix}.{key}" if prefix else str(key))
-    if isinstance(errors, list):
-        for index, value in enumerate(errors):
-            if value:
-                nested = isinstance(value, dict | list)
-                return _first_error(value, f"{prefix}[{index}]" if nested else prefix)
-    return prefix, str(getattr(errors, "code", "invalid")), str(errors)
+def _refused(keys: dict[str, str], problems: list[FieldError], return_status: str = "-1") -> xml.DocumentResult:
+    """A refusal naming every broken rule, as ``[code] message; field``, the same for both paths."""
+    info = " | ".join(f"[{p.code}] {p.message}" + (f"; {p.field}" if p.field else "") for p in problems)
+    return xml.DocumentResult(keys=keys, accepted=False, return_status=return_status, return_info=info)
 
 
 def _submit_one(
@@ -57,8 +51,7 @@ def _submit_one(
 ) -> xml.DocumentResult:
     serializer = INPUTS[kind](data=_as_input(kind, document))
     if not serializer.is_valid():
-        field, code, message_text = _first_error(serializer.errors)
-        return xml.DocumentResult.refused(keys=keys, code=code, message=message_text, field=field)
+        return _refused(keys, list(flatten_validation(serializer.errors)))
     try:
         result = services.document_submit(
             kind=kind,
@@ -68,10 +61,7 @@ def _submit_one(
         )
     except ApiError as exc:
         problems = exc.errors or [FieldError(None, exc.code, exc.detail)]
-        info = " | ".join(f"[{p.code}] {p.message}" + (f"; {p.field}" if p.field else "") for p in problems)
-        return xml.DocumentResult(
-            keys=keys, accepted=False, return_status=str(exc.extra.get("customs_code", "-1")), return_info=info
-        )
+        return _refused(keys, problems, str(exc.extra.get("customs_code", "-1")))
     if kind == "inventory":
         keys = {**keys, "pre_no": xml.pre_no_for(result.document.pk)}
     return xml.DocumentResult.accepted_as(keys=keys, document_id=result.document.pk)

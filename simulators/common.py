@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -331,3 +331,33 @@ def serve_until_interrupted(server: SimulatorServer, name: str, on_stop: Sequenc
         server.server_close()
         for stop in on_stop:
             stop()
+
+
+class SimulatorProcess:
+    """What both simulators share: an HTTP server, a scheduler of callbacks and a sender.
+
+    A subclass sets ``name`` and, in its ``__init__``, ``server``, ``scheduler`` and ``sender``.
+    """
+
+    name: str
+    server: SimulatorServer
+    scheduler: Scheduler
+    sender: CallbackSender
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def start(self) -> Self:
+        """Serve on a background thread (tests); ``serve`` is the blocking form."""
+        start_thread(self.server)
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.scheduler.stop()
+        self.sender.close()
+
+    def serve(self) -> None:
+        serve_until_interrupted(self.server, self.name, [self.scheduler.stop, self.sender.close])

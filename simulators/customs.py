@@ -28,6 +28,7 @@ from simulators.common import (
     Handler,
     MessageLog,
     Scheduler,
+    SimulatorProcess,
     SimulatorServer,
     add_option,
     configure_logging,
@@ -37,8 +38,6 @@ from simulators.common import (
     new_webhook_id,
     now_cst,
     return_time,
-    serve_until_interrupted,
-    start_thread,
 )
 
 XML = "application/xml"
@@ -121,7 +120,9 @@ def _decimal(value: str) -> Decimal:
         return Decimal(0)
 
 
-class CustomsSimulator:
+class CustomsSimulator(SimulatorProcess):
+    name = "customs"
+
     def __init__(self, config: CustomsConfig) -> None:
         if config.script not in SCRIPTS:
             raise ValueError(f"unknown script {config.script!r}; one of {', '.join(SCRIPTS)}")
@@ -146,26 +147,6 @@ class CustomsSimulator:
             (config.host, config.port),
             {("POST", "/ceb"): self._post_ceb, ("GET", "/health"): self._health, ("GET", "/messages"): self._messages},
         )
-
-    # --- Lifecycle --------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    def start(self) -> CustomsSimulator:
-        """Serve on a background thread (tests); ``serve`` is the blocking form."""
-        start_thread(self.server)
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.scheduler.stop()
-        self.sender.close()
-
-    def serve(self) -> None:
-        serve_until_interrupted(self.server, "customs", [self.scheduler.stop, self.sender.close])
 
     # --- HTTP -------------------------------------------------------------------------------
 

@@ -31,13 +31,12 @@ from simulators.common import (
     Handler,
     MessageLog,
     Scheduler,
+    SimulatorProcess,
     SimulatorServer,
     add_option,
     configure_logging,
     json_body,
-    serve_until_interrupted,
     stable_webhook_id,
-    start_thread,
 )
 
 ENV_PREFIX = "SIM_PAYMENT"
@@ -110,7 +109,9 @@ def decide(request: Mapping[str, Any], pairs: Sequence[tuple[Person, Person]]) -
     return False, "not_same_person"
 
 
-class PaymentSimulator:
+class PaymentSimulator(SimulatorProcess):
+    name = "payment"
+
     def __init__(self, config: PaymentConfig) -> None:
         self.config = config
         self.pairs = load_pairs(config.verified_pairs)
@@ -127,23 +128,6 @@ class PaymentSimulator:
             (config.host, config.port),
             {("POST", "/verify"): self._verify, ("GET", "/health"): self._health, ("GET", "/messages"): self._messages},
         )
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    def start(self) -> PaymentSimulator:
-        start_thread(self.server)
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.scheduler.stop()
-        self.sender.close()
-
-    def serve(self) -> None:
-        serve_until_interrupted(self.server, "payment", [self.scheduler.stop, self.sender.close])
 
     def _health(self, handler: Handler) -> None:
         handler.respond(200, json_body({"status": "ok", "service": "payment"}), JSON)

@@ -293,7 +293,7 @@ def test_a_hundred_orders_with_one_bad_one_store_the_ninety_nine_and_answer_each
     bad = results.pop(56)
     assert bad["returnStatus"] == "-1"
     assert code_of(bad) == codes.TOTAL_PRICE_MISMATCH
-    assert bad["returnInfo"].endswith("; items[0].total_price")
+    assert "; items[0].total_price" in bad["returnInfo"]  # first of the rules it breaks
     stored = dict(Order.objects.values_list("order_no", "pk"))
     good = [o["order_no"] for i, o in enumerate(orders) if i != 56]
     assert sorted(stored) == sorted(good)
