@@ -27,7 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core import errors
-from core.crypto import decrypt_text, encrypt_text
+from core.crypto import decrypt_bytes, encrypt_bytes
 from core.errors import ApiError, Conflict, FieldError, InvalidInput
 from core.models import IdempotencyRecord
 
@@ -98,7 +98,7 @@ def _body_of(response: HttpResponse) -> tuple[str, bytes]:
 
 
 def _replay(record: IdempotencyRecord) -> HttpResponse:
-    body = decrypt_text(record.response_body_encrypted).encode("latin-1")
+    body = decrypt_bytes(record.response_body_encrypted)
     status = record.response_status or 200
     if record.response_content_type == "json":
         response: HttpResponse = Response(json.loads(body), status=status)
@@ -149,7 +149,7 @@ def idempotent(handler: Handler) -> Handler:
             state=IdempotencyRecord.State.DONE,
             response_status=response.status_code,
             response_content_type=content_type,
-            response_body_encrypted=encrypt_text(body.decode("latin-1")),
+            response_body_encrypted=encrypt_bytes(body),
         )
         return response
 
