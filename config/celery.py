@@ -45,6 +45,19 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    # A declared list is signed and enqueued right after the transaction that declared it;
+    # this catches the ones whose process died in between (a list is never left unsent).
+    "dispatch-declared-lists": {
+        "task": "declarations.dispatch_sweep",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
+    },
+    # Lists held by the declare step are judged a last time at their deadline.
+    "sweep-held-lists": {
+        "task": "declarations.held_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE
 

@@ -46,7 +46,7 @@ UNKNOWN_ENTERPRISE = "unknown_enterprise"
 # Keys
 API_KEY_LIMIT_REACHED = "api_key_limit_reached"
 
-# Customs XML messages (the answer is a CEB900 message; see declarations.xml)
+# Customs XML messages (the answer is a CEB900 message; see declarations.customs.xml)
 CONTENT_TOO_LARGE = "content_too_large"
 XML_MALFORMED = "xml_malformed"
 XML_DOCTYPE_FORBIDDEN = "xml_doctype_forbidden"

@@ -9,7 +9,9 @@ class DeclarationsConfig(AppConfig):
     verbose_name = _("Declarations")
 
     def ready(self) -> None:
-        from declarations import gateway, payments_verification, receipts
+        # Imported here, not at the top: models are not ready when the module loads.
+        from declarations.clearance import declare, verification_answers
+        from declarations.customs import gateway, receipts
 
         # Customs' receipts and tax bills reach the hub's inbox; this system applies them.
         receipts.register()
@@ -17,4 +19,6 @@ class DeclarationsConfig(AppConfig):
         # took goes to send_failed.
         gateway.register()
         # Payment companies' answers to identity verifications (matching rule 3).
-        payments_verification.register()
+        verification_answers.register()
+        # Systems that change their mind about a held list have it judged again.
+        declare.register()

@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from core.crypto import decrypt_text
 from core.masking import mask_value
-from declarations.identity import masked_id_number
+from declarations.customs.spec import SPECS, Kind
+from declarations.intake.identity import masked_id_number
+from declarations.intake.serializers import CST
+from declarations.intake.services import BUSINESS_KEYS, MODELS
 from declarations.models import Declaration, Inventory, InventoryStatusChange, RuleResult, TaxEstimate
-from declarations.serializers import CST
-from declarations.services import BUSINESS_KEYS, MODELS
-from declarations.spec import SPECS, Kind
 from single_window.models import Enterprise
 
 # The codes in a document that name the enterprises allowed to read it.

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from declarations.apis import PLURAL, VIEWS, InventoryCancelApi, OrderTraceApi
+from declarations.intake.apis import PLURAL, VIEWS, InventoryCancelApi, OrderTraceApi
 
 app_name = "declarations"
 

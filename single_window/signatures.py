@@ -229,7 +229,7 @@ def verify_message_signature(  # noqa: PLR0911 - one return per outcome, numbere
 ) -> SignatureCheck:
     """Check the signature of a whole message against the declaring enterprise's certificates.
 
-    ``root`` is the message's root element as ``declarations.xml.parse_message`` read it.
+    ``root`` is the message's root element as ``declarations.customs.xml.parse_message`` read it.
     ``candidates`` are the certificates the declaring enterprise registered (revoked and
     expired ones may be among them: they are recognised and refused). ``at`` is the moment
     certificates must be valid at (now by default).

@@ -14,6 +14,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from single_window.models import Appointment, Park, Role
+from tests.clients import CommittingAPIClient
 from tests.factories import ApiKeyFactory, AppointmentFactory, ParkFactory, Persona, persona
 from tests.fake_receiver import FakeReceiver, fake_receiver
 
@@ -57,7 +58,7 @@ def empty_cache() -> Iterator[None]:
 @pytest.fixture
 def api_client() -> APIClient:
     """A client without credentials."""
-    return APIClient()
+    return CommittingAPIClient()
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ def client_for() -> Callable[[Persona], APIClient]:
     """``client_for(persona)``: a client that sends the persona's key."""
 
     def make(who: Persona) -> APIClient:
-        client = APIClient()
+        client = CommittingAPIClient()
         client.credentials(HTTP_AUTHORIZATION=who.authorization)
         return client
 

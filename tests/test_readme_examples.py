@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from declarations import examples
+from declarations.intake import examples
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "docs" / "examples"
 

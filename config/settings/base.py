@@ -161,6 +161,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = CEB_XML_MAX_BYTES + 1024 * 1024
 # and put in the outbox for customs (declarations/gateway.py). Off: lists stay declared and
 # nothing is sent (the test suite's default; the gateway's tests switch it on).
 CUSTOMS_GATEWAY_ENABLED = env.bool("CUSTOMS_GATEWAY_ENABLED", default=True)
+# How long a list held by the declare step (a review, a hold without its own deadline) waits
+# before it is judged a last time and, still waiting, fails (docs/declare-step.md).
+DECLARE_HOLD_SECONDS = env.int("DECLARE_HOLD_SECONDS", default=24 * 3600)
 # The Partner (kind customs) messages go to; empty: the one active customs partner.
 CUSTOMS_PARTNER_CODE: str = env.str("CUSTOMS_PARTNER_CODE", default="")
 # The single window's user number on the e-port's data exchange platform (BaseTransfer dxpId).

@@ -25,7 +25,7 @@ FILES = (
 
 def load_sample(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     # Imported here, not at the top: the loader takes the historical models passed to it.
-    from declarations.reference import reference_import_csv
+    from declarations.reference.tables import reference_import_csv
 
     model_classes = {table: apps.get_model("declarations", model) for table, _file, model in FILES}
     for table, filename, _model in FILES:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from declarations.models.decisions import (
     BuyerYearQuota,
+    DeclareDecision,
     QuotaReservation,
     RuleResult,
     TaxBill,
@@ -30,6 +31,7 @@ __all__ = [
     "BuyerYearQuota",
     "CountryCode",
     "Declaration",
+    "DeclareDecision",
     "DocumentStatus",
     "IdentityVerification",
     "Inventory",

@@ -46,6 +46,43 @@ class RuleResult(models.Model):
         return f"{self.rule}: {self.outcome}"
 
 
+class DeclareDecision(models.Model):
+    """One system's answer in the declare step for one version of a list, and what became of
+    what it reserved (``declarations.clearance.declare``)."""
+
+    class State(models.TextChoices):
+        RESERVED = "reserved", _("reserved")  # asked; whatever it holds is held
+        CONSUMED = "consumed", _("consumed")  # customs released the list
+        RELEASED = "released", _("released")  # the list will not be released in this version
+
+    inventory = models.ForeignKey(Inventory, on_delete=models.CASCADE, related_name="declare_decisions")
+    version = models.PositiveIntegerField(_("list version"))
+    system = models.CharField(_("system"), max_length=40)
+    verdict = models.CharField(_("verdict"), max_length=10)
+    reasons = models.JSONField(_("reasons"), default=list, blank=True)
+    hold_until = models.DateTimeField(_("hold until"), null=True, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.RESERVED)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("declare-step decision")
+        verbose_name_plural = _("declare-step decisions")
+        ordering = ("created_at", "id")
+        constraints = [
+            models.UniqueConstraint(fields=["inventory", "version", "system"], name="declare_decision_unique"),
+            models.CheckConstraint(
+                condition=Q(verdict__in=["pass", "review", "hold", "block"]), name="declare_decision_verdict_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["reserved", "consumed", "released"]), name="declare_decision_state_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inventory_id} v{self.version} {self.system}: {self.verdict}"
+
+
 class BuyerYearQuota(models.Model):
     """A buyer's annual quota (26,000 CNY) for one calendar year in China Standard Time.
 

@@ -40,6 +40,8 @@ class InventoryStatus(models.TextChoices):
     PENDING_DOCUMENTS = "pending_documents", _("waiting for documents")
     MATCH_FAILED = "match_failed", _("matching failed")
     MATCHED = "matched", _("matched")
+    # A system of the declare step asked to wait (a review, a guarantee, stock) until held_until.
+    HELD = "held", _("held before declaring")
     DECLARED = "declared", _("declared to customs")
     SEND_FAILED = "send_failed", _("sending failed")
     ACCEPTED = "accepted", _("accepted by customs")
@@ -290,6 +292,11 @@ class Inventory(Declaration):
     )
     # What a list in pending_documents still waits for: ["order", "payment", "waybill"].
     waiting_for = models.JSONField(_("waiting for"), default=list, blank=True)
+    # A held list is judged again by then, and fails the declare step if still not let through.
+    held_until = models.DateTimeField(_("held until"), null=True, blank=True)
+    # Set when the list is declared and cleared once its CEB621 is signed and handed to the
+    # outbox (or refused): the gateway signs after the deciding transaction, outside its locks.
+    dispatch_requested_at = models.DateTimeField(_("dispatch requested at"), null=True, blank=True)
     order_no = models.CharField(_("order no"), max_length=60)
     ebp_code = models.CharField(_("ebp code"), max_length=18)
     ebp_name = models.CharField(_("ebp name"), max_length=100)
@@ -370,6 +377,14 @@ class Inventory(Declaration):
             models.Index(fields=["buyer_id_hash"], name="inventory_buyer_idx"),
             # Regulators' and matching lookups by waybill.
             models.Index(fields=["logistics_code", "logistics_no"], name="inventory_waybill_idx"),
+            # The dispatch sweep: WHERE dispatch_requested_at IS NOT NULL ORDER BY dispatch_requested_at.
+            models.Index(
+                fields=["dispatch_requested_at"],
+                condition=Q(dispatch_requested_at__isnull=False),
+                name="inventory_dispatch_due_idx",
+            ),
+            # The held sweep: WHERE status = 'held' AND held_until <= now.
+            models.Index(fields=["held_until"], condition=Q(status="held"), name="inventory_held_idx"),
         ]
 
     def __str__(self) -> str:

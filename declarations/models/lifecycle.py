@@ -1,6 +1,6 @@
 """The history of a declaration list's status: every move, and every customs receipt (CEB622).
 
-Rows are written only by ``declarations.lifecycle``; nothing else changes a list's status.
+Rows are written only by ``declarations.clearance.lifecycle``; nothing else changes a list's status.
 """
 
 from __future__ import annotations

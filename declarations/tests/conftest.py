@@ -20,7 +20,7 @@ from django.db import connections
 from pytest_django import DjangoDbBlocker
 from rest_framework.test import APIClient
 
-from declarations import examples
+from declarations.intake import examples
 from declarations.models import CountryCode, PositiveListEntry, UnitCode
 from declarations.tests.helpers import AGENT_CODE, EBC_CODE, EBP_CODE, LOGISTICS_CODE, PAY_CODE, SENDER_OF, Send, url
 from single_window import selectors
@@ -150,8 +150,7 @@ def send(clients: dict[str, APIClient]) -> Send:
     """``send(kind)`` posts the example document as its sender.
 
     ``data`` replaces the whole document, ``**changes`` change fields of the example's head,
-    ``by`` names another caller (a party or ``"outsider"``), ``key`` sets ``Idempotency-Key``.
-    """
+    ``by`` names another caller (a party or ``"outsider"``), ``key`` sets ``Idempotency-Key``."""
 
     def post(
         kind: str, data: dict[str, Any] | None = None, *, by: str | None = None, key: str | None = None, **changes: Any

@@ -2,7 +2,7 @@
 and the XML answers read back.
 
 ``message_xml(kind, documents, ...)`` writes the documents (dicts keyed by the JSON names of
-``declarations.spec``, as ``declarations.examples`` holds them) as the customs message of their
+``declarations.customs.spec``, as ``declarations.intake.examples`` holds them) as the customs message of their
 kind. Elements follow the field table, which is the schema's order (``test_xml`` checks that).
 """
 
@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from declarations import xml
-from declarations.spec import SPECS, Field
+from declarations.customs import xml
+from declarations.customs.spec import SPECS, Field
 from single_window.signatures import sign_message
 
 SAMPLES = Path(xml.__file__).resolve().parent / "schemas" / "samples"

@@ -8,8 +8,8 @@ from django.db import models
 
 from core import errors
 from core.models import IdempotencyRecord
-from declarations import examples
-from declarations.apis import PLURAL
+from declarations.intake import examples
+from declarations.intake.apis import PLURAL
 from declarations.models import (
     Inventory,
     InventoryCancellation,

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from declarations import examples, lifecycle
-from declarations.identity import id_number_hash, normalise_id_number, resident_id_check_character
+from declarations.clearance import lifecycle
+from declarations.intake import examples
+from declarations.intake.identity import id_number_hash, normalise_id_number, resident_id_check_character
 from declarations.models import BuyerYearQuota, Inventory, InventoryStatus, QuotaReservation, RuleResult
 from declarations.tests.helpers import Send
 

@@ -16,8 +16,8 @@ from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 
 from core.models import AuditEntry
-from declarations import examples
-from declarations.identity import id_number_hash
+from declarations.intake import examples
+from declarations.intake.identity import id_number_hash
 from declarations.models import BuyerYearQuota, Inventory, InventoryStatus, RuleResult, TaxEstimate
 from declarations.tests.helpers import BUYER_ID, BUYER_ID_ENDING_X, Send
 from single_window.models import RegulatorScope

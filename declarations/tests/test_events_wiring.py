@@ -10,7 +10,7 @@ import pytest
 from django.db import transaction
 from rest_framework.test import APIClient
 
-from declarations import examples
+from declarations.intake import examples
 from declarations.models import InventoryStatus
 from declarations.tests.helpers import BUYER_ID, BUYER_NAME, Send
 from declarations.tests.parcels import list_of, parcel, submit

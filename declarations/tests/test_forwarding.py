@@ -13,7 +13,8 @@ from lxml import etree
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
-from declarations import examples, xml
+from declarations.customs import xml
+from declarations.intake import examples
 from declarations.models import Order, Payment
 from declarations.tests.customs_xml import KeyPair, ceb, make_key_pair, message_xml
 from declarations.tests.helpers import EBC_CODE, EBP_CODE, PAY_CODE, Send, detail_url, url

@@ -24,7 +24,8 @@ from pytest_django.live_server_helper import LiveServer
 from rest_framework.test import APIClient
 
 from core.errors import Conflict
-from declarations import gateway, services, xml
+from declarations.customs import gateway, xml
+from declarations.intake import services
 from declarations.models import (
     Inventory,
     InventoryCancellation,

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 
 from core.idempotency import IDEMPOTENCY_IN_FLIGHT, IDEMPOTENCY_KEY_REUSED, IDEMPOTENCY_TTL, fingerprint
 from core.models import IdempotencyRecord
-from declarations import codes, examples
+from declarations.intake import codes, examples
 from declarations.models import Inventory, InventoryCancellation, InventoryStatus, Order
 from declarations.tests.helpers import BUYER_ID, BUYER_NAME, Send, document, stored_rows, url
 from tests.factories import Persona, assert_problem

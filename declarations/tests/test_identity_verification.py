@@ -28,7 +28,7 @@ from django.db import transaction
 from rest_framework.test import APIClient
 
 from core.audit import Actor
-from declarations import matching
+from declarations.clearance import matching
 from declarations.models import IdentityVerification, Inventory, InventoryStatus, Payment, RuleResult
 from declarations.tests.helpers import BUYER_NAME, Send
 from declarations.tests.parcels import BUYER_ID, assert_declared, buyer_hash, buyer_id, list_of, parcel, submit

@@ -16,7 +16,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core import errors
-from declarations import codes, examples, services
+from declarations.intake import codes, examples, services
 from declarations.models import Declaration, Inventory, InventoryCancellation, InventoryStatus
 from declarations.tests.helpers import (
     AGENT_CODE,

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from declarations import match_rules
+from declarations.clearance import match_rules
 from declarations.models import (
     BuyerYearQuota,
     Inventory,

@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 
 from core import errors
 from core.crypto import decrypt_text
-from declarations import codes, examples
-from declarations.identity import id_number_hash
+from declarations.intake import codes, examples
+from declarations.intake.identity import id_number_hash
 from declarations.models import Order
 from declarations.tests.helpers import (
     BUYER_ID_BAD_CHECK,

@@ -9,8 +9,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from core.crypto import decrypt_text
-from declarations import codes, examples
-from declarations.identity import id_number_hash
+from declarations.intake import codes, examples
+from declarations.intake.identity import id_number_hash
 from declarations.models import Payment
 from declarations.tests.helpers import (
     BUYER_ID,

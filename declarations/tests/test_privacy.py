@@ -12,10 +12,10 @@ from rest_framework.test import APIClient
 from core import errors
 from core.crypto import decrypt_text
 from core.masking import mask_value
-from declarations import codes, examples
-from declarations.identity import id_number_hash
-from declarations.services import BUSINESS_KEYS, MODELS
-from declarations.spec import SPECS
+from declarations.customs.spec import SPECS
+from declarations.intake import codes, examples
+from declarations.intake.identity import id_number_hash
+from declarations.intake.services import BUSINESS_KEYS, MODELS
 from declarations.tests.helpers import (
     BUYER_ID,
     BUYER_ID_BAD_CHECK,

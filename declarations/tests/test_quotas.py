@@ -15,7 +15,7 @@ import time_machine
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from declarations import lifecycle
+from declarations.clearance import lifecycle
 from declarations.models import (
     BuyerYearQuota,
     Inventory,

@@ -4,7 +4,7 @@ posted to ``/api/v1/webhooks/customs``, stored by the hub's inbox and applied by
 the estimate.
 
 The XML is written here from the customs schema (the simulator's builders were the model, not a
-dependency) and checked against ``declarations.xml.customs_schema()`` before it is sent.
+dependency) and checked against ``declarations.customs.xml.customs_schema()`` before it is sent.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from lxml import etree
 
-from declarations import examples, lifecycle, xml
-from declarations.identity import protect_id_number
+from declarations.clearance import lifecycle
+from declarations.customs import xml
+from declarations.intake import examples
+from declarations.intake.identity import protect_id_number
+from declarations.intake.serializers import InventoryInput
 from declarations.models import (
     Inventory,
     InventoryCancellation,
@@ -29,7 +32,6 @@ from declarations.models import (
     TaxBill,
     TaxEstimate,
 )
-from declarations.serializers import InventoryInput
 from single_window import tasks
 from single_window.models import Enterprise, InboxMessage, PartnerKind, Role
 from tests.factories import EnterpriseFactory

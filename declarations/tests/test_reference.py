@@ -17,14 +17,14 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from core.models import AuditEntry
-from declarations import reference
-from declarations.examples import DOCUMENTS
+from declarations.intake.examples import DOCUMENTS
 from declarations.models import CountryCode, PositiveListEntry, ReferenceSource, TaxRate, UnitCode
+from declarations.reference import tables as reference
 from single_window.roles import AUDITOR, CUSTOMS_OFFICER
 
 pytestmark = pytest.mark.django_db
 
-DATA = Path(reference.__file__).resolve().parent / "reference_data"
+DATA = Path(reference.__file__).resolve().parents[1] / "reference_data"
 MODELS = (PositiveListEntry, TaxRate, CountryCode, UnitCode)
 POSITIVE_HEADER = "tariff_line,name,remark,bonded_only\n"
 TAX_HEADER = "tariff_line,name,duty_rate,vat_rate,ct_rate,ct_amount_per_unit,ct_unit,ct_threshold_unit_price\n"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from declarations.tax import (
+from declarations.tax.calculation import (
     SINGLE_LIMIT_EXCEEDED,
     YEAR_LIMIT_EXCEEDED,
     CtQuantityMissing,

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.forms.models import model_to_dict
 
-from declarations import codes
+from declarations.intake import codes
+from declarations.intake.services import MODELS
 from declarations.models import Declaration, Inventory, InventoryStatus, Order
-from declarations.services import MODELS
 from declarations.tests.helpers import Send, document, stored_rows
 from tests.factories import assert_problem
 

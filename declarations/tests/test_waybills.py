@@ -11,7 +11,7 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from declarations import codes, examples
+from declarations.intake import codes, examples
 from declarations.models import Waybill
 from declarations.tests.helpers import (
     LOGISTICS_CODE,

@@ -13,9 +13,9 @@ from lxml import etree
 from pytest_django.fixtures import Settings
 
 from core import errors
-from declarations import xml
-from declarations.spec import SPECS, DocumentSpec
-from declarations.xml import (
+from declarations.customs import xml
+from declarations.customs.spec import SPECS, DocumentSpec
+from declarations.customs.xml import (
     CEB_NS,
     DS_NS,
     DocumentResult,

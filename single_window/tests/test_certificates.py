@@ -19,8 +19,8 @@ from signxml import DigestAlgorithm, SignatureMethod, XMLSigner
 
 from core import errors
 from core.models import AuditEntry
-from declarations import xml
-from declarations.xml import parse_message
+from declarations.customs import xml
+from declarations.customs.xml import parse_message
 from single_window import services, signatures
 from single_window.models import Enterprise, EnterpriseCertificate
 from single_window.signatures import SignatureOutcome, sign_message, verify_message_signature

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.audit import Actor
 from declarations.models import ReferenceSource
-from declarations.reference import TABLES, ReferenceImportError, reference_import_csv
+from declarations.reference.tables import TABLES, ReferenceImportError, reference_import_csv
 
 
 class Command(BaseCommand):

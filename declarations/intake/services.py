@@ -12,13 +12,16 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import Conflict, InvalidInput
-from declarations import codes, events, gateway, lifecycle, rules
-from declarations.identity import protect_id_number
+from declarations import events
+from declarations.clearance import lifecycle, matching, parcels
+from declarations.customs import gateway
+from declarations.intake import codes, rules
+from declarations.intake.identity import protect_id_number
 from declarations.models import (
     INVENTORY_DECLARED_STATES,
     Declaration,
@@ -168,26 +171,6 @@ def _check_change(kind: str, data: dict[str, Any], existing: Declaration | None)
     return existing
 
 
-def _lock_parcel(kind: str, data: dict[str, Any]) -> None:
-    """Serialise the documents of one parcel until the transaction ends.
-
-    Documents of a parcel may arrive at the same instant; without the lock each would look
-    for the others before they commit, and a list would wait for documents it already has.
-    A parcel is ebp_code + order_no; the waybill is found by its own key, so a list takes
-    both locks (always in this order).
-    """
-    if connection.vendor != "postgresql":
-        return
-    keys = []
-    if kind in ("order", "payment", "inventory"):
-        keys.append(f"parcel:{data['ebp_code']}:{data['order_no']}")
-    if kind in ("waybill", "inventory"):
-        keys.append(f"waybill:{data['logistics_code']}:{data['logistics_no']}")
-    with connection.cursor() as cursor:
-        for key in keys:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
-
-
 def _target(kind: str, data: dict[str, Any], sender: Enterprise) -> tuple[Declaration, bool]:
     """The row the submission writes, locked, and whether it is new."""
     model, _lines = MODELS[kind]
@@ -226,7 +209,7 @@ def document_submit(
     problems = rules.check_document(kind=kind, data=data, sender=sender)
     if problems:
         raise InvalidInput(_("The document breaks the single window's rules."), errors=problems)
-    _lock_parcel(kind, data)
+    parcels.parcel_lock(kind, data)
     document, created = _target(kind, data, sender)
     # A change may move a payment to another order: the lists of the old parcel lose it.
     previous = copy.copy(document) if isinstance(document, Payment) and not created else None
@@ -276,8 +259,6 @@ def _save(document: Declaration, kind: str, data: dict[str, Any], *, created: bo
 
 def after_submit(*, kind: str, document: Declaration) -> None:
     """Bring the lists that wait on this parcel up to date."""
-    from declarations import matching
-
     matching.documents_changed(kind=kind, document=document)
 
 

@@ -2,7 +2,7 @@
 
 They check the shape of one document and the rules that need nothing but the document:
 formats, amounts and their sums, currency, identity numbers and the trade mode's fields.
-Rules that need the registry or the reference tables live in ``declarations.rules``.
+Rules that need the registry or the reference tables live in ``declarations.intake.rules``.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from declarations import codes
-from declarations.identity import RESIDENT_ID_CARD, is_valid_resident_id, normalise_id_number
-from declarations.spec import INVENTORY, ORDER, PAYMENT, WAYBILL, DocumentSpec, Field, Kind
+from declarations.customs.spec import INVENTORY, ORDER, PAYMENT, WAYBILL, DocumentSpec, Field, Kind
+from declarations.intake import codes
+from declarations.intake.identity import RESIDENT_ID_CARD, is_valid_resident_id, normalise_id_number
 
 CST = ZoneInfo("Asia/Shanghai")
 CNY = "142"

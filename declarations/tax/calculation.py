@@ -1,7 +1,7 @@
 """The single window's estimated tax of a retail import list (DOMAIN.md section 4).
 
 Pure functions: no database, no settings. The caller hands in the items, the list's freight
-and insurance, the rates by goods code (``declarations.reference.tax_rates_for``) and the mode
+and insurance, the rates by goods code (``declarations.reference.tables.tax_rates_for``) and the mode
 (``tax_mode``, from the buyer's quota). The result has the shape of the customs tax bill CEB816
 (``TaxEstimate.as_ceb816``), so the estimate can be reconciled against the bill customs issues.
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from core.masking import mask_value
-from declarations.identity import RESIDENT_ID_CARD
+from declarations.intake.identity import RESIDENT_ID_CARD
 from declarations.models import DocumentStatus, IdentityVerification, Inventory, Order, Payment, Waybill
 
 # Stable rule codes; a failure carries the code of the rule it broke.

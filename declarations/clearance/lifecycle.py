@@ -26,8 +26,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import Conflict, InvalidInput
-from declarations import events, quotas
+from declarations import events
+from declarations.clearance import reservations
 from declarations.models import Inventory, InventoryStatus, InventoryStatusChange, StatusChangeSource
+from declarations.tax import quotas
 
 TRANSITION_NOT_ALLOWED = "transition_not_allowed"
 UNKNOWN_RECEIPT_CODE = "unknown_receipt_code"
@@ -45,8 +47,10 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
     S.PENDING_DOCUMENTS: _states(S.MATCHED, S.MATCH_FAILED, S.DELETED),
     # A change (appType 2) goes back to waiting and re-runs matching.
     S.MATCH_FAILED: _states(S.PENDING_DOCUMENTS, S.DELETED),
-    # Declared automatically (after risk, once risk exists).
-    S.MATCHED: _states(S.DECLARED, S.DELETED),
+    # The declare step (clearance.declare) asks the systems: declared, held for them, or blocked.
+    S.MATCHED: _states(S.DECLARED, S.HELD, S.MATCH_FAILED, S.DELETED),
+    # Let through, blocked or timed out, changed by the enterprise, or deleted.
+    S.HELD: _states(S.DECLARED, S.MATCH_FAILED, S.PENDING_DOCUMENTS, S.DELETED),
     S.DECLARED: _states(S.ACCEPTED, S.REJECTED, S.SEND_FAILED),
     # Sent again, or given up.
     S.SEND_FAILED: _states(S.DECLARED, S.DELETED),
@@ -66,6 +70,8 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
 
 # The states a new list is stored in: appStatus 1 (draft) or 2 (declared, waiting for documents).
 ENTRY_STATES = _states(S.DRAFT, S.PENDING_DOCUMENTS)
+# States in which no message of the list's current version has gone to customs.
+NOT_SENT = _states(S.DRAFT, S.PENDING_DOCUMENTS, S.MATCH_FAILED, S.MATCHED, S.HELD)
 FINAL_STATES = frozenset(state for state, following in TRANSITIONS.items() if not following)
 
 # How far a list has come. A receipt naming an earlier stage than the list's (a late 120 after
@@ -75,6 +81,7 @@ PROGRESS: Mapping[str, int] = {
     S.PENDING_DOCUMENTS: 1,
     S.MATCH_FAILED: 1,
     S.MATCHED: 2,
+    S.HELD: 2,
     S.DECLARED: 3,
     S.SEND_FAILED: 3,
     S.ACCEPTED: 4,
@@ -199,6 +206,9 @@ def receipt_decision(*, current: str, target: str | None) -> tuple[ReceiptResult
     """
     if target is None or target == current:
         return ReceiptResult.RECORDED, ""
+    if current in NOT_SENT:
+        # Customs has nothing of this version yet: a receipt is a late one of an earlier version.
+        return ReceiptResult.IGNORED, "not_allowed"
     if PROGRESS[target] < PROGRESS[current]:
         return ReceiptResult.IGNORED, "backwards"
     if target in TRANSITIONS[current] or _reachable_through_receipts(current, target):
@@ -225,6 +235,8 @@ def _set_status(locked: Inventory, to: str, *, inventory: Inventory) -> None:
     locked.save(update_fields=["status", "updated_at"])
     # The buyer's quota follows the list: consumed at release, given back if it never clears.
     quotas.quota_on_status(inventory=locked, status=to)
+    # So do the declare step's systems (a guarantee, bonded stock): consumed or released.
+    reservations.systems_follow(inventory=locked, status=to)
     events.inventory_status_changed(inventory=locked, from_status=from_status, to_status=to)
     _mirror(locked, inventory)
 
@@ -276,21 +288,9 @@ def inventory_transition(*, inventory: Inventory, to: str, source: str, note: st
         if to not in TRANSITIONS[current]:
             raise TransitionNotAllowed(inventory_id=locked.pk, from_status=current, to_status=to)
         _set_status(locked, to, inventory=inventory)
-        change = InventoryStatusChange.objects.create(
+        return InventoryStatusChange.objects.create(
             inventory=locked, from_status=current, to_status=to, source=source, note=note[:500]
         )
-        if to == S.DECLARED:
-            _declared(locked, inventory=inventory)
-        return change
-
-
-def _declared(locked: Inventory, *, inventory: Inventory) -> None:
-    """Hand a list that has just become declared to the customs gateway, in this transaction:
-    its CEB621 is enqueued with the move, or the list goes on to send_failed (no signing key...)."""
-    from declarations import gateway  # the gateway moves lists itself: imported on use
-
-    gateway.inventory_send(inventory=locked)
-    _mirror(locked, inventory)
 
 
 def _recorded(

@@ -2,7 +2,7 @@
 last of its documents arrives.
 
 Every document of a parcel that is stored calls ``documents_changed`` in the same
-transaction, after ``services._lock_parcel`` took the parcel's locks, so documents arriving
+transaction, after ``parcels.parcel_lock`` took the parcel's locks, so documents arriving
 at the same instant are matched one after another and a list never waits for a document
 it already has.
 """
@@ -13,8 +13,9 @@ from decimal import Decimal
 
 from django.db.models import Max, Q
 
-from declarations import events, lifecycle, match_rules, payments_verification, quotas, tax
-from declarations.match_rules import Outcome, Parcel
+from declarations import events
+from declarations.clearance import declare, identity_verification, lifecycle, match_rules
+from declarations.clearance.match_rules import Outcome, Parcel
 from declarations.models import (
     Declaration,
     DocumentStatus,
@@ -30,9 +31,13 @@ from declarations.models import (
     TaxEstimateItem,
     Waybill,
 )
-from declarations.reference import tax_rates_for
+from declarations.reference.tables import tax_rates_for
+from declarations.tax import calculation as tax
+from declarations.tax import quotas
 
 SYSTEM = StatusChangeSource.SINGLE_WINDOW
+# The lists a new or changed document of their parcel is matched again for.
+REMATCHED = (InventoryStatus.PENDING_DOCUMENTS, InventoryStatus.MATCH_FAILED, InventoryStatus.HELD)
 TAX_RATE_AVAILABLE = "tax_rate_available"
 
 
@@ -57,7 +62,8 @@ def missing_documents(inventory: Inventory) -> list[str]:
 
 def documents_changed(*, kind: str, document: Declaration) -> None:
     """Re-match the lists a new or changed document belongs to."""
-    open_lists = Inventory.objects.filter(status__in=[InventoryStatus.PENDING_DOCUMENTS, InventoryStatus.MATCH_FAILED])
+    # A held list is matched again too: the systems judged documents that have since changed.
+    open_lists = Inventory.objects.filter(status__in=REMATCHED)
     if isinstance(document, Inventory):
         lists = open_lists.filter(pk=document.pk, status=InventoryStatus.PENDING_DOCUMENTS)
         if document.status != InventoryStatus.PENDING_DOCUMENTS:
@@ -196,14 +202,15 @@ def inventory_match(*, inventory: Inventory) -> None:
 
     1. A document is missing: the list waits (``waiting_for`` names what for).
     2. Otherwise every document rule and the positive list are checked and recorded; a payer
-       who is not the buyer is put to the payment company (``payments_verification``) once.
+       who is not the buyer is put to the payment company (``identity_verification``) once.
     3. If they hold, the buyer's quota is decided and reserved and the tax estimated.
-    4. Any failure: ``match_failed``. Else ``matched``, then ``declared`` (the gateway sends it).
+    4. Any failure: ``match_failed``. Else ``matched``, then the declare step
+       (``clearance.declare``): ``declared``, ``held`` or ``match_failed``.
     """
     order, payment, waybill = parcel_documents(inventory)
     waiting_for = [n for n, d in (("order", order), ("payment", payment), ("waybill", waybill)) if d is None]
     if order is None or payment is None or waybill is None:
-        if inventory.status == InventoryStatus.MATCH_FAILED:
+        if inventory.status in (InventoryStatus.MATCH_FAILED, InventoryStatus.HELD):
             lifecycle.inventory_transition(
                 inventory=inventory,
                 to=InventoryStatus.PENDING_DOCUMENTS,
@@ -217,7 +224,7 @@ def inventory_match(*, inventory: Inventory) -> None:
     if inventory.waiting_for:
         inventory.waiting_for = []
         inventory.save(update_fields=["waiting_for", "updated_at"])
-    if inventory.status == InventoryStatus.MATCH_FAILED:
+    if inventory.status in (InventoryStatus.MATCH_FAILED, InventoryStatus.HELD):
         lifecycle.inventory_transition(
             inventory=inventory, to=InventoryStatus.PENDING_DOCUMENTS, source=SYSTEM, note="matching again"
         )
@@ -225,7 +232,7 @@ def inventory_match(*, inventory: Inventory) -> None:
         payment, order
     ):
         # Rule 3 fails unless the payment company verifies the payer; its answer matches again.
-        payments_verification.payment_identity_verification_request(payment=payment, order=order)
+        identity_verification.payment_identity_verification_request(payment=payment, order=order)
     outcomes = match_rules.evaluate(Parcel(inventory, order, payment, waybill)) + _positive_list(inventory)
     estimate = None
     if all(o.passed for o in outcomes):
@@ -246,6 +253,5 @@ def inventory_match(*, inventory: Inventory) -> None:
     lifecycle.inventory_transition(
         inventory=inventory, to=InventoryStatus.MATCHED, source=SYSTEM, note="every rule holds"
     )
-    lifecycle.inventory_transition(
-        inventory=inventory, to=InventoryStatus.DECLARED, source=SYSTEM, note="declared to customs automatically"
-    )
+    # The systems have their say; signing and sending follow after this transaction.
+    declare.inventory_declare(inventory=inventory)

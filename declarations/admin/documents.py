@@ -31,8 +31,9 @@ from core.audit import audit_record
 from core.crypto import decrypt_text
 from core.masking import mask_value
 from core.models import AuditEntry
-from declarations import lifecycle, matching
-from declarations.identity import id_number_hash, is_valid_resident_id, masked_id_number, normalise_id_number
+from declarations.clearance import lifecycle, matching
+from declarations.customs.spec import SPECS
+from declarations.intake.identity import id_number_hash, is_valid_resident_id, masked_id_number, normalise_id_number
 from declarations.models import (
     BuyerYearQuota,
     Declaration,
@@ -48,7 +49,6 @@ from declarations.models import (
     TaxEstimateItem,
     Waybill,
 )
-from declarations.spec import SPECS
 from single_window import selectors as registry
 
 UNMASK_PERMISSION = "declarations.view_personal_data"
@@ -256,7 +256,7 @@ class WaybillAdmin(DocumentAdmin):
 COLUMNS: dict[str, type[Declaration]] = {"inventory": Inventory, "order": Order, "payment": Payment, "waybill": Waybill}
 
 # The rows of the side-by-side table, after the documents' heads: per document, the attribute
-# shown and the fields of the rule results (declarations.match_rules) whose failure marks it.
+# shown and the fields of the rule results (declarations.clearance.match_rules) whose failure marks it.
 HEAD_ROWS: tuple[tuple[Any, Mapping[str, tuple[str, tuple[str, ...]]]], ...] = (
     (_("ebc code"), {"inventory": ("ebc_code", ("ebc_code",)), "order": ("ebc_code", ("ebc_code",))}),
     (_("ebp code"), {"inventory": ("ebp_code", ()), "order": ("ebp_code", ()), "payment": ("ebp_code", ())}),

@@ -8,14 +8,16 @@ platform:
 
 (a) a list that came in as customs XML the enterprise signed itself, in a message holding only
     that list, is forwarded as those exact bytes (``Inventory.source_message``);
-(b) otherwise the message is built from the stored list (``declarations.spec`` gives the
+(b) otherwise the message is built from the stored list (``declarations.customs.spec`` gives the
     elements in the schema's order) and signed rsa-sha1 with the declaring enterprise's active
     ``EnterpriseSigningKey``;
 (c) with no key (or no customs partner, or a message the schema refuses) nothing is sent: the
     list goes to ``send_failed`` with a note saying why. No unsigned message ever leaves.
 
-Every message validates against the customs schema before it is enqueued, in the transaction
-that declared the list; the relay posts it after commit (``single_window.customs``). A CEB621
+Every message validates against the customs schema before it is enqueued. A list is signed
+after the transaction that declared it has committed (``inventory_dispatch``, called by the
+declare step and its sweep), so signing never holds the parcel's or the quota's locks; the
+relay posts it after commit (``single_window.customs``). A CEB621
 that customs never took (the outbox gave up) puts the list in ``send_failed``; a CEB623 is
 marked ``sent`` when it is enqueued (handed to the outbox in the same transaction).
 """
@@ -32,7 +34,10 @@ from django.db import transaction
 from lxml import etree
 
 from core.crypto import decrypt_bytes, decrypt_text
-from declarations import lifecycle, xml
+from declarations.clearance import lifecycle
+from declarations.customs import xml
+from declarations.customs.spec import INVENTORY, INVENTORY_CANCEL, SPECS, DocumentSpec, Field, Kind
+from declarations.intake.serializers import CST
 from declarations.models import (
     Declaration,
     DocumentStatus,
@@ -44,13 +49,11 @@ from declarations.models import (
     StatusChangeSource,
     Waybill,
 )
-from declarations.serializers import CST
-from declarations.spec import INVENTORY, INVENTORY_CANCEL, SPECS, DocumentSpec, Field, Kind
 from single_window import selectors as hub_selectors
 from single_window import services as hub_services
-from single_window.customs import customs_partner
+from single_window.customs import customs_partner, deliver_customs
 from single_window.models import Enterprise, InboundMessage, OutboxDestination, OutboxMessage
-from single_window.outbox import outbox_enqueue
+from single_window.outbox import outbox_enqueue, register_sender
 from single_window.signatures import sign_message, usable_certificates, verify_message_signature
 
 logger = logging.getLogger(__name__)
@@ -258,8 +261,8 @@ def _partner_code() -> str:
 def inventory_send(*, inventory: Inventory) -> OutboxMessage | None:
     """Send a list that has just become declared: (a) forward, (b) sign, (c) send_failed.
 
-    Runs in the transaction that declared the list, with the list's row locked
-    (``lifecycle.inventory_transition``); returns the outbox row, or None when nothing was sent.
+    Runs with the list's row locked, after the transaction that declared it
+    (``inventory_dispatch``); returns the outbox row, or None when nothing was sent.
     """
     if not settings.CUSTOMS_GATEWAY_ENABLED:
         return None
@@ -287,6 +290,25 @@ def inventory_send(*, inventory: Inventory) -> OutboxMessage | None:
         payload=body,
         headers=XML_HEADERS,
     )
+
+
+def inventory_dispatch(*, inventory_id: int) -> OutboxMessage | None:
+    """Send a list the declare step marked, in a transaction of its own after the one that
+    declared it (so signing never holds the parcel's or the quota's locks). A list another
+    worker is sending is skipped; a list no longer declared is only unmarked."""
+    with transaction.atomic():
+        inventory = (
+            Inventory.objects.select_for_update(skip_locked=True)
+            .filter(pk=inventory_id, dispatch_requested_at__isnull=False)
+            .first()
+        )
+        if inventory is None:
+            return None
+        Inventory.objects.filter(pk=inventory.pk).update(dispatch_requested_at=None)
+        inventory.dispatch_requested_at = None
+        if inventory.status != InventoryStatus.DECLARED:
+            return None
+        return inventory_send(inventory=inventory)
 
 
 def document_forward(
@@ -382,7 +404,4 @@ def on_customs_dead(message: OutboxMessage) -> None:
 
 def register() -> None:
     """Take over the customs kind's dead letters; the hub's generic sender posts the bytes."""
-    from single_window.customs import deliver_customs
-    from single_window.outbox import register_sender
-
     register_sender(OutboxDestination.CUSTOMS, deliver_customs, on_dead=on_customs_dead)

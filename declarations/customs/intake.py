@@ -16,9 +16,10 @@ from django.http import HttpResponse
 
 from core.errors import ApiError, FieldError
 from core.problems import flatten_validation
-from declarations import services, xml
-from declarations.serializers import INPUTS
-from declarations.spec import SPECS, Kind
+from declarations.customs import xml
+from declarations.customs.spec import SPECS, Kind
+from declarations.intake import services
+from declarations.intake.serializers import INPUTS
 from single_window import services as hub
 from single_window.models import Enterprise, InboundMessage
 from single_window.signatures import SignatureCheck, usable_certificates, verify_message_signature

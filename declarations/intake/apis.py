@@ -17,17 +17,19 @@ from rest_framework.views import APIView
 from core.errors import NotFoundError
 from core.idempotency import idempotent
 from core.openapi import problems
-from declarations import examples, selectors, services
+from declarations import selectors
+from declarations.customs.intake import submit_xml_message
+from declarations.customs.spec import SPECS, Kind
+from declarations.intake import examples, services
+from declarations.intake.serializers import INPUTS
 from declarations.models import DocumentStatus, InventoryStatus
-from declarations.serializers import INPUTS
-from declarations.spec import SPECS, Kind
 from single_window.permissions import caller_enterprise
 
 XML_TYPES = ("application/xml", "text/xml")
 
 
 class CustomsXmlParser(BaseParser):
-    """Hands the raw customs message to the view; ``declarations.xml`` parses it safely."""
+    """Hands the raw customs message to the view; ``declarations.customs.xml`` parses it safely."""
 
     media_type = "application/xml"
 
@@ -106,8 +108,6 @@ class DocumentSubmitApi(DocumentApi):
     @idempotent
     def post(self, request: Request) -> HttpResponse:
         if request.content_type.split(";")[0].strip() in XML_TYPES:
-            from declarations.xml_intake import submit_xml_message
-
             return submit_xml_message(kind=self.kind, body=request.body, sender=caller_enterprise(request))
         data = INPUTS[self.kind](data=request.data)
         data.is_valid(raise_exception=True)

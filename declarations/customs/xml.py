@@ -8,7 +8,7 @@ Reading (``parse_message``), in order:
 3. parse with lxml, entities and network off, comments dropped;
 4. check that the root is the message the endpoint takes (``CEB311Message`` for orders...);
 5. validate against the customs schema (``schemas/import202205.xsd``, loaded offline);
-6. turn each document into a dict keyed by the JSON names of ``declarations.spec``, so the
+6. turn each document into a dict keyed by the JSON names of ``declarations.customs.spec``, so the
    same dict means the same document whichever way it came.
 
 Every failure raises ``MessageRejected``: an ``ApiError`` (problem+json for a JSON caller) that
@@ -41,7 +41,7 @@ from lxml import etree
 
 from core import errors
 from core.errors import ApiError, FieldError
-from declarations.spec import SPECS, DocumentSpec
+from declarations.customs.spec import SPECS, DocumentSpec
 
 CEB_NS = "http://www.chinaport.gov.cn/ceb"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
@@ -151,7 +151,7 @@ class ParsedMessage:
     """A message that passed every check of ``parse_message``.
 
     ``documents`` holds one dict per document, in document order: the spec's JSON names
-    (``declarations.spec.Field.name``) to the element text, exactly as sent; optional elements
+    (``declarations.customs.spec.Field.name``) to the element text, exactly as sent; optional elements
     that are absent are absent, empty elements are ``""``; lines are a list under ``"items"``.
     """
 

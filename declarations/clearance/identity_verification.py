@@ -13,7 +13,7 @@ yet, it asks, in the same transaction:
 3. the list fails matching (``payer_is_buyer`` failed, noted "requested"): ``match_failed``.
 
 The answer comes back signed to ``POST /api/v1/webhooks/payments``, lands in the hub's inbox
-and is applied here: the payment is ``verified`` or ``refused`` and the parcel's lists are
+and is applied by ``verification_answers``: the payment is ``verified`` or ``refused`` and the parcel's lists are
 matched again in the same transaction, so a verified parcel goes on to ``declared``.
 
 ``request_id`` is ``payment-<id>-v<version>``: an answer for an older version of the payment
@@ -23,19 +23,16 @@ matched again in the same transaction, so a verified parcel goes on to ``declare
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-from typing import Any
 
 from django.utils import timezone
 
 from core.audit import Actor, audit_record
 from core.crypto import decrypt_text
 from core.models import AuditEntry
-from declarations.identity import normalise_id_number
+from declarations.intake.identity import normalise_id_number
 from declarations.models import IdentityVerification, Order, Payment
-from single_window.inbox import InboxRejected, register_handler
-from single_window.models import InboxMessage, OutboxDestination, Partner, PartnerKind
+from single_window.models import OutboxDestination, Partner, PartnerKind
 from single_window.outbox import outbox_enqueue
 
 MESSAGE_TYPE = "payment.identity_verification"
@@ -59,7 +56,7 @@ def id_number_digest(encrypted: str) -> str:
     return hashlib.sha256(normalise_id_number(decrypt_text(encrypted)).encode()).hexdigest()
 
 
-def _record(payment: Payment, before: str, reason: str) -> None:
+def record_change(payment: Payment, before: str, reason: str) -> None:
     audit_record(
         actor=ACTOR,
         action=AuditEntry.Action.UPDATE,
@@ -102,57 +99,5 @@ def payment_identity_verification_request(*, payment: Payment, order: Order) -> 
             "buyer_id_number_hash": id_number_digest(order.buyer_id_number_encrypted),
         },
     )
-    _record(payment, IdentityVerification.NOT_REQUESTED, f"requested from {partner.code} ({request_id})")
+    record_change(payment, IdentityVerification.NOT_REQUESTED, f"requested from {partner.code} ({request_id})")
     return True
-
-
-def _read(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InboxRejected("the body is not JSON") from exc
-    if not isinstance(data, dict):
-        raise InboxRejected("the body is not a JSON object")
-    if not isinstance(data.get("verified"), bool):
-        raise InboxRejected("verified must be true or false")
-    for name in ("request_id", "pay_transaction_id"):
-        if not isinstance(data.get(name), str) or not data[name]:
-            raise InboxRejected(f"{name} is missing")
-    return data
-
-
-def apply_identity_verification(message: InboxMessage, body: bytes) -> str:
-    """The inbox handler: record the answer on the payment and match its parcel again."""
-    from declarations import matching, services
-
-    data = _read(body)
-    request_id, transaction_id = data["request_id"], data["pay_transaction_id"]
-    found = REQUEST_ID.match(request_id)
-    if found is None:
-        raise InboxRejected(f"request_id {request_id[:60]!r} is not one the single window sent")
-    payment = Payment.objects.filter(pk=int(found["id"]), pay_transaction_id=transaction_id).first()
-    if payment is None:
-        return f"{request_id}: no such payment"
-    partner = message.partner
-    if partner.enterprise is not None and partner.enterprise.customs_code != payment.pay_code:
-        raise InboxRejected(f"{partner.code} may not answer for payments of {payment.pay_code}")
-    # The parcel's lock, as intake takes it: a document of the parcel arriving now waits.
-    services._lock_parcel("payment", {"ebp_code": payment.ebp_code, "order_no": payment.order_no})
-    payment = Payment.objects.select_for_update().get(pk=payment.pk)
-    if payment.version != int(found["version"]):
-        return f"{request_id}: the payment is at version {payment.version}; the answer is ignored"
-    if payment.identity_verification != IdentityVerification.REQUESTED:
-        return f"{request_id}: already {payment.identity_verification}; the answer is ignored"
-    verified = data["verified"]
-    payment.identity_verification = IdentityVerification.VERIFIED if verified else IdentityVerification.REFUSED
-    payment.identity_verified_at = timezone.now()
-    payment.save(update_fields=["identity_verification", "identity_verified_at", "updated_at"])
-    reason = str(data.get("reason", ""))[:100]
-    _record(payment, IdentityVerification.REQUESTED, f"{partner.code}: {reason}")
-    matching.documents_changed(kind="payment", document=payment)
-    return f"{request_id}: {payment.identity_verification} ({reason})"
-
-
-def register() -> None:
-    # The payment company's callback names no type: every JSON body it sends is this one.
-    register_handler(MESSAGE_TYPE, apply_identity_verification, default_for_partner_kind=PartnerKind.PAYMENT)

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import FieldError
-from declarations import codes
+from declarations.intake import codes
 from declarations.models import CountryCode, PositiveListEntry, UnitCode
 from single_window import selectors as registry
 from single_window.models import Enterprise, EnterpriseStatus, Role

@@ -13,7 +13,10 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from declarations import events, lifecycle, xml
+from declarations import events
+from declarations.clearance import lifecycle
+from declarations.customs import xml
+from declarations.intake.serializers import CST
 from declarations.models import (
     DocumentStatus,
     Inventory,
@@ -26,7 +29,6 @@ from declarations.models import (
     TaxEstimate,
     Waybill,
 )
-from declarations.serializers import CST
 from single_window.inbox import Handler, InboxRejected, register_handler
 from single_window.models import InboxMessage
 

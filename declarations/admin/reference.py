@@ -12,11 +12,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import AuditedModelAdmin
-
-# The import documents (read-only, masked) are registered in admin_documents.
-from declarations import admin_documents  # noqa: F401
 from declarations.models import CountryCode, PositiveListEntry, TaxRate, UnitCode
-from declarations.reference import tax_rate_problems
+from declarations.reference.tables import tax_rate_problems
 
 # Reference data ---------------------------------------------------------------------------
 # The positive list, the tax rates and the code tables: seeded with a sample, edited here by

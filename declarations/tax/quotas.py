@@ -14,11 +14,22 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from declarations import tax
 from declarations.models import BuyerYearQuota, Inventory, InventoryStatus, InventoryStatusChange, QuotaReservation
+from declarations.tax import calculation as tax
 
 LOCK_TIMEOUT = "5s"
 RETURN_WINDOW = datetime.timedelta(days=30)
+# Moves that end the list's chance of release: its quota goes back (docs/declare-step.md).
+GIVE_BACK_ON = frozenset(
+    {
+        InventoryStatus.MATCH_FAILED,
+        InventoryStatus.PENDING_DOCUMENTS,
+        InventoryStatus.DRAFT,
+        InventoryStatus.REJECTED,
+        InventoryStatus.CANCELLED,
+        InventoryStatus.DELETED,
+    }
+)
 
 
 def _lock_quota(buyer_id_hash: str, year: int) -> BuyerYearQuota:
@@ -99,7 +110,7 @@ def quota_on_status(*, inventory: Inventory, status: str) -> None:
         quota.save(update_fields=["reserved", "consumed"])
         reservation.state = QuotaReservation.State.CONSUMED
         reservation.save(update_fields=["state", "updated_at"])
-    elif status in (InventoryStatus.REJECTED, InventoryStatus.CANCELLED, InventoryStatus.DELETED):
+    elif status in GIVE_BACK_ON:
         _give_back(reservation)
     elif status == InventoryStatus.RETURNED:
         released_at = _released_at(inventory)

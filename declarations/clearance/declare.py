@@ -1,0 +1,222 @@
+"""The declare step: the one place where a matched list becomes declared.
+
+``inventory_declare`` runs in the matching transaction, once every document rule, the
+positive list and the buyer's quota hold (``clearance.matching``). It hands the list's facts
+(``clearance.facts``) to every system registered with the hub's declare step
+(``single_window.declare``) and combines their answers (``docs/declare-step.md``):
+
+1. any ``block``: the list goes to ``match_failed`` (what the others reserved is released);
+2. else any ``review`` or ``hold``: the list is ``held`` until the latest deadline; a system
+   that changes its mind calls ``single_window.declare.reconsider``, and ``held_sweep`` judges
+   the list again at the deadline, failing it (``declare_timeout``) if it still waits;
+3. else ``declared``: the list is marked for dispatch, and after this transaction commits the
+   customs gateway signs, checks and enqueues its CEB621 (``customs.gateway.inventory_dispatch``),
+   outside the parcel and quota locks. ``dispatch_sweep`` sends any list left marked.
+
+Each answer is recorded per list version and system (``DeclareDecision``) and, for the trace,
+as a rule result ``declare:<system>``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from declarations.clearance import facts as list_facts
+from declarations.clearance import lifecycle
+from declarations.customs import gateway
+from declarations.models import DeclareDecision, Inventory, InventoryStatus, RuleResult, StatusChangeSource
+from single_window import declare as contract
+
+logger = logging.getLogger(__name__)
+
+SYSTEM = StatusChangeSource.SINGLE_WINDOW
+DECLARE_TIMEOUT = "declare_timeout"
+SYSTEM_UNAVAILABLE = "system_unavailable"
+# A system that fails to answer is asked again this much later.
+UNAVAILABLE_RETRY = datetime.timedelta(minutes=5)
+
+
+def _ask(system: contract.Participant, facts: contract.ListFacts) -> contract.Decision:
+    """One system's answer; one that raises holds the list for a retry rather than sink it."""
+    try:
+        with transaction.atomic():
+            return system.reserve(facts)
+    except Exception:
+        logger.exception("declare step: %s failed on list %s", system.name, facts.ref.inventory_id)
+        return contract.Decision(
+            contract.Verdict.HOLD,
+            (contract.Reason(SYSTEM_UNAVAILABLE, f"{system.name} did not answer; asked again later"),),
+            hold_until=timezone.now() + UNAVAILABLE_RETRY,
+        )
+
+
+def _reasons(decision: contract.Decision) -> list[dict[str, object]]:
+    return [{"code": r.code, "message": r.message, "evidence": dict(r.evidence)} for r in decision.reasons]
+
+
+def _record(inventory: Inventory, answers: list[tuple[str, contract.Decision]]) -> None:
+    run = (RuleResult.objects.filter(inventory=inventory).aggregate(run=Max("run"))["run"] or 0) + 1
+    for system, decision in answers:
+        DeclareDecision.objects.update_or_create(
+            inventory=inventory,
+            version=inventory.version,
+            system=system,
+            defaults={
+                "verdict": decision.verdict.value,
+                "reasons": _reasons(decision),
+                "hold_until": decision.hold_until,
+                "state": DeclareDecision.State.RESERVED,
+            },
+        )
+    RuleResult.objects.bulk_create(
+        [
+            RuleResult(
+                inventory=inventory,
+                run=run,
+                rule=f"declare:{system}"[:60],
+                outcome=RuleResult.Outcome.PASSED
+                if decision.verdict is contract.Verdict.PASS
+                else RuleResult.Outcome.FAILED,
+                documents=[f"inventory:{inventory.pk}"],
+                note=" ".join([decision.verdict.value, *(r.code for r in decision.reasons)])[:200],
+            )
+            for system, decision in answers
+        ]
+    )
+
+
+def _summary(answers: list[tuple[str, contract.Decision]]) -> str:
+    return "; ".join(
+        f"{system}: {decision.verdict.value} {','.join(r.code for r in decision.reasons)}".strip()
+        for system, decision in answers
+        if decision.verdict is not contract.Verdict.PASS
+    )[:500]
+
+
+def _judge(inventory: Inventory, *, final: bool) -> str:
+    """Ask every system about the locked list (matched or held) and move it; its new status.
+
+    ``final``: the hold's deadline has passed, so a list still waiting fails.
+    """
+    facts = list_facts.list_facts(inventory=inventory)
+    answers = [(system.name, _ask(system, facts)) for system in contract.participants()]
+    _record(inventory, answers)
+    verdicts = {decision.verdict for _system, decision in answers}
+    if contract.Verdict.BLOCK in verdicts:
+        lifecycle.inventory_transition(
+            inventory=inventory, to=InventoryStatus.MATCH_FAILED, source=SYSTEM, note=f"blocked: {_summary(answers)}"
+        )
+    elif verdicts & {contract.Verdict.REVIEW, contract.Verdict.HOLD}:
+        # A system that failed to answer is asked again; only its own verdict ends the wait.
+        unanswered = all(
+            reason.code == SYSTEM_UNAVAILABLE
+            for _system, decision in answers
+            for reason in decision.reasons
+            if decision.verdict is not contract.Verdict.PASS
+        )
+        if final and not unanswered:
+            RuleResult.objects.create(
+                inventory=inventory,
+                run=(RuleResult.objects.filter(inventory=inventory).aggregate(run=Max("run"))["run"] or 0),
+                rule=DECLARE_TIMEOUT,
+                outcome=RuleResult.Outcome.FAILED,
+                documents=[f"inventory:{inventory.pk}"],
+                note=_summary(answers)[:200],
+            )
+            lifecycle.inventory_transition(
+                inventory=inventory,
+                to=InventoryStatus.MATCH_FAILED,
+                source=SYSTEM,
+                note=f"{DECLARE_TIMEOUT}: {_summary(answers)}",
+            )
+        else:
+            default = timezone.now() + datetime.timedelta(seconds=settings.DECLARE_HOLD_SECONDS)
+            # The list waits for the last system that asked it to; a system that changes its mind
+            # sooner calls reconsider.
+            deadline = max(d.hold_until or default for _s, d in answers if d.verdict is not contract.Verdict.PASS)
+            Inventory.objects.filter(pk=inventory.pk).update(held_until=deadline)
+            inventory.held_until = deadline
+            lifecycle.inventory_transition(
+                inventory=inventory, to=InventoryStatus.HELD, source=SYSTEM, note=f"held: {_summary(answers)}"
+            )
+    else:
+        lifecycle.inventory_transition(
+            inventory=inventory, to=InventoryStatus.DECLARED, source=SYSTEM, note="declared to customs automatically"
+        )
+        _request_dispatch(inventory)
+    return inventory.status
+
+
+def inventory_declare(*, inventory: Inventory) -> str:
+    """Declare a matched list if every system lets it; runs in the matching transaction with the
+    list locked. Returns the list's new status: declared, held or match_failed."""
+    if inventory.status != InventoryStatus.MATCHED:
+        msg = f"only a matched list is declared, not one in {inventory.status}"
+        raise ValueError(msg)
+    return _judge(inventory, final=False)
+
+
+def inventory_reconsider(*, inventory_id: int, final: bool = False) -> str | None:
+    """Judge a held list again (a system changed its mind, or its deadline came)."""
+    with transaction.atomic():
+        inventory = (
+            Inventory.objects.select_for_update()
+            .prefetch_related("items")
+            .filter(pk=inventory_id, status=InventoryStatus.HELD)
+            .first()
+        )
+        if inventory is None:
+            return None
+        return _judge(inventory, final=final)
+
+
+def held_sweep(*, now: datetime.datetime | None = None, limit: int = 200) -> int:
+    """Judge once more every held list whose deadline has passed; still waiting, it fails."""
+    due = Inventory.objects.filter(status=InventoryStatus.HELD, held_until__lte=now or timezone.now())
+    ids = list(due.order_by("held_until").values_list("pk", flat=True)[:limit])
+    for inventory_id in ids:
+        inventory_reconsider(inventory_id=inventory_id, final=True)
+    return len(ids)
+
+
+# --- Dispatch ------------------------------------------------------------------------------------
+
+
+def _request_dispatch(inventory: Inventory) -> None:
+    now = timezone.now()
+    Inventory.objects.filter(pk=inventory.pk).update(dispatch_requested_at=now)
+    inventory.dispatch_requested_at = now
+    transaction.on_commit(functools.partial(dispatch_after_commit, inventory.pk))
+
+
+def dispatch_after_commit(inventory_id: int) -> None:
+    """Sign and enqueue a just-declared list; a failure here is left to ``dispatch_sweep``."""
+    try:
+        gateway.inventory_dispatch(inventory_id=inventory_id)
+    except Exception:
+        logger.exception("list %s: dispatch failed; the sweep sends it", inventory_id)
+
+
+def dispatch_sweep(*, older_than: datetime.timedelta = datetime.timedelta(seconds=30), limit: int = 200) -> int:
+    """Send the declared lists whose dispatch did not run (a crash, a worker lost)."""
+    due = Inventory.objects.filter(dispatch_requested_at__lte=timezone.now() - older_than)
+    ids = list(due.order_by("dispatch_requested_at").values_list("pk", flat=True)[:limit])
+    for inventory_id in ids:
+        dispatch_after_commit(inventory_id)
+    return len(ids)
+
+
+def _reconsider(inventory_id: int) -> None:
+    inventory_reconsider(inventory_id=inventory_id)
+
+
+def register() -> None:
+    """Let systems that change their mind about a held list have it judged again."""
+    contract.register_reconsider(_reconsider)
