@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +28,7 @@ from single_window.models import InboxMessage, Partner
 logger = logging.getLogger(__name__)
 
 WEBHOOK_SIGNATURE_INVALID = "webhook_signature_invalid"
+APPLY_TASK = "single_window.apply_inbox_message"
 _XML_ROOT = re.compile(rb"<\s*(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)[\s>/]")
 
 
@@ -105,10 +107,9 @@ def inbox_receive(*, partner_kind: str, headers: Mapping[str, str], body: bytes,
 
 
 def _schedule(message_id: int) -> None:
-    from single_window.tasks import apply_inbox_message
-
     try:
-        apply_inbox_message.delay(inbox_message_id=message_id)
+        # By the task's name (single_window.tasks.apply_inbox_message imports this module).
+        current_app.send_task(APPLY_TASK, kwargs={"inbox_message_id": message_id})
     except Exception:  # the broker is down: the periodic sweep applies the stored row later
         logger.warning("broker unavailable; inbox message %s waits for the sweep", message_id, exc_info=True)
 

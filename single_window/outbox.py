@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -72,6 +73,8 @@ LEASE = datetime.timedelta(seconds=90)
 
 EXCERPT_LENGTH = 500
 RESPONSE_EXCERPT_READ = 2048
+# single_window.tasks.relay_outbox
+RELAY_TASK = "single_window.relay_outbox"
 
 MESSAGE_NOT_REDELIVERABLE = "outbox_not_redeliverable"
 MESSAGE_NOT_DISCARDABLE = "outbox_not_discardable"
@@ -151,11 +154,10 @@ def outbox_enqueue(
 
 def kick_relay() -> None:
     """Ask a worker to relay now. The broker being down costs latency only: beat relays too."""
-    from single_window.tasks import relay_outbox
-
     try:
-        # No publish retries: a request must not wait on a broker that is away.
-        relay_outbox.apply_async(retry=False)
+        # By the task's name: the tasks module imports this one. No publish retries: a request
+        # must not wait on a broker that is away.
+        current_app.send_task(RELAY_TASK, retry=False)
     except Exception:  # kombu and redis raise several types for a broker that is away
         logger.warning("outbox: could not kick the relay; the periodic relay will send", exc_info=True)
 

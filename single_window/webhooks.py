@@ -28,6 +28,7 @@ from core.crypto import decrypt_text, encrypt_text
 from core.errors import InvalidInput
 from core.models import AuditEntry
 from single_window import outbox, standard_webhooks
+from single_window.events import event_publish
 from single_window.models import Enterprise, EventType, OutboxMessage, OutboxState, WebhookEndpoint
 
 SECRET_PREFIX = standard_webhooks.SECRET_PREFIX
@@ -203,8 +204,6 @@ def deliver_webhook(message: OutboxMessage, body: bytes) -> outbox.DeliveryResul
 
 def on_webhook_dead(message: OutboxMessage) -> None:
     """Tell the endpoint's owner through the feed; never about a dead-letter notice itself."""
-    from single_window.events import event_publish
-
     endpoint = message.webhook_endpoint
     if endpoint is None or message.message_type == EventType.OUTBOX_DEAD_LETTER:
         return

@@ -17,6 +17,7 @@ import pytest
 import time_machine
 from kombu.exceptions import OperationalError
 
+from config.celery import app as celery_app
 from core.crypto import decrypt_bytes
 from single_window import inbox, tasks
 from single_window.models import InboxMessage, PartnerKind
@@ -277,7 +278,7 @@ def test_a_message_stored_while_the_broker_was_down_is_applied_by_the_sweep(
     monkeypatch: pytest.MonkeyPatch,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    monkeypatch.setattr(tasks.apply_inbox_message, "delay", _broker_down)
+    monkeypatch.setattr(celery_app, "send_task", _broker_down)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = post_webhook(BODY, signed_headers(customs.secret, BODY))

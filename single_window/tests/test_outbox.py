@@ -18,6 +18,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from config.celery import BEAT_SCHEDULE, app
+from config.celery import app as celery_app
 from core.audit import Actor
 from core.errors import Conflict
 from core.models import AuditEntry
@@ -108,7 +109,7 @@ def test_with_the_broker_down_the_message_waits_in_the_database_for_the_periodic
     def broker_down(*args: object, **kwargs: object) -> None:
         raise OperationalError("Error 111 connecting to 127.0.0.1:6399. Connection refused.")
 
-    monkeypatch.setattr(tasks.relay_outbox, "apply_async", broker_down)
+    monkeypatch.setattr(celery_app, "send_task", broker_down)
 
     message = enqueue(webhook_receiver)  # commits; the kick fails and is logged
 
