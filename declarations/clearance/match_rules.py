@@ -23,6 +23,10 @@ ORDER_SUMS = "order_sums"
 PAYER_IS_BUYER = "payer_is_buyer"
 CONSIGNEE_MATCHES = "waybill_consignee_matches_order"
 ITEMS_MATCH = "list_items_match_order"
+ITEMS_SEQUENCE = "items_numbered_in_sequence"
+FREIGHT_MATCHES = "list_freight_matches_waybill"
+ONE_PACKAGE = "one_package"
+CUSTOMS_ACCEPTED = "documents_not_refused_by_customs"
 BUYER_MATCHES = "list_buyer_matches_order"
 ID_TYPES = "id_type_resident_card"
 QUOTA_SINGLE = "quota_single_transaction"
@@ -163,12 +167,67 @@ def consignee_matches(p: Parcel) -> Iterator[Outcome]:
 
 
 def items_match(p: Parcel) -> Iterator[Outcome]:
-    """Rule 5: list items and order items one to one by gnum, with the same goods name."""
-    ours = {i.gnum: (i.item_name or i.gname) for i in p.inventory.items.all()}
-    theirs = {i.gnum: i.item_name for i in p.order.items.all()}
+    """Rule 5: the list declares what was sold, item by item: for each gnum the goods name,
+    quantity, price, total and currency of the list's item are the order's. An under-declared
+    list would otherwise set a lower base for the tax and the buyer's quota."""
+    ours = {i.gnum: i for i in p.inventory.items.all()}
+    theirs = {i.gnum: i for i in p.order.items.all()}
     pairs: list[tuple[str, object, object]] = [("items.gnum", sorted(ours), sorted(theirs))]
-    pairs += [(f"items[{g}].item_name", ours[g], theirs[g]) for g in sorted(ours.keys() & theirs.keys())]
+    for g in sorted(ours.keys() & theirs.keys()):
+        mine, sold = ours[g], theirs[g]
+        pairs += [
+            (f"items[{g}].item_name", mine.item_name or mine.gname, sold.item_name),
+            (f"items[{g}].qty", mine.qty, sold.qty),
+            (f"items[{g}].price", mine.price, sold.price),
+            (f"items[{g}].total_price", mine.total_price, sold.total_price),
+            (f"items[{g}].currency", mine.currency, sold.currency),
+        ]
     yield from _compare(ITEMS_MATCH, p, pairs, ["inventory", "order"])
+
+
+def items_in_sequence(p: Parcel) -> Iterator[Outcome]:
+    """Rule 5: the items of the list and of the order are numbered 1, 2, 3 ... without gaps."""
+    pairs: list[tuple[str, object, object]] = []
+    for name, items in (("items.gnum", p.inventory.items.all()), ("order.items.gnum", p.order.items.all())):
+        numbers = sorted(i.gnum for i in items)
+        pairs.append((name, numbers, list(range(1, len(numbers) + 1))))
+    yield from _compare(ITEMS_SEQUENCE, p, pairs, ["inventory", "order"])
+
+
+def freight_matches(p: Parcel) -> Iterator[Outcome]:
+    """Rule 5: the list's freight and insurance are the carrier's (the waybill's, where it
+    states them; else the freight the order charged). They are part of the dutiable value."""
+    freight = p.waybill.freight if p.waybill.freight is not None else p.order.freight
+    pairs: list[tuple[str, object, object]] = [("freight", p.inventory.freight, freight)]
+    if p.waybill.insured_fee is not None:
+        pairs.append(("insured_fee", p.inventory.insured_fee, p.waybill.insured_fee))
+    yield from _compare(FREIGHT_MATCHES, p, pairs, ["inventory", "waybill"])
+
+
+def one_package(p: Parcel) -> Iterator[Outcome]:
+    """Rule 5: a retail parcel is one package: pack_no is 1 on the list and on the waybill."""
+    pairs: list[tuple[str, object, object]] = [
+        ("pack_no", p.inventory.pack_no, 1),
+        ("waybill.pack_no", p.waybill.pack_no, 1),
+    ]
+    yield from _compare(ONE_PACKAGE, p, pairs, ["inventory", "waybill"])
+
+
+# Customs' answers to a forwarded order, payment or waybill that mean it will not stand:
+# returned (100) or refused (a negative code).
+def _refused_by_customs(status: str) -> bool:
+    return status == "100" or status.startswith("-")
+
+
+def customs_accepted(p: Parcel) -> Iterator[Outcome]:
+    """Rule 1: none of the order, payment and waybill was refused or returned by customs (their
+    CEB312/412/512): a list on a document customs turned down would be refused in its turn."""
+    pairs: list[tuple[str, object, object]] = [
+        (f"{name}.customs_status", "", document.customs_status)
+        for name, document in (("order", p.order), ("payment", p.payment), ("waybill", p.waybill))
+        if _refused_by_customs(document.customs_status)
+    ]
+    yield from _compare(CUSTOMS_ACCEPTED, p, pairs, ["order", "payment", "waybill"])
 
 
 def buyer_matches(p: Parcel) -> Iterator[Outcome]:
@@ -196,11 +255,15 @@ def id_types(p: Parcel) -> Iterator[Outcome]:
 
 DOCUMENT_RULES: tuple[Callable[[Parcel], Iterator[Outcome]], ...] = (
     documents_linked,
+    customs_accepted,
     payment_amount,
     order_sums,
     payer_is_buyer,
     consignee_matches,
     items_match,
+    items_in_sequence,
+    freight_matches,
+    one_package,
     buyer_matches,
     id_types,
 )

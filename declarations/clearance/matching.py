@@ -113,9 +113,11 @@ def _tax_items(inventory: Inventory) -> list[tax.TaxItem]:
 
 
 def _piece_count(items: list[tax.TaxItem]) -> int:
-    """Pieces of the order for the one-piece exception: the quantity when it is whole."""
-    total = sum((i.qty for i in items), Decimal(0))
-    return int(total) if total == total.to_integral_value() and total >= 1 else max(2, len(items))
+    """Pieces for the one-piece exception to the single limit: 1 only for a list of exactly one
+    line with a quantity of exactly 1 (an indivisible item); any other list counts as several."""
+    if len(items) == 1 and items[0].qty == 1:
+        return 1
+    return max(2, len(items))
 
 
 def _record(inventory: Inventory, outcomes: list[Outcome]) -> None:

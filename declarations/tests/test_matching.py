@@ -59,6 +59,10 @@ DOCUMENT_RULES = {
     "payer_is_buyer",
     "waybill_consignee_matches_order",
     "list_items_match_order",
+    "items_numbered_in_sequence",
+    "list_freight_matches_waybill",
+    "one_package",
+    "documents_not_refused_by_customs",
     "list_buyer_matches_order",
     "id_type_resident_card",
     "positive_list",
@@ -78,6 +82,10 @@ def test_the_rule_codes_are_the_stable_ones() -> None:
         match_rules.PAYER_IS_BUYER,
         match_rules.CONSIGNEE_MATCHES,
         match_rules.ITEMS_MATCH,
+        match_rules.ITEMS_SEQUENCE,
+        match_rules.FREIGHT_MATCHES,
+        match_rules.ONE_PACKAGE,
+        match_rules.CUSTOMS_ACCEPTED,
         match_rules.BUYER_MATCHES,
         match_rules.ID_TYPES,
         match_rules.POSITIVE_LIST,
@@ -175,8 +183,30 @@ def _other_item_name(docs: dict[str, dict[str, Any]]) -> None:
     docs["inventory"]["items"][0]["item_name"] = "晚霜 Night cream 30ml"
 
 
-def _other_gnum(docs: dict[str, dict[str, Any]]) -> None:
-    docs["inventory"]["items"][1]["gnum"] = 3
+def _gnums_with_a_gap(docs: dict[str, dict[str, Any]]) -> None:
+    docs["order"]["items"][1]["gnum"] = docs["inventory"]["items"][1]["gnum"] = 3
+
+
+def _under_declared_quantity(docs: dict[str, dict[str, Any]]) -> None:
+    # Two creams sold, one declared: a lower base for the tax and the quota.
+    docs["inventory"]["items"][0].update(qty="1", total_price="99.00")
+
+
+def _list_item_in_other_currency(docs: dict[str, dict[str, Any]]) -> None:
+    # Intake takes only CNY: change the stored list.
+    Inventory.objects.get(order_no=docs["inventory"]["order_no"]).items.filter(gnum=1).update(currency="502")
+
+
+def _lower_freight_on_the_list(docs: dict[str, dict[str, Any]]) -> None:
+    docs["inventory"]["freight"] = "5.00"
+
+
+def _two_packages(docs: dict[str, dict[str, Any]]) -> None:
+    docs["inventory"]["pack_no"] = 2
+
+
+def _order_refused_by_customs(docs: dict[str, dict[str, Any]]) -> None:
+    Order.objects.filter(order_no=docs["order"]["order_no"]).update(customs_status="-301010")
 
 
 def _other_buyer_phone(docs: dict[str, dict[str, Any]]) -> None:
@@ -242,10 +272,36 @@ BREACHES = [
         changes=_other_item_name,
     ),
     Breach(
-        "list_items_match_order",
-        [("items.gnum", "[1, 3]", "[1, 2]", "")],
+        "items_numbered_in_sequence",
+        [("items.gnum", "[1, 3]", "[1, 2]", ""), ("order.items.gnum", "[1, 3]", "[1, 2]", "")],
         ("inventory", "order"),
-        changes=_other_gnum,
+        changes=_gnums_with_a_gap,
+    ),
+    Breach(
+        "list_items_match_order",
+        [("items[1].qty", "1", "2", ""), ("items[1].total_price", "99.00", "198.00", "")],
+        ("inventory", "order"),
+        changes=_under_declared_quantity,
+    ),
+    Breach(
+        "list_items_match_order",
+        [("items[1].currency", "502", "142", "")],
+        ("inventory", "order"),
+        tamper=_list_item_in_other_currency,
+        arrival=INVENTORY_FIRST,
+    ),
+    Breach(
+        "list_freight_matches_waybill",
+        [("freight", "5.00", "10.00", "")],
+        ("inventory", "waybill"),
+        changes=_lower_freight_on_the_list,
+    ),
+    Breach("one_package", [("pack_no", "2", "1", "")], ("inventory", "waybill"), changes=_two_packages),
+    Breach(
+        "documents_not_refused_by_customs",
+        [("order.customs_status", "", "-301010", "")],
+        ("order", "payment", "waybill"),
+        tamper=_order_refused_by_customs,
     ),
     Breach(
         "list_buyer_matches_order",
@@ -302,7 +358,12 @@ BREACH_IDS = [
     "payer_is_buyer",
     "consignee_phone",
     "item_name",
-    "item_gnum",
+    "item_gnum_gap",
+    "item_quantity",
+    "item_currency",
+    "list_freight",
+    "pack_no",
+    "order_refused_by_customs",
     "buyer_phone",
     "buyer_id_number",
     "id_type",

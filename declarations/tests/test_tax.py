@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from declarations.reference.tables import tax_rates_for
 from declarations.tax.calculation import (
     SINGLE_LIMIT_EXCEEDED,
     YEAR_LIMIT_EXCEEDED,
@@ -440,3 +441,19 @@ def test_the_estimate_reads_as_a_ceb816_tax_bill() -> None:
             }
         ],
     }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("gcode", ["7113119000", "7113191100", "7113191900"])
+def test_the_sample_rates_charge_no_import_consumption_tax_on_gold_silver_and_diamond_jewellery(gcode: str) -> None:
+    from_table = tax_rates_for([gcode])
+    # A gold ring of 3,000.00 with no freight: 3,000.00 x 13% x 70% = 273.00 VAT, and nothing else.
+    item = TaxItem(gnum=1, gcode=gcode, qty=D(1), unit="007", total_price=D("3000.00"), qty1=D("0.01"), unit1="035")
+
+    estimate = tax_estimate(items=[item], rates=from_table, freight=D(0), insured_fee=D(0), mode=Mode.WITHIN_LIMITS)
+
+    assert (estimate.consumption_tax, estimate.customs_tax, estimate.value_added_tax) == (
+        D("0.00"),
+        D("0.00"),
+        D("273.00"),
+    )
