@@ -52,6 +52,20 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 30.0,
         "options": {"expires": 30.0},
     },
+    # Health reports workers as down after HEALTH_WORKER_MAX_SILENCE_SECONDS (60) without one
+    # of these: a few per minute, so one late or lost beat is not an alarm. It travels beat ->
+    # broker -> worker -> database, so its silence stands for any of them being away.
+    "record-worker-heartbeat": {
+        "task": "core.record_worker_heartbeat",
+        "schedule": 15.0,
+        "options": {"expires": 15.0},
+    },
+    # Lists left in send_failed past SEND_FAILED_GIVE_UP_SECONDS give back their buyer's quota
+    # and what the systems reserved; hourly is close enough for a limit counted in days.
+    "give-up-send-failed-lists": {
+        "task": "declarations.send_failed_sweep",
+        "schedule": crontab(minute=41),
+    },
     # Lists held by the declare step are judged a last time at their deadline.
     "sweep-held-lists": {
         "task": "declarations.held_sweep",

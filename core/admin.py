@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import router, transaction
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
@@ -23,6 +24,8 @@ class AuditedModelAdmin(admin.ModelAdmin[Any]):
     """Every add, change and delete made in the admin is written to the audit log.
 
     Django's admin runs each save in one transaction, so the entry commits with the change.
+    A delete writes its entry in the delete's own transaction: Django's "delete selected"
+    action runs outside one, and a failure half-way must leave no row deleted unaudited.
     ``audit_extra`` adds related state (such as roles edited inline) to the snapshots.
     """
 
@@ -51,15 +54,18 @@ class AuditedModelAdmin(admin.ModelAdmin[Any]):
         )
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        before = self._snapshot(obj)
-        pk = obj.pk
-        super().delete_model(request, obj)
-        obj.pk = pk
-        audit_record(actor=admin_actor(request), action=AuditEntry.Action.DELETE, instance=obj, before=before)
+        with transaction.atomic(using=router.db_for_write(type(obj))):
+            before = self._snapshot(obj)
+            pk = obj.pk
+            super().delete_model(request, obj)
+            obj.pk = pk
+            audit_record(actor=admin_actor(request), action=AuditEntry.Action.DELETE, instance=obj, before=before)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for obj in queryset:
-            self.delete_model(request, obj)
+        """Every selected row deleted and audited, or none (one transaction)."""
+        with transaction.atomic(using=router.db_for_write(queryset.model)):
+            for obj in queryset:
+                self.delete_model(request, obj)
 
 
 @admin.register(AuditEntry)

@@ -1,14 +1,22 @@
-"""Stable error codes and the exception services raise to report them.
+"""Stable error codes, the register of every app's codes, and the exception services raise.
 
 A code never changes once published: integrators branch on it. Messages are translated by
 ``Accept-Language``; the code is not.
+
+The codes here are core's: authentication, protocol and field validation, shared by every
+app. Each app keeps its own codes in its own module and registers them in its
+``AppConfig.ready`` (``register_error_codes``), so the whole API's codes can be listed and a
+code coined twice is caught at start-up.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -46,21 +54,65 @@ UNKNOWN_ENTERPRISE = "unknown_enterprise"
 # Keys
 API_KEY_LIMIT_REACHED = "api_key_limit_reached"
 
-# Customs XML messages (the answer is a CEB900 message; see declarations.customs.xml)
+# Any request body over the size limit (413), whatever the endpoint
 CONTENT_TOO_LARGE = "content_too_large"
-XML_MALFORMED = "xml_malformed"
-XML_DOCTYPE_FORBIDDEN = "xml_doctype_forbidden"
-XML_MESSAGE_TYPE = "xml_message_type"
-XML_SCHEMA_INVALID = "xml_schema_invalid"
 
-# Certificates and message signatures
-CERTIFICATE_INVALID = "certificate_invalid"
-CERTIFICATE_EXPIRED = "certificate_expired"
-CERTIFICATE_DUPLICATE = "certificate_duplicate"
-SIGNATURE_MISSING = "signature_missing"
-SIGNATURE_INVALID = "signature_invalid"
-SIGNATURE_ALGORITHM_UNSUPPORTED = "signature_algorithm_unsupported"
-SIGNATURE_CERTIFICATE_NOT_REGISTERED = "signature_certificate_not_registered"
+
+# --- The register ----------------------------------------------------------------------------
+
+_CORE_APP = "core"
+_CODE_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+# Code -> the apps that declared it.
+_CODES: dict[str, set[str]] = {}
+_REGISTERED_APPS: set[str] = set()
+
+
+def code_constants(namespace: Mapping[str, object]) -> list[str]:
+    """The values of a module's UPPER_CASE string constants: ``code_constants(vars(module))``
+    for a module that holds codes and nothing else."""
+    return [value for name, value in namespace.items() if _CODE_NAME.match(name) and isinstance(value, str)]
+
+
+def register_error_codes(app_label: str, codes: Iterable[str]) -> None:
+    """Declare the codes ``app_label`` answers with; called once per app from its ``ready``.
+
+    A code belongs to one app. The exception is core's codes (``not_found``, ``invalid``,
+    ``unknown_enterprise``...): they are the shared vocabulary of every endpoint, so any app may
+    declare one it answers with too, and the code keeps its one meaning. Two other apps
+    declaring the same code would give integrators one code with two meanings:
+    ``ImproperlyConfigured``, as is registering an app twice. Core registers first (it is first
+    in ``INSTALLED_APPS``), so what is shared is known before any app declares; an app before
+    it is refused rather than judged against a register that is missing core's codes.
+    """
+    if app_label in _REGISTERED_APPS:
+        msg = f"the error codes of {app_label!r} are already registered"
+        raise ImproperlyConfigured(msg)
+    if app_label != _CORE_APP and _CORE_APP not in _REGISTERED_APPS:
+        msg = f"the error codes of {app_label!r} come before core's: put core first in INSTALLED_APPS"
+        raise ImproperlyConfigured(msg)
+    declared = set(codes)
+    for code in sorted(declared):
+        declarers = _CODES.get(code, set())
+        if declarers and _CORE_APP not in declarers:
+            msg = (
+                f"the error code {code!r} is declared by {', '.join(sorted(declarers | {app_label}))}: "
+                "each app needs codes of its own"
+            )
+            raise ImproperlyConfigured(msg)
+    # Checked in full first: a refused registration leaves the register as it was.
+    for code in declared:
+        _CODES.setdefault(code, set()).add(app_label)
+    _REGISTERED_APPS.add(app_label)
+
+
+def registered_error_codes() -> frozenset[str]:
+    return frozenset(_CODES)
+
+
+def error_code_apps(code: str) -> frozenset[str]:
+    """The apps that declared ``code`` (empty: nobody did)."""
+    return frozenset(_CODES.get(code, ()))
 
 
 @dataclass(frozen=True)

@@ -124,3 +124,21 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner_id} {self.endpoint} {self.key}"
+
+
+class WorkerHeartbeat(models.Model):
+    """When a Celery worker last ran the periodic heartbeat task; one row per worker.
+
+    In the database, not Redis: health reads it to report a Redis outage too.
+    """
+
+    name = models.CharField(_("worker"), max_length=200)
+    beat_at = models.DateTimeField(_("beat at"))
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+        constraints = [models.UniqueConstraint(fields=["name"], name="worker_heartbeat_name_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -10,9 +10,19 @@ class DeclarationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, not at the top: models are not ready when the module loads.
+        from declarations import event_types, roles
+        from declarations.admin import scope
         from declarations.clearance import declare, verification_answers
         from declarations.customs import gateway, receipts
+        from declarations.intake import codes
 
+        # What this system tells enterprises, the codes it answers with, and what the
+        # regulators' groups may do with its models: the hub names none of them.
+        event_types.register()
+        codes.register()
+        roles.register()
+        # Which of its rows each regulator sees, on every admin page (the hub's scope register).
+        scope.register()
         # Customs' receipts and tax bills reach the hub's inbox; this system applies them.
         receipts.register()
         # Declared lists and cancellations leave through the outbox; a list customs never

@@ -11,12 +11,24 @@ transactions lock the enterprises' event counters in the same order.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from declarations.event_types import (
+    DOCUMENT_ACCEPTED,
+    INVENTORY_CANCELLATION_ANSWERED,
+    INVENTORY_MATCHING_RESULT,
+    INVENTORY_STATUS_CHANGED,
+    INVENTORY_TAX_BILL,
+)
 from declarations.models import Inventory
 from single_window.events import event_publish
-from single_window.models import Enterprise, EventType
+from single_window.models import Enterprise
 from single_window.selectors import enterprise_get_by_code
+
+if TYPE_CHECKING:
+    # For the annotation only: the registry imports the intake's codes, whose lifecycle
+    # reports through this module.
+    from declarations.kinds import DocumentType
 
 
 def _inventory_parties(inventory: Inventory) -> list[Enterprise]:
@@ -46,18 +58,18 @@ def _publish_to_parties(inventory: Inventory, event_type: str, payload: dict[str
 
 def inventory_status_changed(*, inventory: Inventory, from_status: str, to_status: str) -> None:
     payload = {**_inventory_keys(inventory), "from_status": from_status, "to_status": to_status}
-    _publish_to_parties(inventory, EventType.INVENTORY_STATUS_CHANGED, payload)
+    _publish_to_parties(inventory, INVENTORY_STATUS_CHANGED, payload)
 
 
 def inventory_matching_result(*, inventory: Inventory, failed_rules: list[str]) -> None:
     payload = {**_inventory_keys(inventory), "passed": not failed_rules, "failed_rules": sorted(set(failed_rules))}
-    _publish_to_parties(inventory, EventType.INVENTORY_MATCHING_RESULT, payload)
+    _publish_to_parties(inventory, INVENTORY_MATCHING_RESULT, payload)
 
 
-def document_accepted(*, kind: str, document: Any, created: bool) -> None:
+def document_accepted(*, kind: DocumentType, document: Any, created: bool) -> None:
     """The single window stored a submission (a new document, a change or a deletion)."""
     payload = {
-        "kind": kind,
+        "kind": kind.name,
         "document_id": document.pk,
         "key": str(document),
         "version": document.version,
@@ -66,7 +78,7 @@ def document_accepted(*, kind: str, document: Any, created: bool) -> None:
         "created": created,
     }
     event_publish(
-        enterprise=document.sender, type=EventType.DOCUMENT_ACCEPTED, payload=payload, subject=f"{kind}:{document.pk}"
+        enterprise=document.sender, type=DOCUMENT_ACCEPTED, payload=payload, subject=f"{kind.name}:{document.pk}"
     )
 
 
@@ -75,4 +87,19 @@ def inventory_tax_bill(
 ) -> None:
     """Customs issued the list's tax bill; ``differences`` names what differs from the estimate."""
     payload = {**_inventory_keys(inventory), "tax_no": tax_no, **totals, "differs_from_estimate": bool(differences)}
-    _publish_to_parties(inventory, EventType.INVENTORY_TAX_BILL, payload)
+    _publish_to_parties(inventory, INVENTORY_TAX_BILL, payload)
+
+
+def inventory_cancellation_answered(
+    *, inventory: Inventory, cancellation_id: int, status: str, return_status: str, return_info: str
+) -> None:
+    """Customs answered a cancellation (CEB624): ``status`` is accepted or rejected; after a
+    refusal the list stays released and a new cancellation may be asked for."""
+    payload = {
+        **_inventory_keys(inventory),
+        "cancellation_id": cancellation_id,
+        "status": status,
+        "return_status": return_status,
+        "return_info": return_info,
+    }
+    _publish_to_parties(inventory, INVENTORY_CANCELLATION_ANSWERED, payload)

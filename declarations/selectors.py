@@ -1,59 +1,74 @@
-"""Reads of the import documents: who may see which, and in what form."""
+"""Reads of the import documents: who may see which.
+
+How a document looks to its reader is its output serializer's (``declarations.intake.outputs``).
+"""
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
-from core.crypto import decrypt_text
-from core.masking import mask_value
-from declarations.customs.spec import SPECS, Kind
-from declarations.intake.identity import masked_id_number
-from declarations.intake.serializers import CST
-from declarations.intake.services import BUSINESS_KEYS, MODELS
-from declarations.models import Declaration, Inventory, InventoryStatusChange, RuleResult, TaxEstimate
+from declarations.kinds import INVENTORY, ORDER, PAYMENT, WAYBILL, DocumentType
+from declarations.models import (
+    Declaration,
+    DocumentStatus,
+    Inventory,
+    InventoryStatusChange,
+    Order,
+    Payment,
+    RuleResult,
+    TaxEstimate,
+    Waybill,
+)
+from single_window import selectors as registry
 from single_window.models import Enterprise
 
-# The codes in a document that name the enterprises allowed to read it.
-PARTY_FIELDS: dict[str, tuple[str, ...]] = {
-    "order": ("ebp_code", "ebc_code", "pay_code"),
-    "payment": ("pay_code", "ebp_code"),
-    "waybill": ("logistics_code",),
-    "inventory": ("ebp_code", "ebc_code", "logistics_code", "agent_code", "assure_code"),
-}
+
+def _stored_code(code: str) -> str:
+    """The code documents store an enterprise under (``Enterprise.code``, as intake normalises
+    them), so a reader may name it by its customs code or its USCC."""
+    enterprise = registry.enterprise_get_by_code(code=code)
+    return enterprise.code if enterprise is not None else code
 
 
-def documents_visible_to(*, kind: str, enterprise: Enterprise) -> QuerySet[Any]:
+def documents_visible_to(*, kind: DocumentType, enterprise: Enterprise) -> QuerySet[Any]:
     """What the enterprise sent, and what names it as a party; nothing else."""
-    model, _lines = MODELS[kind]
     own_codes = [c for c in (enterprise.customs_code, enterprise.uscc) if c]
     named = Q()
-    for field in PARTY_FIELDS[kind]:
+    for field in kind.party_fields:
         named |= Q(**{f"{field}__in": own_codes})
-    queryset: QuerySet[Any] = model._default_manager.filter(Q(sender=enterprise) | named)
-    if MODELS[kind][1] is not None:
+    queryset: QuerySet[Any] = kind.model._default_manager.filter(Q(sender=enterprise) | named)
+    return _with_answer_relations(kind, queryset)
+
+
+def _with_answer_relations(kind: DocumentType, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """Load what the answer shows with the documents (items, a list's tax estimate), not one
+    query per document."""
+    if kind.line_model is not None:
         queryset = queryset.prefetch_related("items")
-    if kind == "inventory":
-        # Lists show their tax estimate: load it with them, not one query per list.
+    if kind.is_list:
         queryset = queryset.select_related("tax_estimate").prefetch_related("tax_estimate__items")
     return queryset
 
 
-def document_by_key(*, kind: str, enterprise: Enterprise, first: str, second: str) -> Declaration | None:
+def document_by_key(*, kind: DocumentType, enterprise: Enterprise, first: str, second: str) -> Declaration | None:
     """The live (or latest) document of a business key, if the enterprise may see it."""
-    a, b = BUSINESS_KEYS[kind]
-    queryset = documents_visible_to(kind=kind, enterprise=enterprise).filter(**{a: first, b: second})
-    ordering = "-generation" if kind == "waybill" else "-created_at"
+    a, b = kind.business_key
+    queryset = documents_visible_to(kind=kind, enterprise=enterprise).filter(**{a: _stored_code(first), b: second})
+    ordering = "-generation" if kind.reusable_key else "-created_at"
     return queryset.order_by(ordering, "-id").first()
 
 
 def document_list(
-    *, kind: str, enterprise: Enterprise, status: str | None = None, updated_since: datetime.datetime | None = None
+    *,
+    kind: DocumentType,
+    enterprise: Enterprise,
+    status: str | None = None,
+    updated_since: datetime.datetime | None = None,
 ) -> QuerySet[Any]:
     queryset = documents_visible_to(kind=kind, enterprise=enterprise)
     if status:
@@ -61,55 +76,6 @@ def document_list(
     if updated_since:
         queryset = queryset.filter(updated_at__gt=updated_since)
     return queryset
-
-
-def _plain(value: Any, kind: Kind) -> Any:
-    if value is None:
-        return None
-    if kind is Kind.DECIMAL and isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f").rstrip("0")
-    if kind is Kind.TIMESTAMP and isinstance(value, datetime.datetime):
-        return value.astimezone(CST).strftime("%Y%m%d%H%M%S")
-    if kind is Kind.DATE and isinstance(value, datetime.date):
-        return value.strftime("%Y%m%d")
-    return value
-
-
-def document_representation(*, kind: str, document: Declaration, viewer: Enterprise) -> dict[str, Any]:
-    """The document as its API shows it to ``viewer``.
-
-    ID numbers are always masked (no answer carries one in full). Names, phones and
-    addresses are shown to the sender only and masked for the other parties.
-    """
-    spec = SPECS[kind]
-    is_sender = document.sender_id == viewer.pk
-    data: dict[str, Any] = {"id": document.pk, "status": document.status}  # type: ignore[attr-defined]
-    if isinstance(document, Inventory):
-        data["waiting_for"] = document.waiting_for
-    else:
-        # Customs' last answer to the forwarded CEB311/411/511 (blank: not forwarded or no answer yet).
-        data["customs_status"] = document.customs_status  # type: ignore[attr-defined]
-    data["version"] = document.version
-    for field in spec.head:
-        if field.name.endswith("_id_number"):
-            data[field.name] = masked_id_number(decrypt_text(getattr(document, f"{field.name}_encrypted")))
-            continue
-        value = _plain(getattr(document, field.name), field.kind)
-        data[field.name] = mask_value(field.name, value) if field.personal and not is_sender else value
-    if spec.lines:
-        data["items"] = [
-            {f.name: _plain(getattr(line, f.name), f.kind) for f in spec.lines}
-            for line in document.items.all()  # type: ignore[attr-defined]
-        ]
-    if isinstance(document, Inventory):
-        try:
-            estimate = document.tax_estimate  # loaded with the list by documents_visible_to
-        except TaxEstimate.DoesNotExist:
-            estimate = None
-        data["tax_estimate"] = _estimate_representation(estimate) if estimate else None
-    data["created_at"] = timezone.localtime(document.created_at).isoformat()
-    data["updated_at"] = timezone.localtime(document.updated_at).isoformat()
-    return data
 
 
 def inventory_for_cancel(*, enterprise: Enterprise, inventory_id: int) -> Inventory | None:
@@ -122,79 +88,88 @@ def inventory_for_cancel(*, enterprise: Enterprise, inventory_id: int) -> Invent
     )
 
 
-def _estimate_representation(estimate: Any) -> dict[str, Any]:
-    return {
-        "mode": estimate.mode,
-        "dutiable_total": str(estimate.dutiable_total),
-        "customs_tax": str(estimate.customs_tax),
-        "value_added_tax": str(estimate.value_added_tax),
-        "consumption_tax": str(estimate.consumption_tax),
-        "tax_total": str(estimate.tax_total),
-        "items": [
-            {
-                "gnum": i.gnum,
-                "gcode": i.gcode,
-                "dutiable_value": str(i.dutiable_value),
-                "customs_tax": str(i.customs_tax),
-                "value_added_tax": str(i.value_added_tax),
-                "consumption_tax": str(i.consumption_tax),
-            }
-            for i in estimate.items.all()
-        ],
-    }
-
-
 def _without(row: Mapping[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != key}
 
 
-def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class ParcelTrace:
+    """One parcel's documents as far as the enterprise may see them, and what happened to it.
+
+    ``events`` are in time order, each a dict with its ``type`` and ``at`` (an aware datetime):
+    ``document_received``, the list's ``status_change`` rows and ``rule_result`` rows.
+    """
+
+    ebp_code: str
+    order_no: str
+    order: Order | None
+    payment: Payment | None
+    waybill: Waybill | None
+    inventory: Inventory | None
+    events: list[dict[str, Any]]
+
+    @property
+    def tax_estimate(self) -> TaxEstimate | None:
+        """The list's estimate, loaded with the list."""
+        if self.inventory is None:
+            return None
+        try:
+            return self.inventory.tax_estimate
+        except TaxEstimate.DoesNotExist:
+            return None
+
+
+def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> ParcelTrace | None:
     """Everything about one parcel the enterprise may see, events in time order.
 
-    A party named on the parcel's list (platform, e-commerce enterprise, logistics, declaring
-    agent, guarantor) sees all four documents, personal data masked in those it did not send;
-    any other enterprise sees only the documents that name it. None when it may see none.
+    A document shows to the enterprise that sent it and to the parties it names
+    (``documents_visible_to``), and to the parties of a list matched to it: a list of the
+    order's own e-commerce enterprise (the order's ``ebc_code`` is the list's, as matching
+    requires: ``clearance.matching.parcel_documents``). Through that list its parties
+    (platform, e-commerce enterprise, logistics, declaring agent, guarantor) see the order, its
+    payment and the waybill the list names when that waybill carries the order's number,
+    personal data masked in what they did not send. A list that names another enterprise's
+    order shows that order to nobody: any enterprise may declare a list in its own name. None
+    when the enterprise may see nothing of the parcel.
     """
-    inventory = (
-        documents_visible_to(kind="inventory", enterprise=enterprise)
+    ebp_code = _stored_code(ebp_code)
+    orders = Order.objects.filter(ebp_code=ebp_code, order_no=order_no)
+    order_ebc = orders.exclude(status=DocumentStatus.DELETED).values_list("ebc_code", flat=True).first()
+    lists = list(
+        documents_visible_to(kind=INVENTORY, enterprise=enterprise)
         .filter(ebp_code=ebp_code, order_no=order_no)
         .order_by("-created_at", "-id")
-        .first()
     )
+    # The list of the order's own e-commerce enterprise when the enterprise sees it; else its latest.
+    inventory = next((i for i in lists if i.ebc_code == order_ebc), lists[0] if lists else None)
+    matched = inventory is not None and orders.filter(ebc_code=inventory.ebc_code).exists()
 
-    def scope(kind: str) -> QuerySet[Any]:
-        if inventory is None:
+    def scope(kind: DocumentType) -> QuerySet[Any]:
+        if not matched:
             return documents_visible_to(kind=kind, enterprise=enterprise)
-        model, lines = MODELS[kind]
-        queryset: QuerySet[Any] = model._default_manager.all()
-        return queryset.prefetch_related("items") if lines is not None else queryset
+        return _with_answer_relations(kind, kind.model._default_manager.all())
 
-    order = scope("order").filter(ebp_code=ebp_code, order_no=order_no).order_by("-created_at", "-id").first()
-    payment = scope("payment").filter(ebp_code=ebp_code, order_no=order_no).order_by("-created_at", "-id").first()
+    order_scope = scope(ORDER).filter(ebp_code=ebp_code, order_no=order_no)
+    if matched:
+        order_scope = order_scope.filter(ebc_code=inventory.ebc_code)  # type: ignore[union-attr]
+    order = order_scope.order_by("-created_at", "-id").first()
+    payment = scope(PAYMENT).filter(ebp_code=ebp_code, order_no=order_no).order_by("-created_at", "-id").first()
     waybill = None
     if inventory is not None:
-        waybill = (
-            scope("waybill")
-            .filter(logistics_code=inventory.logistics_code, logistics_no=inventory.logistics_no)
-            .order_by("-generation", "-id")
-            .first()
-        )
+        waybills = scope(WAYBILL).filter(logistics_code=inventory.logistics_code, logistics_no=inventory.logistics_no)
+        if matched:
+            waybills = waybills.filter(order_no=order_no)
+        waybill = waybills.order_by("-generation", "-id").first()
     if order is None and inventory is None and payment is None:
         return None
 
-    documents = {"order": order, "payment": payment, "waybill": waybill, "inventory": inventory}
-    trace: dict[str, Any] = {"ebp_code": ebp_code, "order_no": order_no}
-    events: list[dict[str, Any]] = []
-    for kind, document in documents.items():
-        trace[kind] = (
-            None if document is None else document_representation(kind=kind, document=document, viewer=enterprise)
-        )
-        if document is not None:
-            events.append({"at": document.created_at, "type": "document_received", "document": f"{kind}:{document.pk}"})
-    trace["tax_estimate"] = None
+    documents = {ORDER: order, PAYMENT: payment, WAYBILL: waybill, INVENTORY: inventory}
+    events: list[dict[str, Any]] = [
+        {"at": document.created_at, "type": "document_received", "document": f"{kind.name}:{document.pk}"}
+        for kind, document in documents.items()
+        if document is not None
+    ]
     if inventory is not None:
-        # The list's representation carries its estimate (loaded with it); the trace repeats it on top.
-        trace["tax_estimate"] = trace["inventory"]["tax_estimate"]
         changes = InventoryStatusChange.objects.filter(inventory=inventory).values(
             "created_at", "from_status", "to_status", "source", "receipt_code", "applied", "note"
         )
@@ -213,5 +188,12 @@ def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> dic
         )
         events += [{"type": "rule_result", "at": r["created_at"], **_without(r, "created_at")} for r in results]
     events.sort(key=lambda event: event["at"])  # stable: same-instant events keep their order
-    trace["events"] = [{**event, "at": timezone.localtime(event["at"]).isoformat()} for event in events]
-    return trace
+    return ParcelTrace(
+        ebp_code=ebp_code,
+        order_no=order_no,
+        order=order,
+        payment=payment,
+        waybill=waybill,
+        inventory=inventory,
+        events=events,
+    )

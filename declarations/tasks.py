@@ -24,3 +24,9 @@ def dispatch_sweep() -> int:
 def held_sweep() -> int:
     """Judge again the held lists whose deadline has passed; still waiting, they fail."""
     return declare.held_sweep()
+
+
+@shared_task(name="declarations.send_failed_sweep", ignore_result=True)
+def send_failed_sweep() -> int:
+    """Release the quota and reservations of lists given up in send_failed."""
+    return declare.send_failed_sweep()

@@ -1,19 +1,51 @@
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, path
 
-from declarations.intake.apis import PLURAL, VIEWS, InventoryCancelApi, OrderTraceApi
+from declarations.intake.apis import (
+    DocumentByKeyApi,
+    DocumentCollectionApi,
+    DocumentDetailApi,
+    InventoryByKeyApi,
+    InventoryCancelApi,
+    InventoryCollectionApi,
+    InventoryDetailApi,
+    OrderByKeyApi,
+    OrderCollectionApi,
+    OrderDetailApi,
+    OrderTraceApi,
+    PaymentByKeyApi,
+    PaymentCollectionApi,
+    PaymentDetailApi,
+    WaybillByKeyApi,
+    WaybillCollectionApi,
+    WaybillDetailApi,
+)
 
 app_name = "declarations"
+
+
+def _document_urls(
+    collection: type[DocumentCollectionApi], detail: type[DocumentDetailApi], by_key: type[DocumentByKeyApi]
+) -> list[URLPattern]:
+    """Submit and list, one by id, one by business key: under the plural of the views' type."""
+    kind = collection.document_type
+    if detail.document_type is not kind or by_key.document_type is not kind:
+        msg = f"{detail.__name__} and {by_key.__name__} must serve {kind.name}s, as {collection.__name__} does"
+        raise ImproperlyConfigured(msg)
+    return [
+        path(kind.plural, collection.as_view(), name=f"{kind.name}-submit"),
+        path(f"{kind.plural}/<int:document_id>", detail.as_view(), name=f"{kind.name}-detail"),
+        path(f"{kind.plural}/<str:first>/<str:second>", by_key.as_view(), name=f"{kind.name}-by-key"),
+    ]
+
 
 urlpatterns: list[URLPattern] = [
     path("inventories/<int:inventory_id>/cancel", InventoryCancelApi.as_view(), name="inventory-cancel"),
     path("orders/<str:first>/<str:second>/trace", OrderTraceApi.as_view(), name="order-trace"),
+    *_document_urls(OrderCollectionApi, OrderDetailApi, OrderByKeyApi),
+    *_document_urls(PaymentCollectionApi, PaymentDetailApi, PaymentByKeyApi),
+    *_document_urls(WaybillCollectionApi, WaybillDetailApi, WaybillByKeyApi),
+    *_document_urls(InventoryCollectionApi, InventoryDetailApi, InventoryByKeyApi),
 ]
-for kind, views in VIEWS.items():
-    plural = PLURAL[kind]
-    urlpatterns += [
-        path(plural, views["collection"].as_view(), name=f"{kind}-submit"),
-        path(f"{plural}/<int:document_id>", views["detail"].as_view(), name=f"{kind}-detail"),
-        path(f"{plural}/<str:first>/<str:second>", views["by_key"].as_view(), name=f"{kind}-by-key"),
-    ]

@@ -1,20 +1,24 @@
 """The regulators' console for the registry. Regulators see the districts and parks they
-are scoped to; auditors hold view permissions only."""
+are scoped to (``single_window.scope``, on every page here, the audit log's included);
+auditors hold view permissions only."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.forms import ModelForm
+from django.forms import ModelForm, ValidationError
 from django.http import HttpRequest
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import AuditedModelAdmin, admin_actor
+from core.admin import AuditedModelAdmin, AuditEntryAdmin, admin_actor
 from core.errors import ApiError
-from single_window import outbox, selectors, services
+from core.models import AuditEntry
+from single_window import outbox, services
 from single_window.models import (
     ApiKey,
     Appointment,
@@ -30,30 +34,14 @@ from single_window.models import (
     RegulatorScope,
     WebhookEndpoint,
 )
-
-
-class ScopedAdminMixin:
-    """Limit the list to what the regulator's districts and parks cover."""
-
-    scope_path = "park"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset: QuerySet[Any] = super().get_queryset(request)  # type: ignore[misc]
-        parks = selectors.regulator_parks(user=request.user)
-        if parks is None:
-            return queryset
-        return queryset.filter(**{f"{self.scope_path}__in": parks})
+from single_window.scope import ScopedAdminMixin
 
 
 @admin.register(Park)
-class ParkAdmin(AuditedModelAdmin):
+class ParkAdmin(ScopedAdminMixin, AuditedModelAdmin):
     list_display = ("code", "name", "city", "customs_district", "kind")
     list_filter = ("kind", "city")
     search_fields = ("code", "name", "city", "customs_district")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Park]:
-        parks = selectors.regulator_parks(user=request.user)
-        return super().get_queryset(request) if parks is None else parks
 
 
 class EnterpriseRoleInline(admin.TabularInline[Any, Any]):
@@ -78,7 +66,8 @@ class EnterpriseAdmin(ScopedAdminMixin, AuditedModelAdmin):
     form = EnterpriseForm
     inlines = (EnterpriseRoleInline,)
     list_display = ("name", "customs_code", "uscc", "status", "park", "role_list")
-    list_filter = ("status", "role_set__role", "park")
+    # Only the parks of the enterprises listed: the plain filter would name every park.
+    list_filter = ("status", "role_set__role", ("park", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "customs_code", "uscc")
     list_select_related = ("park",)
     actions = ("suspend", "activate")
@@ -109,7 +98,6 @@ class EnterpriseAdmin(ScopedAdminMixin, AuditedModelAdmin):
 
 @admin.register(Appointment)
 class AppointmentAdmin(ScopedAdminMixin, AuditedModelAdmin):
-    scope_path = "principal__park"
     list_display = ("principal", "agent", "valid_from", "valid_to", "revoked_at")
     list_filter = ("valid_to",)
     search_fields = ("principal__name", "principal__customs_code", "agent__name", "agent__customs_code")
@@ -117,10 +105,40 @@ class AppointmentAdmin(ScopedAdminMixin, AuditedModelAdmin):
     autocomplete_fields = ("principal", "agent")
 
 
-@admin.register(ApiKey)
-class ApiKeyAdmin(AuditedModelAdmin):
-    """Keys are issued here (the key is shown once, in the confirmation) and revoked by action."""
+_RATE = re.compile(r"([0-9]+)/(s|sec|m|min|h|hour|d|day)")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
+
+def requests_per_second(rate: str) -> float | None:
+    """``100/min`` as requests per second; None for what is not a rate (the model refuses it)."""
+    found = _RATE.fullmatch(rate)
+    return None if found is None else int(found[1]) / _SECONDS[found[2][0]]
+
+
+class ApiKeyForm(ModelForm[ApiKey]):
+    class Meta:
+        model = ApiKey
+        fields = ("enterprise", "user", "name", "throttle_rate")
+
+    def clean_throttle_rate(self) -> str:
+        rate: str = self.cleaned_data.get("throttle_rate", "")
+        highest = settings.API_KEY_THROTTLE_RATE_MAX
+        wanted, limit = requests_per_second(rate), requests_per_second(highest)
+        if wanted is not None and limit is not None and wanted > limit:
+            raise ValidationError(
+                _("A key's rate may be at most %(highest)s."), code="max_value", params={"highest": highest}
+            )
+        return rate
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ScopedAdminMixin, AuditedModelAdmin):
+    """Keys are issued here (the key is shown once, in the confirmation) and revoked by action.
+
+    A regulator issues keys to enterprises in its scope, or to itself, at a rate no higher than
+    ``API_KEY_THROTTLE_RATE_MAX``."""
+
+    form = ApiKeyForm
     list_display = ("prefix", "name", "enterprise", "user", "created_at", "last_used_at", "revoked_at")
     list_filter = ("revoked_at",)
     search_fields = ("prefix", "name", "enterprise__name", "enterprise__customs_code")
@@ -129,11 +147,6 @@ class ApiKeyAdmin(AuditedModelAdmin):
     readonly_fields = ("prefix", "created_at", "created_by", "last_used_at", "revoked_at")
     autocomplete_fields = ("enterprise",)
     actions = ("revoke",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ApiKey]:
-        queryset = super().get_queryset(request)
-        parks = selectors.regulator_parks(user=request.user)
-        return queryset if parks is None else queryset.filter(enterprise__park__in=parks)
 
     def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
         if obj is None:
@@ -181,7 +194,10 @@ class ApiKeyAdmin(AuditedModelAdmin):
 
 
 @admin.register(Partner)
-class PartnerAdmin(AuditedModelAdmin):
+class PartnerAdmin(ScopedAdminMixin, AuditedModelAdmin):
+    """Partners serve every district (nationwide in the scope); the enterprise named is picked
+    from the regulator's scope."""
+
     list_display = ("code", "name", "kind", "endpoint_url", "active")
     list_filter = ("kind", "active")
     search_fields = ("code", "name")
@@ -225,7 +241,7 @@ class PartnerAdmin(AuditedModelAdmin):
 
 
 @admin.register(RegulatorScope)
-class RegulatorScopeAdmin(AuditedModelAdmin):
+class RegulatorScopeAdmin(ScopedAdminMixin, AuditedModelAdmin):
     list_display = ("user", "customs_district", "park")
     search_fields = ("user__username", "customs_district", "park__name")
     autocomplete_fields = ("park",)
@@ -250,7 +266,7 @@ class EnterpriseCertificateForm(ModelForm[EnterpriseCertificate]):
 
 
 @admin.register(EnterpriseCertificate)
-class EnterpriseCertificateAdmin(AuditedModelAdmin):
+class EnterpriseCertificateAdmin(ScopedAdminMixin, AuditedModelAdmin):
     """Certificates are registered here or over the API, revoked by action, never edited."""
 
     form = EnterpriseCertificateForm
@@ -270,11 +286,6 @@ class EnterpriseCertificateAdmin(AuditedModelAdmin):
         "created_at",
     )
     actions = ("revoke",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[EnterpriseCertificate]:
-        queryset = super().get_queryset(request)
-        parks = selectors.regulator_parks(user=request.user)
-        return queryset if parks is None else queryset.filter(enterprise__park__in=parks)
 
     @admin.display(description=_("fingerprint"))
     def short_fingerprint(self, obj: EnterpriseCertificate) -> str:
@@ -326,7 +337,7 @@ class OutboxAttemptInline(admin.TabularInline[Any, Any]):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(AuditedModelAdmin):
+class OutboxMessageAdmin(ScopedAdminMixin, AuditedModelAdmin):
     """Messages to outside systems. Dead ones are redelivered or discarded by action (audited);
     nothing is edited by hand: the payload is encrypted and the relay owns the state."""
 
@@ -392,7 +403,7 @@ class OutboxMessageAdmin(AuditedModelAdmin):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(AuditedModelAdmin):
+class WebhookEndpointAdmin(ScopedAdminMixin, AuditedModelAdmin):
     """Enterprises manage their endpoints over the API; regulators may pause one here."""
 
     list_display = ("id", "enterprise", "url", "active", "deleted_at", "created_at")
@@ -410,7 +421,7 @@ class WebhookEndpointAdmin(AuditedModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin[Event]):
+class EventAdmin(ScopedAdminMixin, admin.ModelAdmin[Event]):
     list_display = ("enterprise", "sequence", "type", "subject", "created_at")
     list_filter = ("type",)
     search_fields = ("subject", "enterprise__customs_code")
@@ -428,7 +439,7 @@ class EventAdmin(admin.ModelAdmin[Event]):
 
 
 @admin.register(EnterpriseSigningKey)
-class EnterpriseSigningKeyAdmin(admin.ModelAdmin[EnterpriseSigningKey]):
+class EnterpriseSigningKeyAdmin(ScopedAdminMixin, admin.ModelAdmin[EnterpriseSigningKey]):
     """Read-only: keys come in over the API only (the private key never passes through the
     admin and is never shown); the certificate part is visible, the ciphertext is not."""
 
@@ -447,11 +458,6 @@ class EnterpriseSigningKeyAdmin(admin.ModelAdmin[EnterpriseSigningKey]):
     )
     readonly_fields = fields
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[EnterpriseSigningKey]:
-        queryset = super().get_queryset(request)
-        parks = selectors.regulator_parks(user=request.user)
-        return queryset if parks is None else queryset.filter(enterprise__park__in=parks)
-
     @admin.display(description=_("fingerprint"))
     def short_fingerprint(self, obj: EnterpriseSigningKey) -> str:
         return f"{obj.fingerprint_sha256[:16]}…"
@@ -464,3 +470,15 @@ class EnterpriseSigningKeyAdmin(admin.ModelAdmin[EnterpriseSigningKey]):
 
     def has_delete_permission(self, request: HttpRequest, obj: EnterpriseSigningKey | None = None) -> bool:
         return False
+
+
+# --- The audit log ---------------------------------------------------------------------------
+# Core shows the log and knows no app; the hub knows whose rows are in whose scope, so the
+# regulators' log is core's page with the scope applied: entries about rows in scope, or
+# written by an enterprise in scope or by the regulator.
+admin.site.unregister(AuditEntry)
+
+
+@admin.register(AuditEntry)
+class ScopedAuditEntryAdmin(ScopedAdminMixin, AuditEntryAdmin):
+    pass

@@ -13,8 +13,9 @@ from rest_framework.views import APIView
 
 from core.openapi import problems
 from single_window import outbox, selectors, webhooks
+from single_window.event_types import event_type_choices, event_type_names
 from single_window.events import envelope
-from single_window.models import EventType, OutboxMessage, OutboxState, WebhookEndpoint
+from single_window.models import OutboxMessage, OutboxState, WebhookEndpoint
 from single_window.permissions import caller_enterprise
 
 FEED_LIMIT_DEFAULT = 100
@@ -38,13 +39,41 @@ EVENT_EXAMPLE = {
 }
 
 
+class EventTypeField(serializers.ChoiceField):
+    """One of the event types registered when the request is served.
+
+    The apps register their types in ``AppConfig.ready``; a ``ChoiceField`` would freeze the
+    choices when this module loads. Reading the register at each use keeps validation and the
+    schema's enum (``EventTypeEnum``) on what is registered.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=(), **kwargs)
+
+    def _get_choices(self) -> dict[str, Any]:
+        return dict(event_type_choices())
+
+    def _set_choices(self, choices: Any) -> None:
+        pass  # the register is the one source of choices
+
+    choices = property(_get_choices, _set_choices)
+
+    @property
+    def grouped_choices(self) -> dict[str, Any]:  # type: ignore[override]
+        return self._get_choices()
+
+    @property
+    def choice_strings_to_values(self) -> dict[str, str]:  # type: ignore[override]
+        return {name: name for name in event_type_names()}
+
+
 # --- The feed ----------------------------------------------------------------------------
 
 
 class EventOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     sequence = serializers.IntegerField(help_text="Counts from 1 per enterprise, with no gaps.")
-    type = serializers.ChoiceField(choices=EventType.choices)
+    type = EventTypeField()
     subject = serializers.CharField(help_text="What the event is about, e.g. inventory:81; may be empty.")
     timestamp = serializers.DateTimeField()
 
@@ -118,7 +147,7 @@ SECRET_EXAMPLE = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105 - an exa
 class EndpointOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     url = serializers.URLField()
-    event_types = serializers.ListField(child=serializers.ChoiceField(choices=EventType.choices))
+    event_types = serializers.ListField(child=EventTypeField())
     active = serializers.BooleanField()
     rotating_until = serializers.DateTimeField(
         source="previous_secret_expires_at",
@@ -141,12 +170,20 @@ class EndpointSecretOutput(EndpointOutput):
 class WebhookEndpointListApi(APIView):
     class InputSerializer(serializers.Serializer[Any]):
         url = serializers.URLField(max_length=500, help_text="https:// in production; public addresses only.")
-        event_types = serializers.ListField(
-            child=serializers.ChoiceField(choices=EventType.choices), min_length=1, max_length=len(EventType.values)
-        )
+        event_types = serializers.ListField(child=EventTypeField(), min_length=1)
 
         class Meta:
             ref_name = "WebhookEndpointCreate"
+
+        def validate_event_types(self, value: list[str]) -> list[str]:
+            # No more entries than there are types; the count is the register's at this request.
+            limit = len(event_type_names())
+            if len(value) > limit:
+                raise serializers.ValidationError(
+                    serializers.ListField.default_error_messages["max_length"].format(max_length=limit),
+                    code="max_length",
+                )
+            return value
 
     @extend_schema(
         operation_id="webhook_endpoints_list",

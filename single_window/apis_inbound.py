@@ -78,7 +78,8 @@ def _schema(summary: str, description: str, request_type: str, example: str | di
         description=description
         + " Signed with Standard Webhooks headers by the partner's secret; a wrong or stale (over 5 minutes) "
         "signature is 401. The body is stored first and applied by a worker; a repeated webhook-id is "
-        "acknowledged again (200) and applied once.",
+        "acknowledged again (200) and applied once. A message of a type this kind of partner may not send "
+        "(a customs receipt from a payment company) is stored refused, never applied, and answered 403.",
         auth=[],
         parameters=SIGNATURE_HEADERS,
         request={request_type: OpenApiTypes.STR},
@@ -86,6 +87,7 @@ def _schema(summary: str, description: str, request_type: str, example: str | di
             202: OpenApiResponse(AcknowledgementSerializer, description="Stored; it will be applied."),
             200: OpenApiResponse(AcknowledgementSerializer, description="Seen before; applied once."),
             (401, PROBLEM_CONTENT_TYPE): problem(401),
+            (403, PROBLEM_CONTENT_TYPE): problem(403, "This kind of partner may not send this message type."),
         },
         examples=[
             OpenApiExample("Body", value=example, request_only=True, media_type=request_type),

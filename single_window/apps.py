@@ -11,16 +11,24 @@ class SingleWindowConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from single_window.roles import sync_regulator_groups
-
-        post_migrate.connect(sync_regulator_groups, sender=self)
-
-        from single_window import customs, outbox, partners, webhooks
+        from core.health import register_check
+        from single_window import error_codes, event_types, outbox, partners, roles, scope, webhooks
+        from single_window.health import check_outbox
         from single_window.models import OutboxDestination
+
+        # The hub's own event, codes and models; each system registers its own in its ready().
+        event_types.register_event_type(webhooks.OUTBOX_DEAD_LETTER, _("delivery gave up"))
+        error_codes.register()
+        roles.register()
+        scope.register()
+        post_migrate.connect(roles.sync_regulator_groups, sender=self)
+        # Health says "degraded" when due messages wait: the relay (a worker) is not running.
+        register_check("outbox", check_outbox)
 
         outbox.register_sender(OutboxDestination.WEBHOOK, webhooks.deliver_webhook, on_dead=webhooks.on_webhook_dead)
         # Generic too: JSON to a partner's endpoint (a payment company's identity verification).
         outbox.register_sender(OutboxDestination.PARTNER, partners.deliver_to_partner)
-        # Generic: it posts bytes to the customs partner. What to do with a message customs
-        # never took is the owning system's (declarations re-registers it with on_dead).
-        outbox.register_sender(OutboxDestination.CUSTOMS, customs.deliver_customs)
+        # Not the customs kind: the system that owns what goes to customs registers it once,
+        # with the hub's generic single_window.customs.deliver_customs and what to do with a
+        # message customs never took. Registered here too, the winner would be whichever app
+        # came later in INSTALLED_APPS.

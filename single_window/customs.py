@@ -19,8 +19,9 @@ from django.conf import settings
 from django.utils import timezone
 from lxml import etree
 
+from single_window.delivery import post_for_delivery
 from single_window.models import OutboxMessage, Partner, PartnerKind
-from single_window.outbox import RESPONSE_EXCERPT_READ, DeliveryResult
+from single_window.outbox import DeliveryResult
 
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = "single-window-customs-gateway/1"
@@ -72,11 +73,6 @@ def deliver_customs(message: OutboxMessage, body: bytes) -> DeliveryResult:
             message_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"outbox:{message.pk}")),
         )
         headers["Content-Type"] = "application/xml"
-    try:
-        with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as client:
-            response = client.post(partner.endpoint_url, content=body, headers=headers)
-    except httpx.HTTPError as exc:
-        return DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
-    excerpt = response.content[:RESPONSE_EXCERPT_READ].decode("utf-8", "replace")
-    ok = 200 <= response.status_code < 300
-    return DeliveryResult(ok=ok, status_code=response.status_code, response_excerpt=excerpt)
+    return post_for_delivery(
+        url=partner.endpoint_url, body=body, headers=headers, timeout=HTTP_TIMEOUT, label_timeouts=False
+    )

@@ -15,6 +15,8 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 
+from core.times import iso_china
+from single_window import event_types
 from single_window.models import Enterprise, Event, EventCounter, OutboxDestination, WebhookEndpoint
 from single_window.outbox import outbox_enqueue
 
@@ -40,7 +42,7 @@ def envelope(event: Event) -> dict[str, Any]:
         "sequence": event.sequence,
         "type": event.type,
         "subject": event.subject,
-        "timestamp": event.created_at.isoformat(),
+        "timestamp": iso_china(event.created_at),
         "data": event.payload,
     }
 
@@ -56,10 +58,16 @@ def event_publish(
     """Record an event for ``enterprise`` and queue it to each of its endpoints subscribed to
     ``type``. ``subject`` (``inventory:81``) orders deliveries: events of one subject reach an
     endpoint in sequence order. ``payload`` holds ids, keys, statuses, codes and amounts only.
+    Raises ``ValueError`` for a type no app registered (``single_window.event_types``).
     """
     if not transaction.get_connection().in_atomic_block:
         msg = "event_publish must run inside the transaction of the change it reports"
         raise RuntimeError(msg)
+    # The database no longer lists the types (the hub can't name other systems'), so this is
+    # the one check: a typo would otherwise reach feeds no endpoint could subscribe to.
+    if not event_types.is_registered(type):
+        msg = f"event type {type!r} is not registered"
+        raise ValueError(msg)
     plain = json.loads(json.dumps(dict(payload), cls=DjangoJSONEncoder))
     event = Event.objects.create(
         enterprise=enterprise, sequence=_next_sequence(enterprise), type=type, subject=subject[:100], payload=plain

@@ -14,8 +14,9 @@ Contract
   sending or dead, later ones are not claimed.
 - A failed attempt schedules the next one from ``RETRY_SCHEDULE`` (plus up to 20 % jitter);
   after the last, the row is ``dead``: the admin and the API list it, redeliver or discard it.
-- Each destination kind has one sender (``register_sender``). Senders get the message and its
-  body and return a ``DeliveryResult``; an exception counts as a failed attempt.
+- Each destination kind has one sender, registered once (``register_sender``). Senders get
+  the message and its body and return a ``DeliveryResult``; an exception counts as a failed
+  attempt.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from celery import current_app
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -40,6 +42,7 @@ from core.audit import Actor, audit_record, snapshot
 from core.crypto import decrypt_bytes, encrypt_bytes
 from core.errors import Conflict
 from core.models import AuditEntry
+from single_window.error_codes import MESSAGE_NOT_DISCARDABLE, MESSAGE_NOT_REDELIVERABLE
 from single_window.models import OUTBOX_UNSENT_STATES, OutboxAttempt, OutboxMessage, OutboxState
 
 logger = logging.getLogger(__name__)
@@ -76,9 +79,6 @@ RESPONSE_EXCERPT_READ = 2048
 # single_window.tasks.relay_outbox
 RELAY_TASK = "single_window.relay_outbox"
 
-MESSAGE_NOT_REDELIVERABLE = "outbox_not_redeliverable"
-MESSAGE_NOT_DISCARDABLE = "outbox_not_discardable"
-
 
 @dataclass(frozen=True)
 class DeliveryResult:
@@ -103,7 +103,12 @@ _SENDERS: dict[str, _Registration] = {}
 
 def register_sender(kind: str, sender: Sender, *, on_dead: DeadHandler | None = None) -> None:
     """Deliver messages of ``kind`` with ``sender``; ``on_dead`` runs in the transaction that
-    marks one dead. Call from ``AppConfig.ready``; registering a kind again replaces it."""
+    marks one dead. Call from ``AppConfig.ready``, once per kind: registering a kind again is
+    ``ImproperlyConfigured``, since which registration won would depend on the order of
+    ``INSTALLED_APPS``."""
+    if kind in _SENDERS:
+        msg = f"a sender for outbox kind {kind!r} is already registered"
+        raise ImproperlyConfigured(msg)
     _SENDERS[kind] = _Registration(sender=sender, on_dead=on_dead)
 
 

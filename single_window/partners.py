@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from core.crypto import decrypt_text
 from single_window import outbox, standard_webhooks
+from single_window.delivery import post_for_delivery
 from single_window.models import OutboxMessage, Partner
 
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -41,14 +42,4 @@ def deliver_to_partner(message: OutboxMessage, body: bytes) -> outbox.DeliveryRe
         "webhook-timestamp": str(timestamp),
         "webhook-signature": signature,
     }
-    try:
-        with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as client:
-            response = client.post(partner.endpoint_url, content=body, headers=headers)
-    except httpx.TimeoutException as exc:
-        return outbox.DeliveryResult(ok=False, error=f"timeout: {type(exc).__name__}")
-    except httpx.HTTPError as exc:
-        return outbox.DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
-    excerpt = response.content[: outbox.RESPONSE_EXCERPT_READ].decode("utf-8", errors="replace")
-    return outbox.DeliveryResult(
-        ok=200 <= response.status_code < 300, status_code=response.status_code, response_excerpt=excerpt
-    )
+    return post_for_delivery(url=partner.endpoint_url, body=body, headers=headers, timeout=HTTP_TIMEOUT)

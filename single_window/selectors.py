@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -17,8 +16,6 @@ from single_window.models import (
     OutboxAttempt,
     OutboxDestination,
     OutboxMessage,
-    Park,
-    RegulatorScope,
     WebhookEndpoint,
 )
 
@@ -68,24 +65,6 @@ def api_keys_for(*, enterprise: Enterprise) -> QuerySet[ApiKey]:
 
 def active_api_key_count(*, enterprise: Enterprise) -> int:
     return ApiKey.objects.filter(enterprise=enterprise, revoked_at__isnull=True).count()
-
-
-def regulator_parks(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Park] | None:
-    """Parks a regulator may see; ``None`` means every park (superusers)."""
-    if getattr(user, "is_superuser", False):
-        return None
-    scopes = list(RegulatorScope.objects.filter(user_id=user.pk)) if user.is_authenticated else []
-    districts = [s.customs_district for s in scopes if s.customs_district]
-    park_ids = [s.park_id for s in scopes if s.park_id]
-    return Park.objects.filter(Q(customs_district__in=districts) | Q(pk__in=park_ids))
-
-
-def regulator_enterprises(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Enterprise]:
-    """Enterprises in a regulator's districts and parks; superusers see all."""
-    parks = regulator_parks(user=user)
-    if parks is None:
-        return Enterprise.objects.all()
-    return Enterprise.objects.filter(park__in=parks)
 
 
 # --- Events and webhooks ---------------------------------------------------------------------

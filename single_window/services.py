@@ -26,8 +26,10 @@ from core.audit import Actor, audit_record, snapshot
 from core.crypto import decrypt_bytes, encrypt_bytes, encrypt_text
 from core.errors import ApiError, Conflict, FieldError, InvalidInput
 from core.models import AuditEntry
-from single_window import selectors
+from core.services import model_update
+from single_window import error_codes, selectors
 from single_window.codes import USCC_PATTERN, is_valid_customs_code, is_valid_uscc
+from single_window.error_codes import SIGNING_KEY_CERTIFICATE_UNUSABLE, SIGNING_KEY_INVALID, SIGNING_KEY_MISMATCH
 from single_window.models import (
     ApiKey,
     Appointment,
@@ -140,17 +142,7 @@ def enterprise_register(
 
 @transaction.atomic
 def enterprise_set_status(*, enterprise: Enterprise, status: str, actor: Actor, reason: str = "") -> Enterprise:
-    before = snapshot(enterprise)
-    enterprise.status = status
-    enterprise.save(update_fields=["status", "updated_at"])
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.UPDATE,
-        instance=enterprise,
-        before=before,
-        after=snapshot(enterprise),
-        reason=reason,
-    )
+    model_update(instance=enterprise, data={"status": status}, actor=actor, reason=reason)
     return enterprise
 
 
@@ -185,15 +177,8 @@ def appointment_create(
 @transaction.atomic
 def appointment_revoke(*, appointment: Appointment, actor: Actor) -> Appointment:
     if appointment.revoked_at is None:
-        before = snapshot(appointment)
-        appointment.revoked_at = timezone.now()
-        appointment.save(update_fields=["revoked_at", "updated_at"])
-        audit_record(
-            actor=actor,
-            action=AuditEntry.Action.REVOKE,
-            instance=appointment,
-            before=before,
-            after=snapshot(appointment),
+        model_update(
+            instance=appointment, data={"revoked_at": timezone.now()}, actor=actor, action=AuditEntry.Action.REVOKE
         )
     return appointment
 
@@ -255,11 +240,8 @@ def api_key_issue(
 def api_key_revoke(*, api_key: ApiKey, actor: Actor) -> ApiKey:
     """Revoke a key; revoking a revoked key changes nothing."""
     if api_key.revoked_at is None:
-        before = snapshot(api_key)
-        api_key.revoke()
-        api_key.save(update_fields=["revoked_at"])
-        audit_record(
-            actor=actor, action=AuditEntry.Action.REVOKE, instance=api_key, before=before, after=snapshot(api_key)
+        model_update(
+            instance=api_key, data={"revoked_at": timezone.now()}, actor=actor, action=AuditEntry.Action.REVOKE
         )
     return api_key
 
@@ -321,9 +303,13 @@ def partner_register(
 @transaction.atomic
 def partner_rotate_secret(*, partner: Partner, actor: Actor) -> str:
     secret = new_signing_secret()
-    partner.signing_secret_encrypted = encrypt_text(secret)
-    partner.save(update_fields=["signing_secret_encrypted", "updated_at"])
-    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, instance=partner, reason="signing secret rotated")
+    # The secret is left out of the audit view, so the entry records the rotation by its reason.
+    model_update(
+        instance=partner,
+        data={"signing_secret_encrypted": encrypt_text(secret)},
+        actor=actor,
+        reason="signing secret rotated",
+    )
     return secret
 
 
@@ -335,17 +321,17 @@ MIN_RSA_KEY_BITS = 1024  # the customs sample certificates are RSA-1024
 
 
 class CertificateInvalid(InvalidInput):
-    default_code = errors.CERTIFICATE_INVALID
+    default_code = error_codes.CERTIFICATE_INVALID
     default_detail = _("The certificate is not valid.")
 
 
 class CertificateExpired(InvalidInput):
-    default_code = errors.CERTIFICATE_EXPIRED
+    default_code = error_codes.CERTIFICATE_EXPIRED
     default_detail = _("The certificate has expired.")
 
 
 class CertificateDuplicate(Conflict):
-    default_code = errors.CERTIFICATE_DUPLICATE
+    default_code = error_codes.CERTIFICATE_DUPLICATE
     default_detail = _("This certificate is already registered.")
 
 
@@ -363,7 +349,7 @@ class CertificateFacts:
 
 
 def _invalid_certificate(message: str | Promise) -> CertificateInvalid:
-    return CertificateInvalid(message, errors=[FieldError("certificate_pem", errors.CERTIFICATE_INVALID, message)])
+    return CertificateInvalid(message, errors=[FieldError("certificate_pem", error_codes.CERTIFICATE_INVALID, message)])
 
 
 def certificate_facts(*, certificate_pem: str) -> CertificateFacts:
@@ -409,7 +395,9 @@ def certificate_validate(*, certificate_pem: str) -> CertificateFacts:
     facts = certificate_facts(certificate_pem=certificate_pem)
     if facts.not_after <= timezone.now():
         message = _("The certificate expired on %(date)s.") % {"date": facts.not_after.date().isoformat()}
-        raise CertificateExpired(message, errors=[FieldError("certificate_pem", errors.CERTIFICATE_EXPIRED, message)])
+        raise CertificateExpired(
+            message, errors=[FieldError("certificate_pem", error_codes.CERTIFICATE_EXPIRED, message)]
+        )
     if EnterpriseCertificate.objects.filter(fingerprint_sha256=facts.fingerprint_sha256).exists():
         raise _duplicate_certificate()
     return facts
@@ -417,7 +405,7 @@ def certificate_validate(*, certificate_pem: str) -> CertificateFacts:
 
 def _duplicate_certificate() -> CertificateDuplicate:
     return CertificateDuplicate(
-        errors=[FieldError("certificate_pem", errors.CERTIFICATE_DUPLICATE, CertificateDuplicate.default_detail)]
+        errors=[FieldError("certificate_pem", error_codes.CERTIFICATE_DUPLICATE, CertificateDuplicate.default_detail)]
     )
 
 
@@ -448,15 +436,8 @@ def certificate_register(*, enterprise: Enterprise, certificate_pem: str, actor:
 def certificate_revoke(*, certificate: EnterpriseCertificate, actor: Actor) -> EnterpriseCertificate:
     """Revoke a certificate: signatures by it stop verifying. Revoking twice changes nothing."""
     if certificate.revoked_at is None:
-        before = snapshot(certificate)
-        certificate.revoked_at = timezone.now()
-        certificate.save(update_fields=["revoked_at", "updated_at"])
-        audit_record(
-            actor=actor,
-            action=AuditEntry.Action.REVOKE,
-            instance=certificate,
-            before=before,
-            after=snapshot(certificate),
+        model_update(
+            instance=certificate, data={"revoked_at": timezone.now()}, actor=actor, action=AuditEntry.Action.REVOKE
         )
     return certificate
 
@@ -490,10 +471,6 @@ def inbound_message_set_outcome(*, message: InboundMessage, outcome: list[dict[s
 
 
 # --- Signing keys --------------------------------------------------------------------------
-
-SIGNING_KEY_INVALID = "signing_key_invalid"
-SIGNING_KEY_MISMATCH = "signing_key_mismatch"
-SIGNING_KEY_CERTIFICATE_UNUSABLE = "signing_key_certificate_unusable"
 
 
 class SigningKeyInvalid(InvalidInput):
@@ -602,16 +579,12 @@ def signing_key_revoke(*, signing_key: EnterpriseSigningKey, actor: Actor, reaso
     Revoking twice changes nothing.
     """
     if signing_key.revoked_at is None:
-        before = snapshot(signing_key)
-        signing_key.revoked_at = timezone.now()
-        signing_key.save(update_fields=["revoked_at"])
-        audit_record(
-            actor=actor,
-            action=AuditEntry.Action.REVOKE,
+        model_update(
             instance=signing_key,
-            before=before,
-            after=snapshot(signing_key),
+            data={"revoked_at": timezone.now()},
+            actor=actor,
             reason=reason,
+            action=AuditEntry.Action.REVOKE,
         )
     return signing_key
 

@@ -38,7 +38,7 @@ from signxml import (
 )
 from signxml.exceptions import SignXMLException
 
-from core import errors
+from single_window import error_codes
 from single_window.models import Enterprise, EnterpriseCertificate
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
@@ -71,10 +71,10 @@ CUSTOMS_CODES = {
     SignatureOutcome.CERTIFICATE_NOT_REGISTERED: "-621015",  # 与卡信息不匹配
 }
 STABLE_CODES = {
-    SignatureOutcome.MISSING: errors.SIGNATURE_MISSING,
-    SignatureOutcome.INVALID: errors.SIGNATURE_INVALID,
-    SignatureOutcome.ALGORITHM_UNSUPPORTED: errors.SIGNATURE_ALGORITHM_UNSUPPORTED,
-    SignatureOutcome.CERTIFICATE_NOT_REGISTERED: errors.SIGNATURE_CERTIFICATE_NOT_REGISTERED,
+    SignatureOutcome.MISSING: error_codes.SIGNATURE_MISSING,
+    SignatureOutcome.INVALID: error_codes.SIGNATURE_INVALID,
+    SignatureOutcome.ALGORITHM_UNSUPPORTED: error_codes.SIGNATURE_ALGORITHM_UNSUPPORTED,
+    SignatureOutcome.CERTIFICATE_NOT_REGISTERED: error_codes.SIGNATURE_CERTIFICATE_NOT_REGISTERED,
 }
 
 

@@ -39,7 +39,9 @@ def verify(*, secret: str, headers: Mapping[str, str], body: bytes, now: float |
     message_id = headers.get("webhook-id", "")
     timestamp = headers.get("webhook-timestamp", "")
     signatures = headers.get("webhook-signature", "")
-    if not message_id or not timestamp.isdigit() or not signatures:
+    # ASCII digits only: isdigit() and int() also take Arabic-Indic, full-width and superscript
+    # digits, so one signed time could be sent in many spellings (and "²" made int() raise).
+    if not message_id or not (timestamp.isascii() and timestamp.isdigit()) or not signatures:
         raise SignatureError("missing webhook-id, webhook-timestamp or webhook-signature")
     if abs((now if now is not None else time.time()) - int(timestamp)) > TOLERANCE_SECONDS:
         raise SignatureError("webhook-timestamp is outside the 5-minute tolerance")

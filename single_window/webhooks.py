@@ -27,9 +27,11 @@ from core.audit import Actor, audit_record, snapshot
 from core.crypto import decrypt_text, encrypt_text
 from core.errors import InvalidInput
 from core.models import AuditEntry
-from single_window import outbox, standard_webhooks
+from single_window import event_types, outbox, standard_webhooks
+from single_window.delivery import post_for_delivery
+from single_window.error_codes import WEBHOOK_EVENT_TYPE_UNKNOWN, WEBHOOK_URL_NOT_ALLOWED
 from single_window.events import event_publish
-from single_window.models import Enterprise, EventType, OutboxMessage, OutboxState, WebhookEndpoint
+from single_window.models import Enterprise, OutboxMessage, OutboxState, WebhookEndpoint
 
 SECRET_PREFIX = standard_webhooks.SECRET_PREFIX
 SECRET_BYTES = 32
@@ -38,8 +40,8 @@ ROTATION_OVERLAP = datetime.timedelta(hours=24)
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = "single-window-webhooks/1"
 
-WEBHOOK_URL_NOT_ALLOWED = "webhook_url_not_allowed"
-WEBHOOK_EVENT_TYPE_UNKNOWN = "webhook_event_type_unknown"
+# The hub's own event (registered in SingleWindowConfig.ready): a delivery was given up.
+OUTBOX_DEAD_LETTER = "outbox.dead_letter"
 
 
 # --- Signing -------------------------------------------------------------------------------
@@ -79,11 +81,17 @@ def _address_is_public(address: str) -> bool:
 
 
 def url_refusal(url: str) -> str | None:
-    """Why ``url`` may not receive webhooks, or None. Private, loopback, link-local and reserved
-    addresses are refused unless ``WEBHOOK_ALLOW_PRIVATE_URLS``; every resolved address counts."""
+    """Why ``url`` may not receive webhooks, or None. Credentials (``user:pass@``) are always
+    refused; private, loopback, link-local and reserved addresses unless
+    ``WEBHOOK_ALLOW_PRIVATE_URLS``; every resolved address counts."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "not an http(s) URL"
+    # user:password@ would sit in the endpoint table, the audit log and every request log
+    # (httpx logs the URL), and go to whoever the host resolves to; the signature is what
+    # authenticates a delivery. The reason never repeats the URL.
+    if "@" in parts.netloc:
+        return "the URL carries credentials"
     if settings.WEBHOOK_ALLOW_PRIVATE_URLS:
         return None
     try:
@@ -103,14 +111,14 @@ def _check_url(url: str) -> None:
         raise InvalidInput.for_field("url", WEBHOOK_URL_NOT_ALLOWED, message)
 
 
-def _check_event_types(event_types: Iterable[str]) -> list[str]:
-    chosen = sorted(set(event_types))
-    unknown = [t for t in chosen if t not in EventType.values]
+def _check_event_types(chosen_types: Iterable[str]) -> list[str]:
+    chosen = sorted(set(chosen_types))
+    unknown = [t for t in chosen if not event_types.is_registered(t)]
     if unknown or not chosen:
         raise InvalidInput.for_field(
             "event_types",
             WEBHOOK_EVENT_TYPE_UNKNOWN,
-            _("Choose one or more of: %(types)s.") % {"types": ", ".join(EventType.values)},
+            _("Choose one or more of: %(types)s.") % {"types": ", ".join(event_types.event_type_names())},
         )
     return chosen
 
@@ -189,27 +197,17 @@ def deliver_webhook(message: OutboxMessage, body: bytes) -> outbox.DeliveryResul
         **message.headers,
         **signature_headers(endpoint=endpoint, msg_id=msg_id_for(message), body=body),
     }
-    try:
-        with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as client:
-            response = client.post(endpoint.url, content=body, headers=headers)
-    except httpx.TimeoutException as exc:
-        return outbox.DeliveryResult(ok=False, error=f"timeout: {type(exc).__name__}")
-    except httpx.HTTPError as exc:
-        return outbox.DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
-    excerpt = response.content[: outbox.RESPONSE_EXCERPT_READ].decode("utf-8", errors="replace")
-    return outbox.DeliveryResult(
-        ok=200 <= response.status_code < 300, status_code=response.status_code, response_excerpt=excerpt
-    )
+    return post_for_delivery(url=endpoint.url, body=body, headers=headers, timeout=HTTP_TIMEOUT)
 
 
 def on_webhook_dead(message: OutboxMessage) -> None:
     """Tell the endpoint's owner through the feed; never about a dead-letter notice itself."""
     endpoint = message.webhook_endpoint
-    if endpoint is None or message.message_type == EventType.OUTBOX_DEAD_LETTER:
+    if endpoint is None or message.message_type == OUTBOX_DEAD_LETTER:
         return
     event_publish(
         enterprise=endpoint.enterprise,
-        type=EventType.OUTBOX_DEAD_LETTER,
+        type=OUTBOX_DEAD_LETTER,
         payload={
             "delivery_id": message.pk,
             "endpoint_id": endpoint.pk,

@@ -53,6 +53,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # After the locale (its answers are translated), before anything reads the path or query.
+    "core.middleware.ControlCharactersMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -120,10 +122,26 @@ STATIC_ROOT = VAR_DIR / "static"
 # With REDIS_URL both live in Redis; without it the cache is shared through files and the
 # Celery broker is kombu's filesystem transport, so several processes work with no server.
 REDIS_URL: str = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES: dict[str, dict[str, Any]] = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+# Seconds a cache call may wait before it counts as failed (throttling then counts in the
+# process). A Redis that takes connections but never answers (hung, or a network dropping
+# packets) held each request 5 s and more per cache call with redis-py's defaults.
+CACHE_SOCKET_TIMEOUT_SECONDS = env.float("CACHE_SOCKET_TIMEOUT_SECONDS", default=0.5)
+
+
+def redis_cache(url: str) -> dict[str, Any]:
+    """The cache in Redis at ``url``, with bounded waits."""
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": {
+            "socket_connect_timeout": CACHE_SOCKET_TIMEOUT_SECONDS,
+            "socket_timeout": CACHE_SOCKET_TIMEOUT_SECONDS,
+        },
     }
+
+
+if REDIS_URL:
+    CACHES: dict[str, dict[str, Any]] = {"default": redis_cache(REDIS_URL)}
     CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 else:
     CACHES = {
@@ -134,6 +152,12 @@ else:
     }
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_FOLDER = VAR_DIR / "broker"
+
+# --- Health (core/health.py) -------------------------------------------------------------
+# /api/v1/health reports "degraded" when no worker ran the heartbeat task for this long...
+HEALTH_WORKER_MAX_SILENCE_SECONDS = env.int("HEALTH_WORKER_MAX_SILENCE_SECONDS", default=60)
+# ...or when an outbox message has been due and unsent for this long (no relay is running).
+HEALTH_OUTBOX_MAX_AGE_SECONDS = env.int("HEALTH_OUTBOX_MAX_AGE_SECONDS", default=300)
 
 # --- Credentials and personal data -------------------------------------------------------
 # Server secret for the HMAC-SHA256 digests of API keys. Rotating it revokes every key.
@@ -155,6 +179,9 @@ CEB_XML_MAX_BYTES = env.int("CEB_XML_MAX_BYTES", default=10 * 1024 * 1024)
 # Django refuses larger bodies first, with a 400; keep it just above the XML limit so the
 # XML answer (413, CEB900) is the one a sender sees.
 DATA_UPLOAD_MAX_MEMORY_SIZE = CEB_XML_MAX_BYTES + 1024 * 1024
+# How far a document's appTime may be ahead of the single window's clock. appTime orders a
+# document's versions, so one dated far ahead would lock its sender out of every later change.
+APP_TIME_FUTURE_TOLERANCE_SECONDS = env.int("APP_TIME_FUTURE_TOLERANCE_SECONDS", default=600)
 
 # --- Customs gateway ---------------------------------------------------------------------
 # A list that becomes declared is built into a CEB621, signed for the declaring enterprise
@@ -164,6 +191,9 @@ CUSTOMS_GATEWAY_ENABLED = env.bool("CUSTOMS_GATEWAY_ENABLED", default=True)
 # How long a list held by the declare step (a review, a hold without its own deadline) waits
 # before it is judged a last time and, still waiting, fails (docs/declare-step.md).
 DECLARE_HOLD_SECONDS = env.int("DECLARE_HOLD_SECONDS", default=24 * 3600)
+# A list left in send_failed this long is given up: its buyer's quota and what the systems
+# reserved are released (the enterprise may still change it, which declares it again).
+SEND_FAILED_GIVE_UP_SECONDS = env.int("SEND_FAILED_GIVE_UP_SECONDS", default=72 * 3600)
 # The Partner (kind customs) messages go to; empty: the one active customs partner.
 CUSTOMS_PARTNER_CODE: str = env.str("CUSTOMS_PARTNER_CODE", default="")
 # The single window's user number on the e-port's data exchange platform (BaseTransfer dxpId).
@@ -173,13 +203,16 @@ CUSTOMS_DXP_ENVELOPE = env.bool("CUSTOMS_DXP_ENVELOPE", default=False)
 
 # --- REST API ----------------------------------------------------------------------------
 API_THROTTLE_RATE: str = env.str("API_THROTTLE_RATE", default="6000/min")
+# The highest rate a key may be given its own (ApiKey.throttle_rate, set in the admin): a
+# regulator may lower or raise one key's limit, but not lift it off the shared cache's capacity.
+API_KEY_THROTTLE_RATE_MAX: str = env.str("API_KEY_THROTTLE_RATE_MAX", default="60000/min")
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["single_window.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["single_window.permissions.IsActiveEnterprise"],
     "DEFAULT_THROTTLE_CLASSES": ["single_window.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_key": API_THROTTLE_RATE},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -207,12 +240,13 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "ENUM_NAME_OVERRIDES": {
         "DocumentStatusEnum": "declarations.models.DocumentStatus",
         "InventoryStatusEnum": "declarations.models.InventoryStatus",
-        "EventTypeEnum": "single_window.models.EventType",
+        # A function: the types are registered by the apps at start-up, not listed in a class.
+        "EventTypeEnum": "single_window.event_types.event_type_choices",
         "DeliveryStateEnum": "single_window.models.OutboxState",
         "CertificateAlgorithmEnum": "single_window.models.CertificateAlgorithm",
         "SigningKeyAlgorithmEnum": "single_window.models.SigningKeyAlgorithm",
         "HealthCheckStatusEnum": ["ok", "down"],
-        "HealthStatusEnum": ["ok", "degraded"],
+        "HealthStatusEnum": ["ok", "degraded", "down"],
     },
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
 }
@@ -247,9 +281,19 @@ def celery_transport_options(broker_url: str) -> dict[str, Any]:
             "processed_folder": str(processed),
             "store_processed": False,
         }
-    # An unacknowledged task returns to the queue after this long. It must exceed the
-    # longest task (the hard time limit), or a slow task would run twice at once.
-    return {"visibility_timeout": max(3600, CELERY_TASK_TIME_LIMIT * 4)}
+    return {
+        # An unacknowledged task returns to the queue after this long. It must exceed the
+        # longest task (the hard time limit), or a slow task would run twice at once.
+        "visibility_timeout": max(3600, CELERY_TASK_TIME_LIMIT * 4),
+        # A publish connects once more and gives up. Kicks run in the request that wrote an
+        # outbox or inbox row, and kombu's default (reconnecting for broker_connection_timeout)
+        # held each such request ~6 s while Redis was away; the periodic sweeps send what a
+        # failed kick left. Workers and beat reconnect by their own, unbounded, settings.
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.2,
+    }
 
 
 CELERY_BROKER_TRANSPORT_OPTIONS = celery_transport_options(CELERY_BROKER_URL)

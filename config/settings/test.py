@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import celery_transport_options, env
+from config.settings.base import celery_transport_options, env, redis_cache
 
 DEBUG = False
 SECRET_KEY = "test-secret-key"  # noqa: S105 - the suite's own, never deployed
@@ -22,7 +22,7 @@ CUSTOMS_GATEWAY_ENABLED = False
 
 DATABASES = {"default": env.db_url("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/single_window")}
 REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/14")
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+CACHES = {"default": redis_cache(REDIS_URL)}
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = celery_transport_options(CELERY_BROKER_URL)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

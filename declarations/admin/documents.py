@@ -5,7 +5,10 @@ Names, phones and addresses are shown only to regulators holding
 numbers are never shown in full.
 
 Regulators search lists by order, waybill and list number, and by a buyer's full ID number,
-which is matched by its lookup hash (the plaintext is stored nowhere). A list's page shows
+which is matched by its lookup hash (the plaintext is stored nowhere). The ID number is posted
+by the page's buyer search form, never put in a URL: a URL is written to access logs on its way
+(proxies, the web server), so a number typed into the address bar (``?q=``) is refused, not
+searched. A list's page shows
 its four documents side by side with the fields that failed matching marked, the latest
 rule results, the tax estimate and the list's history.
 """
@@ -20,9 +23,11 @@ from typing import Any, ClassVar
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR
-from django.db.models import Exists, Max, Model, OuterRef, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.db.models import Max, Model
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -32,8 +37,8 @@ from core.crypto import decrypt_text
 from core.masking import mask_value
 from core.models import AuditEntry
 from declarations.clearance import lifecycle, matching
-from declarations.customs.spec import SPECS
 from declarations.intake.identity import id_number_hash, is_valid_resident_id, masked_id_number, normalise_id_number
+from declarations.kinds import INVENTORY, ORDER, PAYMENT, WAYBILL, DocumentType
 from declarations.models import (
     BuyerYearQuota,
     Declaration,
@@ -43,16 +48,17 @@ from declarations.models import (
     Order,
     OrderItem,
     Payment,
-    QuotaReservation,
     RuleResult,
     TaxEstimate,
     TaxEstimateItem,
     Waybill,
 )
-from single_window import selectors as registry
+from single_window.scope import ScopedAdminMixin
 
 UNMASK_PERMISSION = "declarations.view_personal_data"
-SEARCH_HELP = _("An order, waybill or list number, or a buyer's full ID number.")
+SEARCH_HELP = _("An order, waybill or list number. A buyer's ID number goes in the buyer search form.")
+# The field of the buyer search form (posted to "<changelist>/buyer/").
+BUYER_ID_FIELD = "id_number"
 
 
 def _personal(name: str) -> Callable[[Any, Any], Any]:
@@ -72,76 +78,81 @@ def _id_number(name: str) -> Callable[[Any, Any], str]:
     return show
 
 
-def buyer_lookup_hash(term: str) -> str | None:
-    """The lookup hash of a search term that is a full resident ID number; None for any other term."""
-    normalised = normalise_id_number(term)
-    return id_number_hash(normalised) if is_valid_resident_id(normalised) else None
+def is_id_number(term: str) -> bool:
+    """Is ``term`` a full resident ID number (spaces and a lowercase x allowed)?"""
+    return is_valid_resident_id(normalise_id_number(term))
 
 
-class RegulatorAdmin(admin.ModelAdmin[Any]):
-    """Scoped to the regulator's districts and parks; searchable by a buyer's full ID number.
+class RegulatorAdmin(ScopedAdminMixin, admin.ModelAdmin[Any]):
+    """Scoped to the regulator's districts and parks (``declarations.admin.scope``: by the
+    list, whose districts and parks decide who sees it and its documents); with
+    ``buyer_hash_field``, searchable by a buyer's full ID number through a posted form.
 
-    ``scope_prefix`` is the path to the document whose sender (and, with ``scope_by_district``,
-    whose customs district) decides who sees a row. ``buyer_hash_field`` names the lookup hash
-    a full ID number is matched against.
+    ``buyer_hash_field`` names the lookup hash a full ID number is matched against.
     """
 
-    scope_prefix: ClassVar[str] = ""
-    scope_by_district: ClassVar[bool] = False
     buyer_hash_field: ClassVar[str | None] = None
+    change_list_template = "admin/declarations/regulator_change_list.html"
 
-    def regulator_scope(self, request: HttpRequest, *, prefix: str | None = None) -> Q | None:
-        """What the regulator may see; None means everything (superusers)."""
-        parks = registry.regulator_parks(user=request.user)
-        if parks is None:
-            return None
-        prefix = self.scope_prefix if prefix is None else prefix
-        scope = Q(**{f"{prefix}sender__park__in": parks})
-        if self.scope_by_district:
-            districts = list(parks.values_list("customs_district", flat=True).distinct())
-            scope |= Q(**{f"{prefix}customs_code__in": districts})
-        return scope
+    def get_urls(self) -> list[URLPattern]:
+        urls: list[URLPattern] = super().get_urls()
+        if self.buyer_hash_field is None:
+            return urls
+        # Before the model's "<path:object_id>/" catch-all.
+        name = f"{self.opts.app_label}_{self.opts.model_name}_buyer_search"
+        return [path("buyer/", self.admin_site.admin_view(self.buyer_search_view), name=name), *urls]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset = super().get_queryset(request)
-        scope = self.regulator_scope(request)
-        return queryset if scope is None else queryset.filter(scope)
+    def _changelist_url(self) -> str:
+        return reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist", current_app=self.admin_site.name
+        )
 
-    def buyer_filter(self, term: str) -> dict[str, str] | None:
-        """The filter a search for a buyer's full ID number stands for; None for other terms."""
-        hashed = buyer_lookup_hash(term)
-        if self.buyer_hash_field is None or hashed is None:
-            return None
-        return {self.buyer_hash_field: hashed}
+    def buyer_search_view(self, request: HttpRequest) -> HttpResponse:
+        """POST ``id_number``: back to the list page, filtered by the number's keyed lookup hash.
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
-    ) -> tuple[QuerySet[Any], bool]:
-        buyer = self.buyer_filter(search_term)
-        if buyer is not None:
-            return queryset.filter(**buyer), False
-        return super().get_search_results(request, queryset, search_term)
+        The number travels in the body only; the redirect carries the hash, which names the
+        buyer to no one without the server's key. Neither is logged.
+        """
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        changelist = self._changelist_url()
+        number = normalise_id_number(request.POST.get(BUYER_ID_FIELD, ""))
+        if self.buyer_hash_field is None or not is_valid_resident_id(number):
+            messages.error(request, gettext("That is not a full resident ID number; nothing was searched."))
+            return HttpResponseRedirect(changelist)
+        messages.info(
+            request, gettext("Showing the buyer with ID number %(number)s.") % {"number": masked_id_number(number)}
+        )
+        return HttpResponseRedirect(f"{changelist}?{urlencode({self.buyer_hash_field: id_number_hash(number)})}")
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        """A search by full ID number goes on as a filter on its hash.
+        """A full ID number in the query string is dropped, not searched.
 
-        Otherwise the number would stay in the search box, in every link of the page (pages,
-        filters, ``_changelist_filters``) and in the browser's history. The term is not logged.
+        It is in the access logs already; searching it would teach the habit, and the page would
+        repeat it in the search box and every link (pages, filters, ``_changelist_filters``).
+        The buyer search form posts it instead.
         """
         term = request.GET.get(SEARCH_VAR, "")
-        buyer = self.buyer_filter(term)
-        if buyer is not None:
+        if is_id_number(term):
             query = request.GET.copy()
             query.pop(SEARCH_VAR)
             query.pop(PAGE_VAR, None)
-            for field, hashed in buyer.items():
-                query[field] = hashed  # replaces an earlier buyer's hash
-            messages.info(
+            messages.warning(
                 request,
-                gettext("Showing the buyer with ID number %(number)s.")
-                % {"number": masked_id_number(normalise_id_number(term))},
+                gettext(
+                    "Search a buyer by ID number with the buyer search form: a number in the address is "
+                    "written to access logs. Nothing was searched."
+                ),
             )
-            return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
+            return HttpResponseRedirect(f"{request.path}?{query.urlencode()}" if query else request.path)
+        if self.buyer_hash_field is not None:
+            extra_context = {
+                **(extra_context or {}),
+                "buyer_search_url": f"{self._changelist_url()}buyer/",
+                "buyer_id_field": BUYER_ID_FIELD,
+            }
         return super().changelist_view(request, extra_context)
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
@@ -164,7 +175,7 @@ class ReadOnlyAdmin(RegulatorAdmin):
 class DocumentAdmin(ReadOnlyAdmin):
     """Documents come from enterprises, never from regulators: nothing here changes them."""
 
-    kind: str
+    document_type: ClassVar[DocumentType]
     list_filter: ClassVar[Any] = ("status",)
     list_select_related = ("sender",)
     date_hierarchy = "updated_at"
@@ -176,7 +187,7 @@ class DocumentAdmin(ReadOnlyAdmin):
         """Lay out the change page from the field table; personal fields get masked displays."""
         super().__init_subclass__(**kwargs)
         fields: list[str] = ["sender", "status", "version"]
-        for field in SPECS[cls.kind].head:
+        for field in cls.document_type.spec.head:
             if field.name.endswith("_id_number"):
                 setattr(cls, f"display_{field.name}", _id_number(field.name))
                 fields.append(f"display_{field.name}")
@@ -227,7 +238,7 @@ class InventoryItemInline(ReadOnlyInline):
 
 @admin.register(Order)
 class OrderAdmin(DocumentAdmin):
-    kind = "order"
+    document_type = ORDER
     buyer_hash_field = "buyer_id_hash"
     inlines = (OrderItemInline,)
     list_display = ("order_no", "ebp_code", "ebc_code", "status", "actual_paid", "updated_at")
@@ -236,7 +247,7 @@ class OrderAdmin(DocumentAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(DocumentAdmin):
-    kind = "payment"
+    document_type = PAYMENT
     buyer_hash_field = "payer_id_hash"
     list_display = ("pay_transaction_id", "pay_code", "order_no", "status", "amount_paid", "updated_at")
     search_fields = ("pay_transaction_id", "order_no", "pay_code")
@@ -244,7 +255,7 @@ class PaymentAdmin(DocumentAdmin):
 
 @admin.register(Waybill)
 class WaybillAdmin(DocumentAdmin):
-    kind = "waybill"
+    document_type = WAYBILL
     list_display = ("logistics_no", "logistics_code", "order_no", "status", "generation", "updated_at")
     search_fields = ("logistics_no", "order_no", "bill_no")
     search_help_text = _("A waybill, order or bill of lading number.")
@@ -253,7 +264,7 @@ class WaybillAdmin(DocumentAdmin):
 # -- A list's review: its four documents side by side -------------------------------------------
 
 # The columns of the side-by-side table, left to right.
-COLUMNS: dict[str, type[Declaration]] = {"inventory": Inventory, "order": Order, "payment": Payment, "waybill": Waybill}
+COLUMNS: dict[str, type[Declaration]] = {kind.name: kind.model for kind in (INVENTORY, ORDER, PAYMENT, WAYBILL)}
 
 # The rows of the side-by-side table, after the documents' heads: per document, the attribute
 # shown and the fields of the rule results (declarations.clearance.match_rules) whose failure marks it.
@@ -488,8 +499,7 @@ def inventory_review(*, inventory: Inventory, unmasked: bool) -> dict[str, Any]:
 
 @admin.register(Inventory)
 class InventoryAdmin(DocumentAdmin):
-    kind = "inventory"
-    scope_by_district = True
+    document_type = INVENTORY
     buyer_hash_field = "buyer_id_hash"
     change_form_template = "admin/declarations/inventory/change_form.html"
     inlines = (InventoryItemInline,)
@@ -526,8 +536,6 @@ class InventoryAdmin(DocumentAdmin):
 
 @admin.register(InventoryCancellation)
 class InventoryCancellationAdmin(RegulatorAdmin):
-    scope_prefix = "inventory__"
-    scope_by_district = True
     list_display = ("inventory", "requested_by", "status", "created_at")
     list_filter = ("status",)
     readonly_fields = ("inventory", "requested_by", "reason", "status", "created_at", "updated_at")
@@ -549,8 +557,6 @@ class TaxEstimateItemInline(ReadOnlyInline):
 
 @admin.register(TaxEstimate)
 class TaxEstimateAdmin(ReadOnlyAdmin):
-    scope_prefix = "inventory__"
-    scope_by_district = True
     buyer_hash_field = "inventory__buyer_id_hash"
     inlines = (TaxEstimateItemInline,)
     list_display = (
@@ -585,20 +591,11 @@ class BuyerYearQuotaAdmin(ReadOnlyAdmin):
     """A regulator sees the quotas of the buyers with a list in its districts and parks."""
 
     buyer_hash_field = "buyer_id_hash"
-    scope_by_district = True
     list_display = ("buyer", "year", "reserved", "consumed")
     list_filter = ("year",)
-    search_fields = ("=buyer_id_hash",)
-    search_help_text = _("A buyer's full ID number.")
     fields = ("buyer", "year", "reserved", "consumed")
     readonly_fields = fields
 
     @admin.display(description=_("buyer (lookup hash)"))
     def buyer(self, obj: BuyerYearQuota) -> str:
         return f"{obj.buyer_id_hash[:12]}…"
-
-    def regulator_scope(self, request: HttpRequest, *, prefix: str | None = None) -> Q | None:
-        lists = super().regulator_scope(request, prefix="inventory__")
-        if lists is None:
-            return None
-        return Q(Exists(QuotaReservation.objects.filter(lists, quota=OuterRef("pk"))))

@@ -14,10 +14,16 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import AuditedModelAdmin
 from declarations.models import CountryCode, PositiveListEntry, TaxRate, UnitCode
 from declarations.reference.tables import tax_rate_problems
+from single_window.scope import ScopedAdminMixin
 
 # Reference data ---------------------------------------------------------------------------
 # The positive list, the tax rates and the code tables: seeded with a sample, edited here by
 # customs officers, replaced by the official tables with ``manage.py import_reference``.
+#
+# Not scoped: customs publishes one table for the whole country, so these are nationwide in the
+# regulators' scope (``declarations.admin.scope``) and every regulator sees all of them. The
+# admins still take ``ScopedAdminMixin``, as every admin does: the register says so, not a
+# page that forgot to ask.
 
 _GCODE = re.compile(r"[0-9]{10}")
 
@@ -38,7 +44,7 @@ class _TariffLineSearchMixin:
 
 
 @admin.register(PositiveListEntry)
-class PositiveListEntryAdmin(_TariffLineSearchMixin, AuditedModelAdmin):
+class PositiveListEntryAdmin(ScopedAdminMixin, _TariffLineSearchMixin, AuditedModelAdmin):
     list_display = ("tariff_line", "name", "bonded_only", "remark", "source")
     list_filter = ("source", "bonded_only")
     search_fields = ("^tariff_line", "name", "remark")
@@ -84,7 +90,7 @@ class TaxRateForm(forms.ModelForm[TaxRate]):
 
 
 @admin.register(TaxRate)
-class TaxRateAdmin(_TariffLineSearchMixin, AuditedModelAdmin):
+class TaxRateAdmin(ScopedAdminMixin, _TariffLineSearchMixin, AuditedModelAdmin):
     form = TaxRateForm
     list_display = (
         "tariff_line",
@@ -102,7 +108,7 @@ class TaxRateAdmin(_TariffLineSearchMixin, AuditedModelAdmin):
     list_per_page = 100
 
 
-class _CodeTableAdmin(AuditedModelAdmin):
+class _CodeTableAdmin(ScopedAdminMixin, AuditedModelAdmin):
     list_display = ("code", "name_zh", "name_en", "source")
     list_filter = ("source",)
     search_fields = ("=code", "name_zh", "name_en")

@@ -29,9 +29,17 @@ from django.db.models import Max
 from django.utils import timezone
 
 from declarations.clearance import facts as list_facts
-from declarations.clearance import lifecycle
+from declarations.clearance import lifecycle, match_rules, reservations
 from declarations.customs import gateway
-from declarations.models import DeclareDecision, Inventory, InventoryStatus, RuleResult, StatusChangeSource
+from declarations.models import (
+    DeclareDecision,
+    Inventory,
+    InventoryStatus,
+    QuotaReservation,
+    RuleResult,
+    StatusChangeSource,
+)
+from declarations.tax import quotas
 from single_window import declare as contract
 
 logger = logging.getLogger(__name__)
@@ -115,12 +123,13 @@ def _judge(inventory: Inventory, *, final: bool) -> str:
         )
     elif verdicts & {contract.Verdict.REVIEW, contract.Verdict.HOLD}:
         # A system that failed to answer is asked again; only its own verdict ends the wait.
-        unanswered = all(
-            reason.code == SYSTEM_UNAVAILABLE
+        waiting = [
+            reason.code
             for _system, decision in answers
-            for reason in decision.reasons
             if decision.verdict is not contract.Verdict.PASS
-        )
+            for reason in decision.reasons or (contract.Reason("", ""),)
+        ]
+        unanswered = all(code == SYSTEM_UNAVAILABLE for code in waiting)
         if final and not unanswered:
             RuleResult.objects.create(
                 inventory=inventory,
@@ -164,7 +173,8 @@ def inventory_declare(*, inventory: Inventory) -> str:
 
 
 def inventory_reconsider(*, inventory_id: int, final: bool = False) -> str | None:
-    """Judge a held list again (a system changed its mind, or its deadline came)."""
+    """Judge a held list again (a system changed its mind, or its deadline came). A list whose
+    agent's appointment lapsed while it was held fails first (``match_rules.agent_appointed``)."""
     with transaction.atomic():
         inventory = (
             Inventory.objects.select_for_update()
@@ -174,7 +184,34 @@ def inventory_reconsider(*, inventory_id: int, final: bool = False) -> str | Non
         )
         if inventory is None:
             return None
+        lapsed = match_rules.agent_appointed(inventory)
+        if lapsed is not None:
+            # Held for days, the list may have lost its agent: it fails rather than go to customs.
+            _fail_rule(inventory, lapsed)
+            return inventory.status
         return _judge(inventory, final=final)
+
+
+def _fail_rule(inventory: Inventory, outcome: match_rules.Outcome) -> None:
+    """Record a rule that fails a held list, with its last matching run, and fail the list."""
+    RuleResult.objects.create(
+        inventory=inventory,
+        run=(RuleResult.objects.filter(inventory=inventory).aggregate(run=Max("run"))["run"] or 0),
+        rule=outcome.rule,
+        outcome=RuleResult.Outcome.FAILED,
+        field=outcome.field,
+        list_value=outcome.list_value,
+        other_value=outcome.other_value,
+        documents=outcome.documents,
+        customs_code=outcome.customs_code,
+        note=outcome.note[:200],
+    )
+    lifecycle.inventory_transition(
+        inventory=inventory,
+        to=InventoryStatus.MATCH_FAILED,
+        source=SYSTEM,
+        note=f"{outcome.rule}: {outcome.note}"[:500],
+    )
 
 
 def held_sweep(*, now: datetime.datetime | None = None, limit: int = 200) -> int:
@@ -215,6 +252,27 @@ def dispatch_sweep(*, older_than: datetime.timedelta = datetime.timedelta(second
 
 def _reconsider(inventory_id: int) -> None:
     inventory_reconsider(inventory_id=inventory_id)
+
+
+def send_failed_sweep(*, now: datetime.datetime | None = None, limit: int = 200) -> int:
+    """Give up the lists left in send_failed longer than ``SEND_FAILED_GIVE_UP_SECONDS``: the
+    buyer's quota and what the systems reserved are released (docs/declare-step.md). The list
+    stays send_failed; a change by its enterprise matches, reserves and declares it again."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(seconds=settings.SEND_FAILED_GIVE_UP_SECONDS)
+    due = Inventory.objects.filter(
+        status=InventoryStatus.SEND_FAILED,
+        updated_at__lte=cutoff,
+        quota_reservation__state=QuotaReservation.State.RESERVED,
+    )
+    ids = list(due.order_by("updated_at").values_list("pk", flat=True)[:limit])
+    for inventory_id in ids:
+        with transaction.atomic():
+            inventory = Inventory.objects.select_for_update().get(pk=inventory_id)
+            if inventory.status != InventoryStatus.SEND_FAILED:
+                continue
+            quotas.quota_give_back(inventory=inventory)
+            reservations.release_all(inventory=inventory, outcome=InventoryStatus.SEND_FAILED)
+    return len(ids)
 
 
 def register() -> None:

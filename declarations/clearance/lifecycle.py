@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime
 import enum
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -28,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import Conflict, InvalidInput
 from declarations import events
 from declarations.clearance import reservations
+from declarations.customs import receipt_codes
 from declarations.models import Inventory, InventoryStatus, InventoryStatusChange, StatusChangeSource
 from declarations.tax import quotas
 
@@ -52,8 +52,9 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
     # Let through, blocked or timed out, changed by the enterprise, or deleted.
     S.HELD: _states(S.DECLARED, S.MATCH_FAILED, S.PENDING_DOCUMENTS, S.DELETED),
     S.DECLARED: _states(S.ACCEPTED, S.REJECTED, S.SEND_FAILED),
-    # Sent again, or given up.
-    S.SEND_FAILED: _states(S.DECLARED, S.DELETED),
+    # Customs took it after all (a late 2 or 3), changed by the enterprise (matched and declared
+    # again: the resend), or deleted.
+    S.SEND_FAILED: _states(S.DECLARED, S.PENDING_DOCUMENTS, S.DELETED),
     S.ACCEPTED: _states(S.MANUAL_REVIEW, S.INSPECTION, S.DETAINED, S.RELEASED, S.REJECTED),
     S.MANUAL_REVIEW: _states(S.INSPECTION, S.DETAINED, S.RELEASED, S.REJECTED, S.RETURNED),
     S.INSPECTION: _states(S.MANUAL_REVIEW, S.DETAINED, S.RELEASED, S.REJECTED, S.RETURNED),
@@ -117,7 +118,13 @@ RECEIPT_STATES: Mapping[str, str | None] = {
     "800": S.RELEASED,
     "899": S.CLOSED,
 }
-PROCESSING_ERROR = re.compile(r"-[0-9]{1,9}")
+PROCESSING_ERROR = receipt_codes.PROCESSING_ERROR
+NEGATIVE_STATES: Mapping[receipt_codes.Effect, str | None] = {
+    receipt_codes.Effect.HELD_BY_CUSTOMS: S.DECLARED,
+    receipt_codes.Effect.RETRY: None,
+    receipt_codes.Effect.FINAL: S.REJECTED,
+    receipt_codes.Effect.MOVE: S.REJECTED,
+}
 # The states a receipt can put a list in: when receipts are lost or overtake each other, a
 # receipt may skip over these (an 800 that arrives before its 120).
 RECEIPT_TARGETS = frozenset(state for state in RECEIPT_STATES.values() if state is not None) | {S.REJECTED}
@@ -174,11 +181,16 @@ def inventory_move_allowed(*, from_status: str, to_status: str) -> bool:
 
 
 def receipt_state(code: str) -> str | None:
-    """The state a CEB622 receipt status puts a list in (None: none). Raises ``UnknownReceiptCode``."""
+    """The state a CEB622 receipt status puts a list in (None: none). Raises ``UnknownReceiptCode``.
+
+    Negative codes follow ``customs.receipt_codes``: customs holding the list leaves it declared,
+    a request to send again moves nothing (the gateway resends), and only a final refusal
+    rejects it.
+    """
     if code in RECEIPT_STATES:
         return RECEIPT_STATES[code]
     if PROCESSING_ERROR.fullmatch(code):
-        return S.REJECTED
+        return NEGATIVE_STATES[receipt_codes.effect(code)]
     raise UnknownReceiptCode(code)
 
 

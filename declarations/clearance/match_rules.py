@@ -15,6 +15,7 @@ from decimal import Decimal
 from core.masking import mask_value
 from declarations.intake.identity import RESIDENT_ID_CARD
 from declarations.models import DocumentStatus, IdentityVerification, Inventory, Order, Payment, Waybill
+from single_window import selectors as registry
 
 # Stable rule codes; a failure carries the code of the rule it broke.
 DOCUMENTS_LINKED = "documents_linked"
@@ -32,6 +33,9 @@ ID_TYPES = "id_type_resident_card"
 QUOTA_SINGLE = "quota_single_transaction"
 QUOTA_ANNUAL = "quota_annual"
 POSITIVE_LIST = "positive_list"
+AGENT_APPOINTED = "agent_appointed"
+# Customs' code for a declarant the e-commerce enterprise did not authorise (as on intake).
+AGENT_NOT_AUTHORISED = "-621016"
 
 
 @dataclass(frozen=True)
@@ -251,6 +255,33 @@ def id_types(p: Parcel) -> Iterator[Outcome]:
         ("payer_id_type", p.payment.payer_id_type, RESIDENT_ID_CARD),
     ]
     yield from _compare(ID_TYPES, p, pairs, ["inventory", "order", "payment"])
+
+
+def agent_appointed(inventory: Inventory) -> Outcome | None:
+    """The declaring agent still holds an appointment in force from the list's e-commerce
+    enterprise; None when it does, or when the e-commerce enterprise declares its own list.
+
+    Intake checked it when the list came in, but a list may wait days for its documents or be
+    held by the declare step, and an appointment may be revoked or expire meanwhile: matching
+    and the declare step's second look check it again, so a list never goes to customs in the
+    name of an agent nobody appoints any more. Reads the registry; recorded only when it fails.
+    """
+    if inventory.agent_code == inventory.ebc_code:
+        return None
+    agent = registry.enterprise_get_by_code(code=inventory.agent_code)
+    principal = registry.enterprise_get_by_code(code=inventory.ebc_code)
+    if agent is not None and principal is not None and registry.appointment_valid(principal=principal, agent=agent):
+        return None
+    return Outcome(
+        AGENT_APPOINTED,
+        False,
+        "agent_code",
+        inventory.agent_code,
+        inventory.ebc_code,
+        [f"inventory:{inventory.pk}"],
+        AGENT_NOT_AUTHORISED,
+        "the e-commerce enterprise's appointment of the agent is revoked or not in force",
+    )
 
 
 DOCUMENT_RULES: tuple[Callable[[Parcel], Iterator[Outcome]], ...] = (

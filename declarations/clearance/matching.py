@@ -39,12 +39,28 @@ SYSTEM = StatusChangeSource.SINGLE_WINDOW
 # The lists a new or changed document of their parcel is matched again for.
 REMATCHED = (InventoryStatus.PENDING_DOCUMENTS, InventoryStatus.MATCH_FAILED, InventoryStatus.HELD)
 TAX_RATE_AVAILABLE = "tax_rate_available"
+LEGAL_UNIT1 = "unit1_is_legal_first_unit"
 
 
 def parcel_documents(inventory: Inventory) -> tuple[Order | None, Payment | None, Waybill | None]:
-    """The declared order, payment and waybill a list names (None for each one not there)."""
+    """The declared order, payment and waybill a list names (None for each one not there).
+
+    The order is the one of the list's own e-commerce enterprise: ``ebp_code`` + ``order_no``
+    and ``ebc_code``. Any enterprise may declare a list in its own name (or as the appointed
+    agent of the e-commerce enterprise it names), and whether it may is decided from the list
+    alone, whether or not the order exists. So a list must not take the order by its number
+    only: one naming another enterprise's order would match it, show its figures in the rule
+    results, and make it, its payment and its waybill visible to the list's parties
+    (``selectors.parcel_trace``). Scoping the match here, rather than refusing such lists,
+    tells nobody which orders exist; the one live list per order is scoped the same way
+    (``inventory_one_per_order`` on ``ebp_code`` + ``order_no`` + ``ebc_code``), so such a list
+    takes no number from the order's own enterprise either. A list whose order names another
+    e-commerce enterprise (or is changed to name one) waits for its order.
+    """
     declared = Q(status=DocumentStatus.DECLARED)
-    order = Order.objects.filter(declared, ebp_code=inventory.ebp_code, order_no=inventory.order_no).first()
+    order = Order.objects.filter(
+        declared, ebp_code=inventory.ebp_code, order_no=inventory.order_no, ebc_code=inventory.ebc_code
+    ).first()
     payment = Payment.objects.filter(declared, ebp_code=inventory.ebp_code, order_no=inventory.order_no).first()
     waybill = (
         Waybill.objects.filter(declared, logistics_code=inventory.logistics_code, logistics_no=inventory.logistics_no)
@@ -176,6 +192,15 @@ def _decide_quota_and_tax(inventory: Inventory) -> tuple[list[Outcome], tax.TaxE
     missing = [i for i in items if i.gcode not in rates]
     if missing:
         return [Outcome(TAX_RATE_AVAILABLE, False, f"items[{i.gnum}].gcode", i.gcode, "", ref) for i in missing], None
+    # The thresholds and per-unit taxes are in the line's legal units: a cream declared in grams
+    # (036) instead of kilograms (035) would be judged a thousand times cheaper.
+    wrong_units = [
+        Outcome(LEGAL_UNIT1, False, f"items[{i.gnum}].unit1", i.unit1, rates[i.gcode].legal_unit1, ref)
+        for i in items
+        if rates[i.gcode].legal_unit1 and i.unit1 != rates[i.gcode].legal_unit1
+    ]
+    if wrong_units:
+        return wrong_units, None
     dutiable_total = sum((i.total_price for i in items), Decimal(0)) + inventory.freight + inventory.insured_fee
     decision = quotas.quota_reserve(inventory=inventory, dutiable_total=dutiable_total, piece_count=_piece_count(items))
     if isinstance(decision, tax.Refusal):
@@ -203,8 +228,9 @@ def inventory_match(*, inventory: Inventory) -> None:
     """Run every rule of DOMAIN.md section 3 on a list whose documents may all be there.
 
     1. A document is missing: the list waits (``waiting_for`` names what for).
-    2. Otherwise every document rule and the positive list are checked and recorded; a payer
-       who is not the buyer is put to the payment company (``identity_verification``) once.
+    2. Otherwise every document rule and the positive list are checked and recorded, and the
+       declaring agent's appointment again (``agent_appointed``); a payer who is not the buyer
+       is put to the payment company (``identity_verification``) once.
     3. If they hold, the buyer's quota is decided and reserved and the tax estimated.
     4. Any failure: ``match_failed``. Else ``matched``, then the declare step
        (``clearance.declare``): ``declared``, ``held`` or ``match_failed``.
@@ -236,6 +262,9 @@ def inventory_match(*, inventory: Inventory) -> None:
         # Rule 3 fails unless the payment company verifies the payer; its answer matches again.
         identity_verification.payment_identity_verification_request(payment=payment, order=order)
     outcomes = match_rules.evaluate(Parcel(inventory, order, payment, waybill)) + _positive_list(inventory)
+    lapsed = match_rules.agent_appointed(inventory)
+    if lapsed is not None:
+        outcomes.append(lapsed)
     estimate = None
     if all(o.passed for o in outcomes):
         quota_outcomes, estimate = _decide_quota_and_tax(inventory)

@@ -66,4 +66,9 @@ def apply_identity_verification(message: InboxMessage, body: bytes) -> str:
 
 def register() -> None:
     # The payment company's callback names no type: every JSON body it sends is this one.
-    register_handler(MESSAGE_TYPE, apply_identity_verification, default_for_partner_kind=PartnerKind.PAYMENT)
+    register_handler(
+        MESSAGE_TYPE,
+        apply_identity_verification,
+        partner_kinds=(PartnerKind.PAYMENT,),
+        default_for_partner_kind=PartnerKind.PAYMENT,
+    )

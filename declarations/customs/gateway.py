@@ -31,19 +31,22 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from lxml import etree
 
 from core.crypto import decrypt_bytes, decrypt_text
+from core.times import ceb_time
 from declarations.clearance import lifecycle
-from declarations.customs import xml
-from declarations.customs.spec import INVENTORY, INVENTORY_CANCEL, SPECS, DocumentSpec, Field, Kind
-from declarations.intake.serializers import CST
+from declarations.customs import receipt_codes, xml
+from declarations.customs.spec import INVENTORY, INVENTORY_CANCEL, DocumentSpec, Field, Kind
+from declarations.kinds import DocumentType
 from declarations.models import (
     Declaration,
     DocumentStatus,
     Inventory,
     InventoryCancellation,
     InventoryStatus,
+    InventoryStatusChange,
     Order,
     Payment,
     StatusChangeSource,
@@ -62,8 +65,21 @@ CEB621 = "CEB621Message"
 CEB623 = "CEB623Message"
 XML_HEADERS = {"Content-Type": "application/xml"}
 DXP_MODE = "DXP"
+# A list customs has (some version of): it says so by these receipts.
+LIST_HELD_RECEIPTS = (
+    *("2", "3", "100", "120", "300", "399", "500", "501", "502", "503", "599", "700", "800", "899"),
+    *receipt_codes.codes_with(receipt_codes.Effect.HELD_BY_CUSTOMS),
+)
+RETRY_RECEIPTS = receipt_codes.codes_with(receipt_codes.Effect.RETRY)
+RESEND_FIRST_DELAY = datetime.timedelta(seconds=30)
+RESEND_MAX_DELAY = datetime.timedelta(hours=1)
 
-SIGNING_KEY_REQUIRED = "signing_key_required"
+# A list customs has (some version of): it says so by these receipts.
+LIST_HELD_RECEIPTS = ("2", "3", "100", "120", "300", "399", "500", "501", "502", "503", "599", "700", "800", "899")
+LIST_HELD_RECEIPTS = (*LIST_HELD_RECEIPTS, *receipt_codes.codes_with(receipt_codes.Effect.HELD_BY_CUSTOMS))
+RETRY_RECEIPTS = receipt_codes.codes_with(receipt_codes.Effect.RETRY)
+RESEND_FIRST_DELAY = datetime.timedelta(seconds=30)
+RESEND_MAX_DELAY = datetime.timedelta(hours=1)
 NOTE_NO_KEY = (
     "not sent: a signing key is needed; the declaring enterprise {code} has no active signing key "
     "(POST /api/v1/signing-keys), and customs takes only lists the declarant signed"
@@ -102,7 +118,7 @@ def _text(field: Field, value: Any) -> str:
     if value is None:
         return ""
     if field.kind is Kind.TIMESTAMP and isinstance(value, datetime.datetime):
-        return value.astimezone(CST).strftime("%Y%m%d%H%M%S")
+        return ceb_time(value)
     if field.kind is Kind.DATE and isinstance(value, datetime.date):
         return value.strftime("%Y%m%d")
     if field.kind is Kind.DECIMAL and isinstance(value, Decimal):
@@ -143,13 +159,36 @@ def _message_root(message: str) -> etree._Element:
     return root
 
 
+def customs_holds(document: Declaration) -> bool:
+    """Has customs taken a version of this document? A list: a receipt of its history says customs
+    has it (a positive code other than 1 and 4, or -621004/-621008). An order, payment or waybill:
+    a receipt 2, 3, 100 or 120 (``CustomsReceipt.customs_holds``)."""
+    if isinstance(document, Inventory):
+        return InventoryStatusChange.objects.filter(inventory=document, receipt_code__in=LIST_HELD_RECEIPTS).exists()
+    return bool(getattr(document, "customs_holds", False))
+
+
+def app_type_for(document: Declaration) -> str:
+    """The appType a document goes out with: a change or deletion only of what customs holds.
+
+    A version customs never took (the list was a draft, failed matching, could not be sent) goes
+    out as new, whatever the enterprise's own history of changes: customs would refuse a change
+    of a document it does not have (-621011, -301009).
+    """
+    if document.app_type != "1" and not customs_holds(document):
+        return "1"
+    return document.app_type
+
+
 def document_message(*, spec: DocumentSpec, document: Declaration, declarant: Enterprise) -> etree._Element:
     """The unsigned message of one stored document (CEB311/411/511/621): its head, its lines
     (order and list lines, by gnum), BaseTransfer."""
     root = _message_root(spec.message)
     element = etree.SubElement(root, _q(spec.element))
     head = etree.SubElement(element, _q(spec.head_element))
-    _append_fields(head, spec.head, {f.name: _text(f, _value(document, f)) for f in spec.head})
+    values = {f.name: _text(f, _value(document, f)) for f in spec.head}
+    values["app_type"] = app_type_for(document)
+    _append_fields(head, spec.head, values)
     if spec.lines:
         for item in document.items.order_by("gnum"):  # type: ignore[attr-defined]
             line = etree.SubElement(element, _q(spec.line_element))
@@ -174,7 +213,7 @@ def cancellation_message(*, cancellation: InventoryCancellation, declarant: Ente
     values.update(
         guid=xml.new_guid(),
         app_type="1",
-        app_time=xml.return_time(cancellation.created_at)[:14],
+        app_time=ceb_time(cancellation.created_at),
         app_status="2",
         reason=cancellation.reason[:1000],
     )
@@ -214,13 +253,14 @@ def _signed(root: etree._Element, declarant: Enterprise) -> bytes:
 
 
 def _forwardable(
-    *, spec: DocumentSpec, guid: str, message: InboundMessage | None, declarant: Enterprise
+    *, spec: DocumentSpec, guid: str, message: InboundMessage | None, declarant: Enterprise, app_type: str
 ) -> bytes | None:
     """(a) The bytes the enterprise signed, when they can go as they came.
 
     ``message`` is the customs XML the document came in (None: JSON). It must come from the
-    declarant and hold this document alone (same head guid, declared: appStatus 2), and its
-    signature must still verify with a certificate of the declarant in force now.
+    declarant and hold this document alone (same head guid, declared: appStatus 2, the appType
+    customs expects: ``app_type_for``), and its signature must still verify with a certificate
+    of the declarant in force now.
     """
     if message is None or message.sender_id != declarant.pk:
         return None
@@ -234,6 +274,8 @@ def _forwardable(
         return None
     head = documents[0].find(_q(spec.head_element))
     if head is None or head.findtext(_q("guid")) != guid or head.findtext(_q("appStatus")) != "2":
+        return None
+    if head.findtext(_q("appType")) != app_type:
         return None
     check = verify_message_signature(root=root, candidates=usable_certificates(enterprise=declarant))
     return body if check.verified else None
@@ -269,7 +311,13 @@ def inventory_send(*, inventory: Inventory) -> OutboxMessage | None:
     try:
         destination = _partner_code()
         declarant = _declarant(inventory)
-        body = _forwardable(spec=INVENTORY, guid=inventory.guid, message=inventory.source_message, declarant=declarant)
+        body = _forwardable(
+            spec=INVENTORY,
+            guid=inventory.guid,
+            message=inventory.source_message,
+            declarant=declarant,
+            app_type=app_type_for(inventory),
+        )
         if body is None:
             body = _signed(inventory_message(inventory=inventory, declarant=declarant), declarant)
         body = _validated(body, message=CEB621)
@@ -311,12 +359,44 @@ def inventory_dispatch(*, inventory_id: int) -> OutboxMessage | None:
         return inventory_send(inventory=inventory)
 
 
+def inventory_resend_later(*, inventory: Inventory) -> None:
+    """Customs asked for the list again (a "请重试" code, ``receipt_codes``): dispatch it again after
+    a backoff that doubles with each such answer; past ``MAX_RETRIES`` it goes to send_failed."""
+    if inventory.status != InventoryStatus.DECLARED:
+        return  # sent again already, or moved on: nothing is waiting to be resent
+    # Counted since the list was last declared: an earlier version's requests are not this one's.
+    declared_at = (
+        InventoryStatusChange.objects.filter(inventory=inventory, to_status=InventoryStatus.DECLARED, receipt_code="")
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    retries = InventoryStatusChange.objects.filter(inventory=inventory, receipt_code__in=RETRY_RECEIPTS)
+    if declared_at is not None:
+        retries = retries.filter(created_at__gte=declared_at)
+    asked = retries.count()
+    if asked > receipt_codes.MAX_RETRIES:
+        lifecycle.inventory_transition(
+            inventory=inventory,
+            to=InventoryStatus.SEND_FAILED,
+            source=StatusChangeSource.SINGLE_WINDOW,
+            note=f"customs asked for the list {asked} times; given up",
+        )
+        return
+    delay = min(RESEND_FIRST_DELAY * 2 ** max(asked - 1, 0), RESEND_MAX_DELAY)
+    Inventory.objects.filter(pk=inventory.pk, status=InventoryStatus.DECLARED).update(
+        dispatch_requested_at=timezone.now() + delay
+    )
+
+
 def document_forward(
-    *, kind: str, document: Declaration, source_message: InboundMessage | None = None
+    *, kind: DocumentType, document: Declaration, source_message: InboundMessage | None = None
 ) -> OutboxMessage | None:
-    """Forward an order, payment or waybill that has just been declared (CEB311/411/511) to
-    customs for its sender: (a) the sender's own signed XML when it came alone in its message,
-    else (b) built from the stored row and signed with the sender's active key.
+    """Forward an order, payment or waybill that has just been declared (CEB311/411/511), or
+    deleted while customs holds a version of it (appType 3, ``app_type_for``), to customs for
+    the enterprise that sent this version (``Declaration.sender``): (a) its own signed XML when
+    it came alone in its message, else (b) built from the stored row and signed with its active
+    key. Never with another enterprise's key: each version's sender is the one who sent it.
 
     A sender with neither is left alone (it may declare to customs itself): nothing is sent or
     recorded. Any other refusal (no customs partner, a message the schema refuses) is written to
@@ -325,15 +405,24 @@ def document_forward(
     """
     if not settings.CUSTOMS_GATEWAY_ENABLED or not isinstance(document, Order | Payment | Waybill):
         return None
-    if document.status != DocumentStatus.DECLARED:
+    # A deletion (appType 3) goes only where customs holds a version: there is nothing to delete
+    # at customs otherwise. (While a list built on it is at customs, intake refuses the deletion.)
+    deletion = document.status == DocumentStatus.DELETED and customs_holds(document)
+    if document.status != DocumentStatus.DECLARED and not deletion:
         return None
-    spec = SPECS[kind]
+    spec = kind.spec
     sender = document.sender
     rows = type(document)._default_manager.filter(pk=document.pk)
     try:
-        body = _forwardable(spec=spec, guid=document.guid, message=source_message, declarant=sender)
+        body = _forwardable(
+            spec=spec, guid=document.guid, message=source_message, declarant=sender, app_type=app_type_for(document)
+        )
         if body is None:
             if hub_selectors.signing_key_active(enterprise=sender) is None:
+                # The sender declares this version itself: customs' answer to an earlier version
+                # the gateway forwarded no longer speaks for it.
+                rows.update(customs_status="", customs_note="")
+                document.customs_status = document.customs_note = ""
                 return None
             body = _signed(document_message(spec=spec, document=document, declarant=sender), sender)
         destination = _partner_code()
@@ -349,7 +438,7 @@ def document_forward(
     return outbox_enqueue(
         destination_kind=OutboxDestination.CUSTOMS,
         destination=destination,
-        ordering_key=f"{kind}:{document.pk}",
+        ordering_key=f"{kind.name}:{document.pk}",
         message_type=spec.message,
         payload=body,
         headers=XML_HEADERS,
@@ -403,5 +492,6 @@ def on_customs_dead(message: OutboxMessage) -> None:
 
 
 def register() -> None:
-    """Take over the customs kind's dead letters; the hub's generic sender posts the bytes."""
+    """The customs kind's one registration: the hub's generic sender posts the bytes, and a
+    list customs never took goes to send_failed."""
     register_sender(OutboxDestination.CUSTOMS, deliver_customs, on_dead=on_customs_dead)

@@ -14,23 +14,27 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpResponse
 
+from core.audit import Actor
 from core.errors import ApiError, FieldError
 from core.problems import flatten_validation
 from declarations.customs import xml
-from declarations.customs.spec import SPECS, Kind
+from declarations.customs.spec import Kind
 from declarations.intake import services
-from declarations.intake.serializers import INPUTS
+from declarations.kinds import DocumentType
+from declarations.models import Inventory, InventoryStatus
 from single_window import services as hub
 from single_window.models import Enterprise, InboundMessage
 from single_window.signatures import SignatureCheck, usable_certificates, verify_message_signature
 
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"
+# CEB622 returnStatus of a list taken: 1 stored (a draft), 2 declaring.
+STORED, DECLARING = "1", "2"
 _NON_TEXT = (Kind.DECIMAL, Kind.INTEGER, Kind.DATE, Kind.TIMESTAMP)
 
 
-def _as_input(kind: str, document: dict[str, Any]) -> dict[str, Any]:
+def _as_input(kind: DocumentType, document: dict[str, Any]) -> dict[str, Any]:
     """An empty optional element means "not given", as a missing JSON field does."""
-    spec = SPECS[kind]
+    spec = kind.spec
     optional = {f.name for f in spec.head if f.kind in _NON_TEXT and not f.required}
     line_optional = {f.name for f in spec.lines if f.kind in _NON_TEXT and not f.required}
     data = {k: v for k, v in document.items() if not (k in optional and v == "")}
@@ -48,9 +52,15 @@ def _refused(keys: dict[str, str], problems: list[FieldError], return_status: st
 
 
 def _submit_one(
-    kind: str, document: dict[str, Any], sender: Enterprise, keys: dict[str, str], message: InboundMessage
+    kind: DocumentType,
+    document: dict[str, Any],
+    sender: Enterprise,
+    keys: dict[str, str],
+    message: InboundMessage,
+    *,
+    actor: Actor | None,
 ) -> xml.DocumentResult:
-    serializer = INPUTS[kind](data=_as_input(kind, document))
+    serializer = kind.input_serializer(data=_as_input(kind, document))
     if not serializer.is_valid():
         return _refused(keys, list(flatten_validation(serializer.errors)))
     try:
@@ -59,13 +69,19 @@ def _submit_one(
             data=dict(serializer.validated_data),
             sender=sender,
             source_message=message,
+            actor=actor,
         )
     except ApiError as exc:
         problems = exc.errors or [FieldError(None, exc.code, exc.detail)]
         return _refused(keys, problems, str(exc.extra.get("customs_code", "-1")))
-    if kind == "inventory":
-        keys = {**keys, "pre_no": xml.pre_no_for(result.document.pk)}
-    return xml.DocumentResult.accepted_as(keys=keys, document_id=result.document.pk)
+    if not kind.is_list:
+        return xml.DocumentResult.accepted_as(keys=keys, document_id=result.document.pk)
+    # CEB622 answers a stored list with the single window's preNo, and a draft (appStatus 1) with
+    # 1, stored: the single window keeps it and declares nothing (table 3-35).
+    keys = {**keys, "pre_no": xml.pre_no_for(result.document.pk)}
+    draft = isinstance(result.document, Inventory) and result.document.status == InventoryStatus.DRAFT
+    status = STORED if draft else DECLARING
+    return xml.DocumentResult.accepted_as(keys=keys, document_id=result.document.pk, return_status=status)
 
 
 def _signature_refusal(check: SignatureCheck, document: dict[str, Any], sender: Enterprise) -> tuple[str, str] | None:
@@ -81,8 +97,12 @@ def _signature_refusal(check: SignatureCheck, document: dict[str, Any], sender: 
     return None
 
 
-def submit_xml_message(*, kind: str, body: bytes, sender: Enterprise) -> HttpResponse:
-    spec = SPECS[kind]
+def submit_xml_message(
+    *, kind: DocumentType, body: bytes, sender: Enterprise, actor: Actor | None = None
+) -> HttpResponse:
+    """Take one customs XML message: each document stored or refused on its own; ``actor`` is
+    who sent it, for the audit log (None: the sender itself)."""
+    spec = kind.spec
     try:
         parsed = xml.parse_message(body, expected_message=spec.message)
     except xml.MessageRejected as rejected:
@@ -102,7 +122,8 @@ def submit_xml_message(*, kind: str, body: bytes, sender: Enterprise) -> HttpRes
             outcome=[],
         )
     check = None
-    if kind == "inventory":
+    if kind.is_list:
+        # Customs takes a list only signed by its declarant (-621015): refuse it here already.
         check = verify_message_signature(root=parsed.root, candidates=usable_certificates(enterprise=sender))
     results: list[xml.DocumentResult] = []
     for document in parsed.documents:
@@ -119,7 +140,7 @@ def submit_xml_message(*, kind: str, body: bytes, sender: Enterprise) -> HttpRes
                 )
             )
             continue
-        results.append(_submit_one(kind, document, sender, keys, inbound))
+        results.append(_submit_one(kind, document, sender, keys, inbound, actor=actor))
 
     hub.inbound_message_set_outcome(
         message=inbound, outcome=[{"status": r.return_status, "info": xml.redact(r.return_info)} for r in results]

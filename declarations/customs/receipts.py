@@ -9,14 +9,15 @@ duplicates and refuses backwards moves; each tax bill is reconciled against the 
 from __future__ import annotations
 
 import datetime
+import uuid
 from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
+from core.times import parse_ceb_time
 from declarations import events
 from declarations.clearance import lifecycle
-from declarations.customs import xml
-from declarations.intake.serializers import CST
+from declarations.customs import gateway, receipt_codes, xml
 from declarations.models import (
     DocumentStatus,
     Inventory,
@@ -30,10 +31,11 @@ from declarations.models import (
     Waybill,
 )
 from single_window.inbox import Handler, InboxRejected, register_handler
-from single_window.models import InboxMessage
+from single_window.models import InboxMessage, PartnerKind
 
-# CEB624: customs concluded the cancellation (撤单审结).
+# CEB624: customs concluded the cancellation (撤单审结), or returned the request (退单: refused).
 CANCELLATION_CONCLUDED = "399"
+CANCELLATION_REFUSED = "100"
 
 
 def _text(element: etree._Element, name: str) -> str:
@@ -43,7 +45,7 @@ def _text(element: etree._Element, name: str) -> str:
 def _time(value: str) -> datetime.datetime:
     """returnTime is YYYYMMDDhhmmss with optional milliseconds, China Standard Time."""
     try:
-        moment = datetime.datetime.strptime(value[:14], "%Y%m%d%H%M%S").replace(tzinfo=CST)
+        moment = parse_ceb_time(value[:14])
     except ValueError as exc:
         raise InboxRejected(f"returnTime {value!r} is not YYYYMMDDhhmmss[SSS]") from exc
     millis = value[14:17]
@@ -57,13 +59,23 @@ def _read(body: bytes, message: str) -> etree._Element:
         raise InboxRejected(f"{message} refused: {exc.detail}") from exc
 
 
+def _return_id(message_guid: str, position: int) -> str:
+    """One history id per return of a message: a message may carry up to 100 returns, for one
+    list or several; a message delivered again gives each return the same id (recorded once)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ceb622:{message_guid}#{position}"))
+
+
 def apply_inventory_receipts(message: InboxMessage, body: bytes) -> str:
-    """Apply each InventoryReturn of a CEB622 to its list (found by agentCode + copNo)."""
+    """Apply each InventoryReturn of a CEB622 to its list (found by agentCode + copNo), in
+    returnTime order, so that a message holding a list's 2, 120 and 800 moves it as they came."""
     root = _read(body, "CEB622Message")
-    # The history keeps the receipt message's guid (36 characters), recorded once per list.
-    message_guid = (root.get("guid") or message.message_id)[:36]
+    message_guid = root.get("guid") or message.message_id
+    returns = [
+        (_time(_text(element, "returnTime")), position, element)
+        for position, element in enumerate(root.iterchildren(f"{{{xml.CEB_NS}}}InventoryReturn"))
+    ]
     outcomes = []
-    for element in root.iterchildren(f"{{{xml.CEB_NS}}}InventoryReturn"):
+    for receipt_time, position, element in sorted(returns, key=lambda found: (found[0], found[1])):
         agent_code, cop_no = _text(element, "agentCode"), _text(element, "copNo")
         inventory = Inventory.objects.filter(agent_code=agent_code, cop_no=cop_no).exclude(status="deleted").first()
         if inventory is None:
@@ -72,18 +84,25 @@ def apply_inventory_receipts(message: InboxMessage, body: bytes) -> str:
         invt_no = _text(element, "invtNo")
         if invt_no and inventory.invt_no != invt_no:
             Inventory.objects.filter(pk=inventory.pk).update(invt_no=invt_no)
+        code = _text(element, "returnStatus")
         try:
             outcome = lifecycle.inventory_apply_receipt(
                 inventory=inventory,
-                receipt_code=_text(element, "returnStatus"),
-                receipt_time=_time(_text(element, "returnTime")),
-                message_id=message_guid,
+                receipt_code=code,
+                receipt_time=receipt_time,
+                message_id=_return_id(message_guid, position),
                 note=_text(element, "returnInfo")[:500],
             )
         except lifecycle.UnknownReceiptCode:
             # Raised, it would fail the task on every sweep; noted, the list's other returns still apply.
-            outcomes.append(f"{agent_code}/{cop_no}: unknown returnStatus {_text(element, 'returnStatus')!r}")
+            outcomes.append(f"{agent_code}/{cop_no}: unknown returnStatus {code!r}")
             continue
+        if (
+            receipt_codes.effect(code) is receipt_codes.Effect.RETRY
+            and outcome.result is not lifecycle.ReceiptResult.DUPLICATE
+        ):
+            # Customs asks for the list again: the gateway resends it, or gives up after a few tries.
+            gateway.inventory_resend_later(inventory=inventory)
         outcomes.append(f"{agent_code}/{cop_no}: {outcome.result}")
     return "; ".join(outcomes) or "no InventoryReturn"
 
@@ -141,7 +160,9 @@ def apply_tax_bills(message: InboxMessage, body: bytes) -> str:
 
 
 def apply_cancellation_receipts(message: InboxMessage, body: bytes) -> str:
-    """Customs' answers to cancellations (CEB624): 399 cancels the list, a negative code refuses.
+    """Customs' answers to cancellations (CEB624): 399 cancels the list; 100 (customs returned
+    the request) or a negative code refuses it, which closes the request (a new one may be
+    made) and leaves the list released. Either way the enterprises concerned are told.
 
     120 (stored) only says customs has the request; it changes nothing.
     """
@@ -174,12 +195,19 @@ def apply_cancellation_receipts(message: InboxMessage, body: bytes) -> str:
                 note=f"CEB624 {status}: {_text(element, 'returnInfo')}"[:500],
             )
             cancellation.status = InventoryCancellation.Status.ACCEPTED
-        elif status.startswith("-"):
+        elif status == CANCELLATION_REFUSED or status.startswith("-"):
             cancellation.status = InventoryCancellation.Status.REJECTED
         else:
             outcomes.append(f"{agent_code}/{cop_no}: {status} noted")
             continue
         cancellation.save(update_fields=["status", "updated_at"])
+        events.inventory_cancellation_answered(
+            inventory=cancellation.inventory,
+            cancellation_id=cancellation.pk,
+            status=cancellation.status,
+            return_status=status,
+            return_info=_text(element, "returnInfo")[:200],
+        )
         outcomes.append(f"{agent_code}/{cop_no}: cancellation {cancellation.status}")
     return "; ".join(outcomes) or "no InvtCancelReturn"
 
@@ -188,6 +216,8 @@ def apply_cancellation_receipts(message: InboxMessage, body: bytes) -> str:
 # (returned) and 120 (stored) are final; 2, 3, 4 (in progress) and negative codes give way to
 # any later receipt, so a late or repeated receipt never undoes a final answer.
 FINAL_DOCUMENT_RECEIPTS = frozenset({"100", "120"})
+# Receipts that say customs has the document: its next version is a change (appType 2).
+HOLDING_DOCUMENT_RECEIPTS = frozenset({"2", "3", "100", "120"})
 # The return element of each answer, and the two keys that find its document (model field, XML element).
 DOCUMENT_RETURNS: dict[str, tuple[str, type[Order | Payment | Waybill], tuple[tuple[str, str], ...]]] = {
     "CEB312Message": ("OrderReturn", Order, (("ebp_code", "ebpCode"), ("order_no", "orderNo"))),
@@ -231,7 +261,8 @@ def apply_document_receipts(message_type: str) -> Handler:
                 continue
             document.customs_status = status[:10]
             document.customs_note = _text(element, "returnInfo")[:500]
-            document.save(update_fields=["customs_status", "customs_note", "updated_at"])
+            document.customs_holds = document.customs_holds or status in HOLDING_DOCUMENT_RECEIPTS
+            document.save(update_fields=["customs_status", "customs_note", "customs_holds", "updated_at"])
             outcomes.append(f"{label}: {status}")
         return "; ".join(outcomes) or f"no {element_name}"
 
@@ -239,8 +270,10 @@ def apply_document_receipts(message_type: str) -> Handler:
 
 
 def register() -> None:
+    # Receipts and tax bills come from customs alone: a payment company's secret releases nothing.
+    customs = (PartnerKind.CUSTOMS,)
     for message_type in DOCUMENT_RETURNS:
-        register_handler(message_type, apply_document_receipts(message_type))
-    register_handler("CEB622Message", apply_inventory_receipts)
-    register_handler("CEB624Message", apply_cancellation_receipts)
-    register_handler("CEB816Message", apply_tax_bills)
+        register_handler(message_type, apply_document_receipts(message_type), partner_kinds=customs)
+    register_handler("CEB622Message", apply_inventory_receipts, partner_kinds=customs)
+    register_handler("CEB624Message", apply_cancellation_receipts, partner_kinds=customs)
+    register_handler("CEB816Message", apply_tax_bills, partner_kinds=customs)

@@ -33,7 +33,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
@@ -41,6 +40,8 @@ from lxml import etree
 
 from core import errors
 from core.errors import ApiError, FieldError
+from core.times import ceb_time
+from declarations.customs import codes
 from declarations.customs.spec import SPECS, DocumentSpec
 
 CEB_NS = "http://www.chinaport.gov.cn/ceb"
@@ -48,7 +49,6 @@ DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "import202205.xsd"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MESSAGE_VERSION = "1.0"
-CHINA_STANDARD_TIME = ZoneInfo("Asia/Shanghai")
 
 # returnStatus of a CEB900 answer: negative, after the data exchange platform's format error
 # codes (spec section 7: 0001 message format, 0002 schema, 0999 other format errors).
@@ -87,7 +87,7 @@ class MessageRejected(ApiError):
     """
 
     status_code = 400
-    default_code = errors.XML_SCHEMA_INVALID
+    default_code = codes.XML_SCHEMA_INVALID
 
     def __init__(
         self,
@@ -123,19 +123,19 @@ class MessageTooLarge(MessageRejected):
 class UnsafeXml(MessageRejected):
     """A DOCTYPE or an entity declaration: refused outright, never parsed into anything."""
 
-    default_code = errors.XML_DOCTYPE_FORBIDDEN
+    default_code = codes.XML_DOCTYPE_FORBIDDEN
 
 
 class MalformedXml(MessageRejected):
-    default_code = errors.XML_MALFORMED
+    default_code = codes.XML_MALFORMED
 
 
 class WrongMessageType(MessageRejected):
-    default_code = errors.XML_MESSAGE_TYPE
+    default_code = codes.XML_MESSAGE_TYPE
 
 
 class SchemaInvalid(MessageRejected):
-    default_code = errors.XML_SCHEMA_INVALID
+    default_code = codes.XML_SCHEMA_INVALID
 
 
 def redact(text: str) -> str:
@@ -362,9 +362,9 @@ class DocumentResult:
 
     ``keys``: the document's key fields by their JSON names (``receipt_keys`` picks them from
     a parsed document); for a list, ``pre_no`` is the single window's number for it
-    (``pre_no_for``). ``return_status``: ``"2"`` accepted and declaring, a customs code such
-    as ``"-301010"``, or ``"-1"`` for the single window's own rules. ``return_info``:
-    ``"accepted id=..."``, or ``"[stable_code] message; field"``.
+    (``pre_no_for``). ``return_status``: ``"2"`` accepted and declaring (``"1"`` stored, for a
+    draft list), a customs code such as ``"-301010"``, or ``"-1"`` for the single window's own
+    rules. ``return_info``: ``"accepted id=..."``, or ``"[stable_code] message; field"``.
     """
 
     keys: Mapping[str, str]
@@ -458,8 +458,7 @@ def pre_no_for(document_id: int) -> str:
 
 def return_time(moment: datetime.datetime | None = None) -> str:
     """``YYYYMMDDhhmmssSSS`` in China Standard Time."""
-    local = (moment or timezone.now()).astimezone(CHINA_STANDARD_TIME)
-    return local.strftime("%Y%m%d%H%M%S") + f"{local.microsecond // 1000:03d}"
+    return ceb_time(moment or timezone.now(), milliseconds=True)
 
 
 def new_guid() -> str:

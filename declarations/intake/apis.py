@@ -6,10 +6,17 @@ from typing import Any, ClassVar
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,12 +24,13 @@ from rest_framework.views import APIView
 from core.errors import NotFoundError
 from core.idempotency import idempotent
 from core.openapi import problems
+from core.pagination import CursorPagination
+from core.parsers import JSONParser
 from declarations import selectors
 from declarations.customs.intake import submit_xml_message
-from declarations.customs.spec import SPECS, Kind
-from declarations.intake import examples, services
-from declarations.intake.serializers import INPUTS
-from declarations.models import DocumentStatus, InventoryStatus
+from declarations.intake import examples, outputs, services
+from declarations.kinds import INVENTORY, KINDS, ORDER, PAYMENT, WAYBILL, DocumentType
+from declarations.models import Declaration
 from single_window.permissions import caller_enterprise
 
 XML_TYPES = ("application/xml", "text/xml")
@@ -48,58 +56,13 @@ class DocumentCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
 
 
-def _output_serializer(kind: str) -> type[serializers.Serializer[Any]]:
-    """The answer's shape, for the schema: every field of the document as the API shows it."""
-    spec = SPECS[kind]
-
-    def field_for(kind_: Kind, name: str) -> serializers.Field[Any, Any, Any, Any]:
-        if kind_ is Kind.INTEGER:
-            return serializers.IntegerField(allow_null=True)
-        help_text = "masked" if name.endswith("_id_number") else ""
-        return serializers.CharField(allow_null=True, help_text=help_text)
-
-    name = kind.capitalize()
-    attrs: dict[str, Any] = {
-        "id": serializers.IntegerField(),
-        "status": serializers.ChoiceField(
-            choices=InventoryStatus.choices if kind == "inventory" else DocumentStatus.choices
-        ),
-        "version": serializers.IntegerField(),
-    }
-    if kind == "inventory":
-        attrs["waiting_for"] = serializers.ListField(
-            child=serializers.ChoiceField(choices=["order", "payment", "waybill"])
-        )
-    else:
-        attrs["customs_status"] = serializers.CharField(
-            allow_blank=True,
-            help_text="Customs' last returnStatus for the document the single window forwarded for its sender "
-            "(CEB312/412/512: 2 in progress, 120 stored, 100 returned, negative: refused); blank if none.",
-        )
-    attrs.update({f.name: field_for(f.kind, f.name) for f in spec.head})
-    if spec.lines:
-        line_attrs: dict[str, Any] = {f.name: field_for(f.kind, f.name) for f in spec.lines}
-        line_attrs["Meta"] = type("Meta", (), {"ref_name": f"{name}ItemOutput"})
-        attrs["items"] = type(f"{name}ItemOutput", (serializers.Serializer,), line_attrs)(many=True)
-    if kind == "inventory":
-        attrs["tax_estimate"] = serializers.DictField(
-            allow_null=True, help_text="The estimated tax bill (CEB816 shape) once the list is matched; else null."
-        )
-    attrs["created_at"] = serializers.DateTimeField()
-    attrs["updated_at"] = serializers.DateTimeField()
-    attrs["Meta"] = type("Meta", (), {"ref_name": f"{name}Output"})
-    return type(f"{name}Output", (serializers.Serializer,), attrs)
-
-
-OUTPUTS = {kind: _output_serializer(kind) for kind in SPECS}
-PLURAL = {"order": "orders", "payment": "payments", "waybill": "waybills", "inventory": "inventories"}
-
-
 class DocumentApi(APIView):
-    kind: ClassVar[str]
+    document_type: ClassVar[DocumentType]
 
-    def represent(self, request: Request, document: Any) -> dict[str, Any]:
-        return selectors.document_representation(kind=self.kind, document=document, viewer=caller_enterprise(request))
+    def represent(self, request: Request, document: Declaration) -> dict[str, Any]:
+        """The document as the caller may see it (``declarations.intake.outputs``)."""
+        output = self.document_type.output_serializer(document, context={"viewer": caller_enterprise(request)})
+        return output.data
 
 
 class DocumentSubmitApi(DocumentApi):
@@ -107,12 +70,15 @@ class DocumentSubmitApi(DocumentApi):
 
     @idempotent
     def post(self, request: Request) -> HttpResponse:
+        actor = request.user.actor  # type: ignore[union-attr]
         if request.content_type.split(";")[0].strip() in XML_TYPES:
-            return submit_xml_message(kind=self.kind, body=request.body, sender=caller_enterprise(request))
-        data = INPUTS[self.kind](data=request.data)
+            return submit_xml_message(
+                kind=self.document_type, body=request.body, sender=caller_enterprise(request), actor=actor
+            )
+        data = self.document_type.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.document_submit(
-            kind=self.kind, data=dict(data.validated_data), sender=caller_enterprise(request)
+            kind=self.document_type, data=dict(data.validated_data), sender=caller_enterprise(request), actor=actor
         )
         return Response(
             self.represent(request, result.document),
@@ -132,17 +98,21 @@ class DocumentListApi(DocumentApi):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.document_list(
-            kind=self.kind, enterprise=caller_enterprise(request), **filters.validated_data
+            kind=self.document_type, enterprise=caller_enterprise(request), **filters.validated_data
         )
         paginator = DocumentCursorPagination()
         page = paginator.paginate_queryset(queryset, request, view=self) or []
-        return paginator.get_paginated_response([self.represent(request, document) for document in page])
+        answer = self.document_type.page_serializer(
+            {"next": paginator.get_next_link(), "previous": paginator.get_previous_link(), "results": page},
+            context={"viewer": caller_enterprise(request)},
+        )
+        return Response(answer.data)
 
 
 class DocumentDetailApi(DocumentApi):
     def get(self, request: Request, document_id: int) -> Response:
         document = (
-            selectors.documents_visible_to(kind=self.kind, enterprise=caller_enterprise(request))
+            selectors.documents_visible_to(kind=self.document_type, enterprise=caller_enterprise(request))
             .filter(pk=document_id)
             .first()
         )
@@ -154,7 +124,7 @@ class DocumentDetailApi(DocumentApi):
 class DocumentByKeyApi(DocumentApi):
     def get(self, request: Request, first: str, second: str) -> Response:
         document = selectors.document_by_key(
-            kind=self.kind, enterprise=caller_enterprise(request), first=first, second=second
+            kind=self.document_type, enterprise=caller_enterprise(request), first=first, second=second
         )
         if document is None:
             raise NotFoundError
@@ -165,18 +135,17 @@ class DocumentCollectionApi(DocumentSubmitApi, DocumentListApi):
     """POST submits, GET lists."""
 
 
-def _views(kind: str) -> dict[str, type[APIView]]:
-    """The view classes of one document type, each operation with its own schema."""
-    name, plural, output = kind.capitalize(), PLURAL[kind], OUTPUTS[kind]
-    key_a, key_b = services.BUSINESS_KEYS[kind]
-    tag = [plural]
-    message = SPECS[kind].message
-    submit = extend_schema(
-        operation_id=f"{plural}_submit",
-        tags=tag,
-        summary=f"Submit a {kind} ({message}) in JSON or customs XML",
-        description=examples.SUBMIT_DESCRIPTION.format(message=message, kind=kind),
-        request={"application/json": INPUTS[kind], "application/xml": OpenApiTypes.STR},
+# --- The schema of each document type's operations ------------------------------------------
+
+
+def submit_schema(kind: DocumentType) -> Any:
+    output = kind.output_serializer
+    return extend_schema(
+        operation_id=f"{kind.plural}_submit",
+        tags=[kind.plural],
+        summary=f"Submit a {kind.name} ({kind.message}) in JSON or customs XML",
+        description=examples.SUBMIT_DESCRIPTION.format(message=kind.message, kind=kind.name),
+        request={"application/json": kind.input_serializer, "application/xml": OpenApiTypes.STR},
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key", str, OpenApiParameter.HEADER, description="Makes a retry safe; kept 24 hours."
@@ -185,14 +154,19 @@ def _views(kind: str) -> dict[str, type[APIView]]:
         responses={
             201: OpenApiResponse(output, description="Stored (app_type 1)."),
             200: OpenApiResponse(output, description="Changed or deleted (app_type 2 or 3); for XML, the receipt."),
-            **problems(400, 409, 415, 422),
+            # 404: a change or deletion of a key that isn't there or the caller may not see;
+            # 403: of a document another enterprise sent.
+            **problems(400, 404, 409, 415, 422),
         },
         examples=examples.submit_examples(kind),
     )
-    listing = extend_schema(
-        operation_id=f"{plural}_list",
-        tags=tag,
-        summary=f"{name}s the caller sent or is named in",
+
+
+def list_schema(kind: DocumentType) -> Any:
+    return extend_schema(
+        operation_id=f"{kind.plural}_list",
+        tags=[kind.plural],
+        summary=f"{kind.plural.capitalize()} the caller sent or is named in",
         parameters=[
             OpenApiParameter("status", str, description="Only documents in this status."),
             OpenApiParameter(
@@ -201,44 +175,97 @@ def _views(kind: str) -> dict[str, type[APIView]]:
             OpenApiParameter("cursor", str, description="The cursor from `next` or `previous`."),
             OpenApiParameter("page_size", int, description="Up to 500; 50 by default."),
         ],
-        responses={200: OpenApiResponse(output(many=True)), **problems(400)},
-        examples=[
-            OpenApiExample(
-                "A page",
-                value={
-                    "next": f"http://localhost:8000/api/v1/{plural}?cursor=cD0yMDI2",
-                    "previous": None,
-                    "results": [examples.OUTPUT_EXAMPLES[kind]],
-                },
-                response_only=True,
-            )
-        ],
+        responses={200: OpenApiResponse(kind.page_serializer), **problems(400)},
+        examples=[OpenApiExample("A page", value=examples.page_example(kind), response_only=True)],
     )
-    detail = extend_schema(
-        operation_id=f"{plural}_retrieve",
-        tags=tag,
-        summary=f"A {kind} by id",
-        responses={200: output, **problems(404)},
-        examples=[OpenApiExample("Document", value=examples.OUTPUT_EXAMPLES[kind], response_only=True)],
-    )
-    by_key = extend_schema(
-        operation_id=f"{plural}_by_key",
-        tags=tag,
-        summary=f"A {kind} by its business key ({key_a} + {key_b})",
-        responses={200: output, **problems(404)},
-        examples=[OpenApiExample("Document", value=examples.OUTPUT_EXAMPLES[kind], response_only=True)],
-    )
-    collection = extend_schema_view(get=listing, post=submit)(
-        type(f"{name}CollectionApi", (DocumentCollectionApi,), {"kind": kind})
-    )
-    return {
-        "collection": collection,
-        "detail": extend_schema_view(get=detail)(type(f"{name}DetailApi", (DocumentDetailApi,), {"kind": kind})),
-        "by_key": extend_schema_view(get=by_key)(type(f"{name}ByKeyApi", (DocumentByKeyApi,), {"kind": kind})),
-    }
 
 
-VIEWS = {kind: _views(kind) for kind in SPECS}
+def detail_schema(kind: DocumentType) -> Any:
+    return extend_schema(
+        operation_id=f"{kind.plural}_retrieve",
+        tags=[kind.plural],
+        summary=f"A {kind.name} by id",
+        responses={200: kind.output_serializer, **problems(404)},
+        examples=[OpenApiExample("Document", value=examples.OUTPUT_EXAMPLES[kind.name], response_only=True)],
+    )
+
+
+def by_key_schema(kind: DocumentType) -> Any:
+    key_a, key_b = kind.business_key
+    return extend_schema(
+        operation_id=f"{kind.plural}_by_key",
+        tags=[kind.plural],
+        summary=f"A {kind.name} by its business key ({key_a} + {key_b})",
+        responses={200: kind.output_serializer, **problems(404)},
+        examples=[OpenApiExample("Document", value=examples.OUTPUT_EXAMPLES[kind.name], response_only=True)],
+    )
+
+
+# --- The views of each document type ---------------------------------------------------------
+
+
+@extend_schema_view(get=list_schema(ORDER), post=submit_schema(ORDER))
+class OrderCollectionApi(DocumentCollectionApi):
+    document_type = ORDER
+
+
+@extend_schema_view(get=detail_schema(ORDER))
+class OrderDetailApi(DocumentDetailApi):
+    document_type = ORDER
+
+
+@extend_schema_view(get=by_key_schema(ORDER))
+class OrderByKeyApi(DocumentByKeyApi):
+    document_type = ORDER
+
+
+@extend_schema_view(get=list_schema(PAYMENT), post=submit_schema(PAYMENT))
+class PaymentCollectionApi(DocumentCollectionApi):
+    document_type = PAYMENT
+
+
+@extend_schema_view(get=detail_schema(PAYMENT))
+class PaymentDetailApi(DocumentDetailApi):
+    document_type = PAYMENT
+
+
+@extend_schema_view(get=by_key_schema(PAYMENT))
+class PaymentByKeyApi(DocumentByKeyApi):
+    document_type = PAYMENT
+
+
+@extend_schema_view(get=list_schema(WAYBILL), post=submit_schema(WAYBILL))
+class WaybillCollectionApi(DocumentCollectionApi):
+    document_type = WAYBILL
+
+
+@extend_schema_view(get=detail_schema(WAYBILL))
+class WaybillDetailApi(DocumentDetailApi):
+    document_type = WAYBILL
+
+
+@extend_schema_view(get=by_key_schema(WAYBILL))
+class WaybillByKeyApi(DocumentByKeyApi):
+    document_type = WAYBILL
+
+
+@extend_schema_view(get=list_schema(INVENTORY), post=submit_schema(INVENTORY))
+class InventoryCollectionApi(DocumentCollectionApi):
+    document_type = INVENTORY
+
+
+@extend_schema_view(get=detail_schema(INVENTORY))
+class InventoryDetailApi(DocumentDetailApi):
+    document_type = INVENTORY
+
+
+@extend_schema_view(get=by_key_schema(INVENTORY))
+class InventoryByKeyApi(DocumentByKeyApi):
+    document_type = INVENTORY
+
+
+# Each type's name to the URL segment, for callers that build URLs from a name (the tests).
+PLURAL: dict[str, str] = {name: kind.plural for name, kind in KINDS.items()}
 
 
 class InventoryCancelApi(APIView):
@@ -290,10 +317,40 @@ class InventoryCancelApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         cancellation = services.inventory_cancel_request(
-            inventory=inventory, reason=data.validated_data["reason"], requested_by=enterprise
+            inventory=inventory,
+            reason=data.validated_data["reason"],
+            requested_by=enterprise,
+            actor=request.user.actor,  # type: ignore[union-attr]
         )
         return Response(self.OutputSerializer(cancellation).data, status=status.HTTP_201_CREATED)
 
+
+TAX_ESTIMATE_EXAMPLE: dict[str, Any] = {
+    "mode": "within_limits",
+    "dutiable_total": "408.00",
+    "customs_tax": "0.00",
+    "value_added_tax": "37.13",
+    "consumption_tax": "0.00",
+    "tax_total": "37.13",
+    "items": [
+        {
+            "gnum": 1,
+            "gcode": "3304990099",
+            "dutiable_value": "202.97",
+            "customs_tax": "0.00",
+            "value_added_tax": "18.47",
+            "consumption_tax": "0.00",
+        },
+        {
+            "gnum": 2,
+            "gcode": "1901101000",
+            "dutiable_value": "205.03",
+            "customs_tax": "0.00",
+            "value_added_tax": "18.66",
+            "consumption_tax": "0.00",
+        },
+    ],
+}
 
 TRACE_EXAMPLE = {
     "ebp_code": "3301960001",
@@ -301,38 +358,18 @@ TRACE_EXAMPLE = {
     "order": examples.OUTPUT_EXAMPLES["order"],
     "payment": examples.OUTPUT_EXAMPLES["payment"],
     "waybill": examples.OUTPUT_EXAMPLES["waybill"],
-    "inventory": {**examples.OUTPUT_EXAMPLES["inventory"], "status": "declared", "waiting_for": []},
-    "tax_estimate": {
-        "mode": "within_limits",
-        "dutiable_total": "408.00",
-        "customs_tax": "0.00",
-        "value_added_tax": "37.13",
-        "consumption_tax": "0.00",
-        "tax_total": "37.13",
-        "items": [
-            {
-                "gnum": 1,
-                "gcode": "3304990099",
-                "dutiable_value": "202.97",
-                "customs_tax": "0.00",
-                "value_added_tax": "18.47",
-                "consumption_tax": "0.00",
-            },
-            {
-                "gnum": 2,
-                "gcode": "1901101000",
-                "dutiable_value": "205.03",
-                "customs_tax": "0.00",
-                "value_added_tax": "18.66",
-                "consumption_tax": "0.00",
-            },
-        ],
+    "inventory": {
+        **examples.OUTPUT_EXAMPLES["inventory"],
+        "status": "declared",
+        "waiting_for": [],
+        "tax_estimate": TAX_ESTIMATE_EXAMPLE,
     },
+    "tax_estimate": TAX_ESTIMATE_EXAMPLE,
     "events": [
         {"at": "2026-11-25T10:15:01+08:00", "type": "document_received", "document": "order:12"},
         {
-            "at": "2026-11-25T11:30:02+08:00",
             "type": "status_change",
+            "at": "2026-11-25T11:30:02+08:00",
             "from_status": "",
             "to_status": "pending_documents",
             "source": "enterprise",
@@ -341,8 +378,8 @@ TRACE_EXAMPLE = {
             "note": "app_type 1, app_status 2, version 1",
         },
         {
-            "at": "2026-11-25T11:30:02+08:00",
             "type": "rule_result",
+            "at": "2026-11-25T11:30:02+08:00",
             "run": 1,
             "rule": "payment_amount_equals_order",
             "outcome": "passed",
@@ -354,8 +391,8 @@ TRACE_EXAMPLE = {
             "note": "",
         },
         {
-            "at": "2026-11-25T11:30:02+08:00",
             "type": "status_change",
+            "at": "2026-11-25T11:30:02+08:00",
             "from_status": "matched",
             "to_status": "declared",
             "source": "single_window",
@@ -367,7 +404,88 @@ TRACE_EXAMPLE = {
 }
 
 
+class DocumentReceivedEvent(serializers.Serializer[Any]):
+    at = outputs.ChinaTime()
+    type = serializers.CharField(help_text="document_received")
+    document = serializers.CharField(help_text="The document received, as its type and id: order:12.")
+
+    class Meta:
+        ref_name = "TraceDocumentReceived"
+
+
+class StatusChangeEvent(serializers.Serializer[Any]):
+    type = serializers.CharField(help_text="status_change")
+    at = outputs.ChinaTime()
+    from_status = serializers.CharField(allow_blank=True, help_text="Blank when the list was created.")
+    to_status = serializers.CharField()
+    # A declared field, not Field.source (the serializer's metaclass takes it out of the class).
+    source = serializers.CharField(  # type: ignore[assignment]
+        help_text="Who moved the list: enterprise, single_window, customs_receipt, ..."
+    )
+    receipt_code = serializers.CharField(allow_blank=True, help_text="The customs receipt's status, if one moved it.")
+    applied = serializers.BooleanField(help_text="False: recorded only (a late or repeated receipt).")
+    note = serializers.CharField(allow_blank=True)
+
+    class Meta:
+        ref_name = "TraceStatusChange"
+
+
+class RuleResultEvent(serializers.Serializer[Any]):
+    type = serializers.CharField(help_text="rule_result")
+    at = outputs.ChinaTime()
+    run = serializers.IntegerField(help_text="The matching run, from 1.")
+    rule = serializers.CharField()
+    outcome = serializers.CharField()
+    field = serializers.CharField(allow_blank=True)
+    list_value = serializers.CharField(allow_blank=True, help_text="Masked where personal.")
+    other_value = serializers.CharField(allow_blank=True, help_text="Masked where personal.")
+    documents = serializers.ListField(child=serializers.CharField(), help_text="As type:id.")
+    customs_code = serializers.CharField(allow_blank=True)
+    note = serializers.CharField(allow_blank=True)
+
+    class Meta:
+        ref_name = "TraceRuleResult"
+
+
+TRACE_EVENT_SHAPES: dict[str, type[serializers.Serializer[Any]]] = {
+    "document_received": DocumentReceivedEvent,
+    "status_change": StatusChangeEvent,
+    "rule_result": RuleResultEvent,
+}
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="TraceEvent",
+        serializers={**TRACE_EVENT_SHAPES},
+        resource_type_field_name="type",
+        many=True,
+    )
+)
+class TraceEvents(serializers.Field[Any, Any, Any, Any]):
+    """The parcel's events (``selectors.ParcelTrace.events``), each in the shape of its type."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [TRACE_EVENT_SHAPES[event["type"]](event).data for event in value]
+
+
 class OrderTraceApi(APIView):
+    class OutputSerializer(serializers.Serializer[Any]):
+        ebp_code = serializers.CharField()
+        order_no = serializers.CharField()
+        order = ORDER.output_serializer(allow_null=True)
+        payment = PAYMENT.output_serializer(allow_null=True)
+        waybill = WAYBILL.output_serializer(allow_null=True)
+        inventory = INVENTORY.output_serializer(allow_null=True)
+        tax_estimate = outputs.TaxEstimateOutput(allow_null=True, help_text="The list's, as on the list.")
+        events = TraceEvents()
+
+        class Meta:
+            ref_name = "ParcelTrace"
+
     @extend_schema(
         operation_id="orders_trace",
         tags=["orders"],
@@ -377,11 +495,12 @@ class OrderTraceApi(APIView):
             "receipt code where one moved it) and every matching rule's result, with the two values that "
             "disagreed (personal ones masked)."
         ),
-        responses={200: OpenApiTypes.OBJECT, **problems(404)},
+        responses={200: OutputSerializer, **problems(404)},
         examples=[OpenApiExample("A declared parcel", value=TRACE_EXAMPLE, response_only=True)],
     )
     def get(self, request: Request, first: str, second: str) -> Response:
-        trace = selectors.parcel_trace(enterprise=caller_enterprise(request), ebp_code=first, order_no=second)
+        enterprise = caller_enterprise(request)
+        trace = selectors.parcel_trace(enterprise=enterprise, ebp_code=first, order_no=second)
         if trace is None:
             raise NotFoundError
-        return Response(trace)
+        return Response(self.OutputSerializer(trace, context={"viewer": enterprise}).data)

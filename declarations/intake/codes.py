@@ -6,6 +6,11 @@ Where customs has a code for the same failure, the answer carries it too
 
 from __future__ import annotations
 
+from core import errors
+from core.errors import code_constants, register_error_codes
+from declarations.clearance import lifecycle
+from declarations.customs import codes as customs_codes
+
 INVALID = "invalid"
 INVALID_APP_TYPE = "invalid_app_type"
 INVALID_APP_STATUS = "invalid_app_status"
@@ -29,9 +34,12 @@ ROLE_MISSING = "party_lacks_role"
 NOT_YOUR_DOCUMENT = "sender_not_party"
 APPOINTMENT_REQUIRED = "appointment_required"
 ASSURE_CODE_NOT_PARTY = "assure_code_not_party"
+# app_time is further ahead of the single window's clock than APP_TIME_FUTURE_TOLERANCE_SECONDS.
+APP_TIME_IN_FUTURE = "app_time_in_future"
 
 DUPLICATE = "duplicate_document"
-NOTHING_TO_CHANGE = "document_not_found_for_app_type"
+# A change or deletion of a business key the sender may see but did not send (nor its principal).
+NOT_DOCUMENT_SENDER = "not_document_sender"
 STALE_APP_TIME = "stale_app_time"
 CHANGE_NOT_ALLOWED = "change_not_allowed_in_state"
 CANCEL_NOT_ALLOWED = "cancel_not_allowed_in_state"
@@ -39,22 +47,39 @@ CANCEL_ALREADY_REQUESTED = "cancel_already_requested"
 # The cancellation can't leave for customs (no signing key of the declarant, no customs partner).
 CANCEL_NOT_SENDABLE = "cancel_not_sendable"
 
-# Customs' own codes for the same failures (message specification, section 7).
+# Customs' own codes for the same failures (message specification, section 7). A change or
+# deletion of a key that isn't there, or that the sender may not see, is core's ``not_found``
+# (one answer for both, so it never tells whether someone else's document exists).
 CUSTOMS_CODES: dict[tuple[str, str], str] = {
     ("order", DUPLICATE): "-301010",
     ("order", STALE_APP_TIME): "-301014",
-    ("order", NOTHING_TO_CHANGE): "-301009",
+    ("order", errors.NOT_FOUND): "-301009",
     ("order", CHANGE_NOT_ALLOWED): "-301011",
     ("payment", DUPLICATE): "-401007",
     ("payment", STALE_APP_TIME): "-401012",
-    ("payment", NOTHING_TO_CHANGE): "-401006",
+    ("payment", errors.NOT_FOUND): "-401006",
     ("payment", CHANGE_NOT_ALLOWED): "-401008",
     ("waybill", DUPLICATE): "-504012",
-    ("waybill", NOTHING_TO_CHANGE): "-504014",
+    ("waybill", errors.NOT_FOUND): "-504014",
     ("waybill", CHANGE_NOT_ALLOWED): "-504016",
     ("inventory", DUPLICATE): "-621004",
-    ("inventory", NOTHING_TO_CHANGE): "-621011",
+    ("inventory", errors.NOT_FOUND): "-621011",
     ("inventory", CHANGE_NOT_ALLOWED): "-621012",
     ("inventory", APPOINTMENT_REQUIRED): "-621016",
     ("inventory", NOT_YOUR_DOCUMENT): "-621016",
 }
+
+
+def register() -> None:
+    """All of declarations' error codes, registered once from ``DeclarationsConfig.ready``:
+    these, the customs-XML refusals and the lifecycle's. ``invalid``, ``unknown_enterprise``
+    and ``appointment_required`` are core's codes too, which any app may answer with."""
+    register_error_codes(
+        "declarations",
+        [
+            *code_constants(globals()),
+            *code_constants(vars(customs_codes)),
+            lifecycle.TRANSITION_NOT_ALLOWED,
+            lifecycle.UNKNOWN_RECEIPT_CODE,
+        ],
+    )

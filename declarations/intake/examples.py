@@ -5,9 +5,14 @@ and the sample reference data. They are the OpenAPI examples and the README's fi
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import OpenApiExample
+
+from declarations.customs.spec import Field, Kind
+from declarations.intake.outputs import plain
+from declarations.kinds import KINDS, DocumentType
 
 SUBMIT_DESCRIPTION = """\
 Send one document as JSON, or up to 100 as the customs message {message} with
@@ -16,7 +21,12 @@ with one result per document, in the manner of the customs receipts).
 
 `app_type` 1 stores a new document, 2 replaces it (until the list is declared), 3 deletes
 it. `app_status` 1 keeps a draft; 2 declares. A version whose `app_time` is not later than
-the stored one is ignored (409 `stale_app_time`). Amounts are decimal strings.
+the stored one is ignored (409 `stale_app_time`); one dated further ahead of now than the
+tolerance is refused (400 `app_time_in_future`). Only the enterprise that sent a document (or,
+for an order, an agent its e-commerce enterprise appointed) changes or deletes it: a key the
+caller may not see is answered 404 `not_found`, as a key nobody stored, and one it may see
+403 `not_document_sender`. Enterprises may be named by customs code or USCC; documents are
+stored under the customs code. Amounts are decimal strings.
 """
 
 BUYER_ID = "330106199003071236"  # a valid check character; not a real person
@@ -204,31 +214,50 @@ def document(kind: str, **changes: Any) -> dict[str, Any]:
     return data
 
 
-def _output(kind: str) -> dict[str, Any]:
-    data = copy.deepcopy(DOCUMENTS[kind])
-    for name in list(data):
-        if name.endswith("_id_number"):
-            data[name] = "330*************36"
-    status = "pending_documents" if kind == "inventory" else "declared"
-    head: dict[str, Any] = {"id": 81, "status": status}
-    if kind == "inventory":
-        head["waiting_for"] = ["waybill"]
-    head["version"] = 1
-    tail: dict[str, Any] = {"tax_estimate": None} if kind == "inventory" else {}
+def _shown(field: Field, sent: dict[str, Any]) -> Any:
+    """A field as the answer shows what was sent: ID numbers masked, amounts without trailing
+    zeros; a text left out is blank (stored as such), any other value left out is null."""
+    if field.name.endswith("_id_number"):
+        return "330*************36"
+    if field.name not in sent:
+        return "" if field.kind in (Kind.TEXT, Kind.CODE) else None
+    if field.kind is Kind.DECIMAL:
+        return plain(Decimal(sent[field.name]), Kind.DECIMAL)
+    return sent[field.name]
+
+
+def _output(kind: DocumentType) -> dict[str, Any]:
+    """The answer to the example document, as its output serializer writes it."""
+    sent = DOCUMENTS[kind.name]
+    state: dict[str, Any] = {"id": 81, "status": kind.declared_status}
+    if kind.is_list:
+        state["waiting_for"] = ["waybill"]
+    else:
+        state["customs_status"] = ""
+    state["version"] = 1
+    data = {**state, **{f.name: _shown(f, sent) for f in kind.spec.head}}
+    if kind.spec.lines:
+        data["items"] = [{f.name: _shown(f, line) for f in kind.spec.lines} for line in sent["items"]]
+    if kind.is_list:
+        data["tax_estimate"] = None
+    return {**data, "created_at": "2026-11-25T11:30:02+08:00", "updated_at": "2026-11-25T11:30:02+08:00"}
+
+
+OUTPUT_EXAMPLES = {name: _output(kind) for name, kind in KINDS.items()}
+
+
+def page_example(kind: DocumentType) -> dict[str, Any]:
     return {
-        **head,
-        **data,
-        **tail,
-        "created_at": "2026-11-25T11:30:02+08:00",
-        "updated_at": "2026-11-25T11:30:02+08:00",
+        "next": f"http://localhost:8000/api/v1/{kind.plural}?cursor=cD0yMDI2",
+        "previous": None,
+        "results": [OUTPUT_EXAMPLES[kind.name]],
     }
 
 
-OUTPUT_EXAMPLES = {kind: _output(kind) for kind in DOCUMENTS}
-
-
-def submit_examples(kind: str) -> list[OpenApiExample]:
+def submit_examples(kind: DocumentType) -> list[OpenApiExample]:
     return [
-        OpenApiExample(f"New {kind}", value=DOCUMENTS[kind], request_only=True, media_type="application/json"),
-        OpenApiExample("Stored", value=OUTPUT_EXAMPLES[kind], response_only=True, status_codes=["201"]),
+        OpenApiExample(
+            f"New {kind.name}", value=DOCUMENTS[kind.name], request_only=True, media_type="application/json"
+        ),
+        OpenApiExample("Stored", value=OUTPUT_EXAMPLES[kind.name], response_only=True, status_codes=["201"]),
     ]

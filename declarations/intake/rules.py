@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import FieldError
 from declarations.intake import codes
-from declarations.models import CountryCode, PositiveListEntry, UnitCode
+from declarations.models import CountryCode, Declaration, PositiveListEntry, UnitCode
 from single_window import selectors as registry
 from single_window.models import Enterprise, EnterpriseStatus, Role
 
@@ -31,6 +31,11 @@ SENDERS: dict[str, tuple[str, ...]] = {
     "waybill": ("logistics_code",),
     "inventory": ("agent_code",),
 }
+# The party an appointed agent may send a document for, where the specification lets one: an
+# order may come from its e-commerce enterprise's agent. (A list's agent sends in its own name.)
+AGENT_PRINCIPAL: dict[str, str] = {"order": "ebc_code"}
+# Every field that names an enterprise, in any of the four documents.
+PARTY_CODE_FIELDS = ("ebp_code", "ebc_code", "pay_code", "logistics_code", "agent_code", "assure_code", "area_code")
 
 
 def enterprises_by_code(codes_: Iterable[str]) -> dict[str, Enterprise]:
@@ -45,6 +50,47 @@ def enterprises_by_code(codes_: Iterable[str]) -> dict[str, Enterprise]:
             if code in wanted:
                 found[code] = enterprise
     return found
+
+
+def normalise_party_codes(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with each party code of a registered enterprise written as that enterprise's
+    own code (``Enterprise.code``: its customs code, else its USCC).
+
+    An enterprise may be named by its customs code or by its USCC; stored under one code, the
+    business keys, the one-list-per-order rule, matching and the buyer's quota see one
+    enterprise whichever code a sender wrote. A code nobody registered is left as it is (the
+    rules refuse it where a party must be registered).
+    """
+    found = enterprises_by_code(data.get(field) or "" for field in PARTY_CODE_FIELDS)
+    return {
+        **data,
+        **{field: found[data[field]].code for field in PARTY_CODE_FIELDS if data.get(field) in found},
+    }
+
+
+def _names(enterprise: Enterprise, code: str) -> bool:
+    return bool(code) and code in (enterprise.customs_code, enterprise.uscc)
+
+
+def may_change(*, kind: str, document: Declaration, sender: Enterprise) -> bool:
+    """May ``sender`` change or delete the stored ``document`` (``app_type`` 2 or 3)?
+
+    Its principal may: the enterprise that sent the stored version in its own name (named in
+    one of ``SENDERS``), or, when that version came from an appointed agent, the party the agent
+    acted for (``AGENT_PRINCIPAL``). Where the specification lets an agent send the document,
+    an agent holding an appointment in force from the principal may too. Nobody else: a party
+    named in the document reads it but does not change what another enterprise sent.
+    """
+    stored_sender = document.sender
+    principal: Enterprise | None = stored_sender
+    if not any(_names(stored_sender, getattr(document, field)) for field in SENDERS[kind]):
+        field = AGENT_PRINCIPAL.get(kind)
+        principal = registry.enterprise_get_by_code(code=getattr(document, field)) if field else None
+    if principal is None:
+        return sender.pk == stored_sender.pk
+    if sender.pk == principal.pk:
+        return True
+    return kind in AGENT_PRINCIPAL and registry.appointment_valid(principal=principal, agent=sender)
 
 
 def _reference_problems(kind: str, data: dict[str, Any]) -> list[FieldError]:
@@ -158,7 +204,8 @@ def _sender_problems(
                 ]
         return []
     # An order may also come from the e-commerce enterprise's appointed agent.
-    principal = parties.get(data.get("ebc_code") or "") if kind == "order" else None
+    field = AGENT_PRINCIPAL.get(kind)
+    principal = parties.get(data.get(field) or "") if field else None
     if principal is not None and registry.appointment_valid(principal=principal, agent=sender):
         return []
     return [

@@ -11,21 +11,23 @@ import datetime
 import re
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from core.times import ceb_time, parse_ceb_time
 from declarations.customs.spec import INVENTORY, ORDER, PAYMENT, WAYBILL, DocumentSpec, Field, Kind
 from declarations.intake import codes
+from declarations.intake.amounts import AsciiDecimalField, AsciiIntegerField
 from declarations.intake.identity import RESIDENT_ID_CARD, is_valid_resident_id, normalise_id_number
 
-CST = ZoneInfo("Asia/Shanghai")
 CNY = "142"
 MAX_LINES = 99
 
 
-class DecimalString(serializers.DecimalField):
+class DecimalString(AsciiDecimalField):
     """decimal(19,5) carried as a string; a JSON number is refused so no float rounds it."""
 
     default_error_messages = {"not_a_string": _('Send amounts as decimal strings, for example "12.50".')}
@@ -49,13 +51,13 @@ class Timestamp(serializers.CharField):
         if not re.fullmatch(r"[0-9]{14}", text):
             self.fail("invalid_timestamp")
         try:
-            return datetime.datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=CST)
+            return parse_ceb_time(text)
         except ValueError:
             self.fail("invalid_timestamp")
             raise  # unreachable: fail() raises
 
     def to_representation(self, value: Any) -> str:
-        return value.astimezone(CST).strftime("%Y%m%d%H%M%S") if isinstance(value, datetime.datetime) else str(value)
+        return ceb_time(value) if isinstance(value, datetime.datetime) else str(value)
 
 
 class Date(serializers.CharField):
@@ -87,7 +89,7 @@ def serializer_field(field: Field) -> serializers.Field[Any, Any, Any, Any]:
     if field.kind is Kind.DECIMAL:
         return DecimalString(**common)
     if field.kind is Kind.INTEGER:
-        return serializers.IntegerField(min_value=0, max_value=999_999_999, **common)
+        return AsciiIntegerField(min_value=0, max_value=999_999_999, **common)
     if field.kind is Kind.TIMESTAMP:
         return Timestamp(**common)
     if field.kind is Kind.DATE:
@@ -112,6 +114,18 @@ class DocumentInput(serializers.Serializer[Any]):
         if value not in ("1", "2", "3"):
             raise serializers.ValidationError(
                 _("appType is 1 (new), 2 (change) or 3 (delete)."), code=codes.INVALID_APP_TYPE
+            )
+        return value
+
+    def validate_app_time(self, value: datetime.datetime) -> datetime.datetime:
+        """Not further ahead of the single window's clock than the tolerance: app_time orders
+        versions, so a document dated far ahead would refuse every later version as stale."""
+        tolerance = datetime.timedelta(seconds=settings.APP_TIME_FUTURE_TOLERANCE_SECONDS)
+        if value > timezone.now() + tolerance:
+            raise serializers.ValidationError(
+                _("appTime is later than now by more than %(seconds)s seconds.")
+                % {"seconds": settings.APP_TIME_FUTURE_TOLERANCE_SECONDS},
+                code=codes.APP_TIME_IN_FUTURE,
             )
         return value
 
@@ -229,10 +243,3 @@ OrderInput = _build(ORDER, _OrderRules, "Order")
 PaymentInput = _build(PAYMENT, DocumentInput, "Payment")
 WaybillInput = _build(WAYBILL, DocumentInput, "Waybill")
 InventoryInput = _build(INVENTORY, _InventoryRules, "Inventory")
-
-INPUTS: dict[str, type[DocumentInput]] = {
-    "order": OrderInput,
-    "payment": PaymentInput,
-    "waybill": WaybillInput,
-    "inventory": InventoryInput,
-}

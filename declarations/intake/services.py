@@ -16,12 +16,16 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.errors import Conflict, InvalidInput
-from declarations import events
+from core import errors
+from core.audit import Actor, audit_record, snapshot
+from core.errors import Conflict, Forbidden, InvalidInput, NotFoundError
+from core.models import AuditEntry
+from declarations import events, selectors
 from declarations.clearance import lifecycle, matching, parcels
 from declarations.customs import gateway
 from declarations.intake import codes, rules
 from declarations.intake.identity import protect_id_number
+from declarations.kinds import INVENTORY, KINDS, DocumentType, kind_of
 from declarations.models import (
     INVENTORY_DECLARED_STATES,
     Declaration,
@@ -29,10 +33,7 @@ from declarations.models import (
     IdentityVerification,
     Inventory,
     InventoryCancellation,
-    InventoryItem,
     InventoryStatus,
-    Order,
-    OrderItem,
     Payment,
     StatusChangeSource,
     Waybill,
@@ -41,18 +42,11 @@ from single_window.models import Enterprise, InboundMessage
 
 WAYBILL_REUSE_AFTER = datetime.timedelta(days=183)
 
+# Views of the registry by name, for the tests that still look documents up by name.
 MODELS: dict[str, tuple[type[Declaration], type[models.Model] | None]] = {
-    "order": (Order, OrderItem),
-    "payment": (Payment, None),
-    "waybill": (Waybill, None),
-    "inventory": (Inventory, InventoryItem),
+    name: (kind.model, kind.line_model) for name, kind in KINDS.items()
 }
-BUSINESS_KEYS: dict[str, tuple[str, str]] = {
-    "order": ("ebp_code", "order_no"),
-    "payment": ("pay_code", "pay_transaction_id"),
-    "waybill": ("logistics_code", "logistics_no"),
-    "inventory": ("agent_code", "cop_no"),
-}
+BUSINESS_KEYS: dict[str, tuple[str, str]] = {name: kind.business_key for name, kind in KINDS.items()}
 # CEB623 cancels a list customs has released (DOMAIN.md section 3: released -> cancelled).
 CANCELLABLE = frozenset({InventoryStatus.RELEASED})
 
@@ -60,13 +54,26 @@ CANCELLABLE = frozenset({InventoryStatus.RELEASED})
 class DocumentConflict(Conflict):
     """A 409 that names the customs code for the same refusal where there is one."""
 
-    def __init__(self, kind: str, code: str, detail: Any, *, existing_id: int | None = None) -> None:
+    def __init__(self, kind: DocumentType, code: str, detail: Any, *, existing_id: int | None = None) -> None:
         extra: dict[str, Any] = {}
         if existing_id is not None:
             extra["existing_id"] = existing_id
-        if (kind, code) in codes.CUSTOMS_CODES:
-            extra["customs_code"] = codes.CUSTOMS_CODES[(kind, code)]
+        if code in kind.customs_codes:
+            extra["customs_code"] = kind.customs_codes[code]
         super().__init__(detail, code=code, extra=extra)
+
+
+class DocumentNotFound(NotFoundError):
+    """The 404 of a change or deletion of a business key that isn't there, or that the sender
+    may not see: one answer for both (with customs' code for it), so a change never tells an
+    enterprise whether someone else's document exists."""
+
+    def __init__(self, kind: DocumentType) -> None:
+        customs = kind.customs_codes.get(errors.NOT_FOUND)
+        super().__init__(
+            _("There is no document with this business key that you may change or delete."),
+            extra={"customs_code": customs} if customs else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -75,26 +82,22 @@ class SubmitResult:
     created: bool
 
 
-def _live(kind: str, data: dict[str, Any]) -> models.QuerySet[Any]:
-    model, _lines = MODELS[kind]
-    first, second = BUSINESS_KEYS[kind]
-    queryset: models.QuerySet[Any] = model._default_manager.filter(**{first: data[first], second: data[second]})
-    if kind == "waybill":
+def _live(kind: DocumentType, data: dict[str, Any]) -> models.QuerySet[Any]:
+    first, second = kind.business_key
+    queryset: models.QuerySet[Any] = kind.model._default_manager.filter(**{first: data[first], second: data[second]})
+    if kind.reusable_key:
+        # The latest generation, deleted or not: a deleted one frees the number (``_target``).
         return queryset.order_by("-generation")
     return queryset.exclude(status=DocumentStatus.DELETED)
 
 
-def _declared_list_for(kind: str, document: Declaration) -> bool:
+def _declared_list_for(kind: DocumentType, document: Declaration) -> bool:
     """Has a list built on this order, payment or waybill already gone to customs?"""
     lists = Inventory.objects.filter(status__in=INVENTORY_DECLARED_STATES)
-    if kind in ("order", "payment"):
-        return lists.filter(ebp_code=document.ebp_code, order_no=document.order_no).exists()  # type: ignore[attr-defined]
-    if kind == "waybill":
-        return lists.filter(logistics_code=document.logistics_code, logistics_no=document.logistics_no).exists()  # type: ignore[attr-defined]
-    return document.status in INVENTORY_DECLARED_STATES  # type: ignore[attr-defined]
+    return lists.filter(**{name: getattr(document, name) for name in kind.link.fields}).exists()
 
 
-def _assign(document: Declaration, kind: str, data: dict[str, Any]) -> None:
+def _assign(document: Declaration, data: dict[str, Any]) -> None:
     for name, value in data.items():
         if name == "items":
             continue
@@ -111,11 +114,10 @@ def _is_text(document: Declaration, name: str) -> bool:
     return isinstance(document._meta.get_field(name), models.CharField)
 
 
-def _replace_lines(document: Declaration, kind: str, lines: list[dict[str, Any]]) -> None:
-    _model, line_model = MODELS[kind]
+def _replace_lines(document: Declaration, kind: DocumentType, lines: list[dict[str, Any]]) -> None:
+    line_model, parent = kind.line_model, kind.line_parent
     if line_model is None:
         return
-    parent = "order" if kind == "order" else "inventory"
     line_model._default_manager.filter(**{parent: document}).delete()
     objects = []
     for line in lines:
@@ -128,20 +130,52 @@ def _replace_lines(document: Declaration, kind: str, lines: list[dict[str, Any]]
     line_model._default_manager.bulk_create(objects)
 
 
-def _new_status(kind: str, data: dict[str, Any]) -> str:
+def _new_status(kind: DocumentType, data: dict[str, Any]) -> str:
     if data["app_type"] == "3":
         return DocumentStatus.DELETED
     if data["app_status"] == "1":
         return DocumentStatus.DRAFT
-    return InventoryStatus.PENDING_DOCUMENTS if kind == "inventory" else DocumentStatus.DECLARED
+    return kind.declared_status
 
 
-def _check_change(kind: str, data: dict[str, Any], existing: Declaration | None) -> Declaration:
-    """A change or deletion needs a stored, newer-than-before, not yet declared document."""
+def _existing(kind: DocumentType, data: dict[str, Any]) -> tuple[Declaration | None, int]:
+    """The stored row of the business key, locked, that a new version would replace (None when
+    there is none, or a waybill number is free again), and the generation a new one gets."""
+    existing = _live(kind, data).select_for_update().first()
+    generation = 1
+    if kind.reusable_key and existing is not None:
+        # A deleted waybill frees its number; a live one frees it after six months.
+        expired = data["app_type"] == "1" and existing.created_at < timezone.now() - WAYBILL_REUSE_AFTER
+        if existing.status == DocumentStatus.DELETED or expired:
+            generation, existing = existing.generation + 1, None
+    return existing, generation
+
+
+def _visible(kind: DocumentType, document: Declaration, enterprise: Enterprise) -> bool:
+    return selectors.documents_visible_to(kind=kind, enterprise=enterprise).filter(pk=document.pk).exists()
+
+
+def _check_sender(kind: DocumentType, existing: Declaration | None, sender: Enterprise) -> Declaration:
+    """A change or deletion comes from the document's principal (``rules.may_change``).
+
+    Anyone else is answered as if the key were not there (404) when it may not see the
+    document, and 403 when it may (a party named in it): never with a hint that someone
+    else's document exists, nor its id.
+    """
     if existing is None:
-        raise DocumentConflict(
-            kind, codes.NOTHING_TO_CHANGE, _("There is no document with this business key to change or delete.")
-        )
+        raise DocumentNotFound(kind)
+    if rules.may_change(kind=kind.name, document=existing, sender=sender):
+        return existing
+    if not _visible(kind, existing, sender):
+        raise DocumentNotFound(kind)
+    raise Forbidden(
+        _("Only the enterprise that sent this document, or an agent it appointed, may change or delete it."),
+        code=codes.NOT_DOCUMENT_SENDER,
+    )
+
+
+def _check_change(kind: DocumentType, data: dict[str, Any], existing: Declaration) -> Declaration:
+    """A change or deletion needs a newer-than-before, not yet declared document."""
     if data["app_time"] <= existing.app_time:
         raise DocumentConflict(
             kind,
@@ -156,7 +190,7 @@ def _check_change(kind: str, data: dict[str, Any], existing: Declaration | None)
             from_status=existing.status,  # type: ignore[attr-defined]
             to_status=_new_status(kind, data),
         )
-        if kind == "inventory"
+        if kind.is_list
         else _declared_list_for(kind, existing)
     )
     if declared:
@@ -164,56 +198,109 @@ def _check_change(kind: str, data: dict[str, Any], existing: Declaration | None)
             kind,
             codes.CHANGE_NOT_ALLOWED,
             _("The list's state does not allow this change or deletion.")
-            if kind == "inventory"
-            else _("The document has been declared to customs and can no longer be changed or deleted."),
+            if kind.is_list
+            else _("A list naming this document has gone to customs: it can no longer be changed or deleted."),
             existing_id=existing.pk,
         )
     return existing
 
 
-def _target(kind: str, data: dict[str, Any], sender: Enterprise) -> tuple[Declaration, bool]:
-    """The row the submission writes, locked, and whether it is new."""
-    model, _lines = MODELS[kind]
-    existing = _live(kind, data).select_for_update().first()
-    generation = 1
-    if kind == "waybill" and existing is not None:
-        # A deleted waybill frees its number; a live one frees it after six months.
-        expired = data["app_type"] == "1" and existing.created_at < timezone.now() - WAYBILL_REUSE_AFTER
-        if existing.status == DocumentStatus.DELETED or expired:
-            generation, existing = existing.generation + 1, None
+def _target(
+    kind: DocumentType,
+    data: dict[str, Any],
+    sender: Enterprise,
+    existing: Declaration | None,
+    generation: int,
+) -> tuple[Declaration, bool]:
+    """The row the submission writes and whether it is new; for a change, ``existing`` is the
+    stored row whose sender ``_check_sender`` let through."""
     if data["app_type"] != "1":
+        if existing is None:
+            raise DocumentNotFound(kind)
         document = _check_change(kind, data, existing)
         document.version += 1
+        # Each version is its sender's: forwarding signs it with that enterprise's key.
+        document.sender = sender
         return document, False
     if existing is not None:
-        raise DocumentConflict(
-            kind, codes.DUPLICATE, _("A document with this business key exists."), existing_id=existing.pk
-        )
-    document = model(sender=sender, version=1)
+        # The id only to who may see the document; the refusal itself is customs' (-301010...).
+        shown = existing.pk if _visible(kind, existing, sender) else None
+        raise DocumentConflict(kind, codes.DUPLICATE, _("A document with this business key exists."), existing_id=shown)
+    document = kind.model(sender=sender, version=1)
     if isinstance(document, Waybill):
         document.generation = generation
     return document, True
 
 
+def _refuse_rule_breaks(kind: DocumentType, data: dict[str, Any], sender: Enterprise) -> None:
+    problems = rules.check_document(kind=kind.name, data=data, sender=sender)
+    if problems:
+        raise InvalidInput(_("The document breaks the single window's rules."), errors=problems)
+
+
+def _audit_view(document: Declaration, kind: DocumentType) -> dict[str, Any]:
+    """The audit view of a document and its lines: personal data and ID numbers left out
+    (``Declaration.audit_excluded``)."""
+    if kind.line_model is None:
+        return snapshot(document)
+    skipped = {"id", kind.line_parent}
+    lines = [
+        {name: value for name, value in snapshot(line).items() if name not in skipped}
+        for line in kind.line_model._default_manager.filter(**{kind.line_parent: document}).order_by("gnum")
+    ]
+    return snapshot(document, extra={"items": lines})
+
+
+# The audit action of each app_type: new, change, delete.
+AUDIT_ACTIONS = {"1": AuditEntry.Action.CREATE, "2": AuditEntry.Action.UPDATE, "3": AuditEntry.Action.DELETE}
+
+
 @transaction.atomic
 def document_submit(
-    *, kind: str, data: dict[str, Any], sender: Enterprise, source_message: InboundMessage | None = None
+    *,
+    kind: DocumentType | str,
+    data: dict[str, Any],
+    sender: Enterprise,
+    source_message: InboundMessage | None = None,
+    actor: Actor | None = None,
 ) -> SubmitResult:
     """Store a new version of a document, change it, or delete it, as ``app_type`` says.
 
-    ``data`` has passed the input serializer. ``source_message``: the customs XML message the
-    document came in (the gateway may forward it as it came); None for JSON. Raises ``InvalidInput``
-    (rules, nothing stored) or ``DocumentConflict`` (duplicate, stale version, state that
-    forbids the change).
+    ``kind``: the document type (or its name). ``data`` has passed the type's input serializer.
+    ``source_message``: the customs XML message the document came in (the gateway may forward it
+    as it came); None for JSON. ``actor``: who did it, for the audit log (the caller of the API
+    key; None: the sender itself). Raises ``InvalidInput`` (rules, nothing stored),
+    ``DocumentNotFound`` (a change of a key that isn't there or the sender can't see),
+    ``Forbidden`` (a change of a document another enterprise sent) or ``DocumentConflict``
+    (duplicate, stale version, state that forbids the change).
+
+    1. Party codes are normalised: an enterprise named by its USCC is stored under its code.
+    2. A new document passes the rules before anything about its key is told.
+    3. The parcel's locks, then the key's row: a change comes from the document's principal
+       (checked before the rules, so a stranger learns nothing), then passes the rules.
+    4. The version is stored, audited, forwarded (order, payment, waybill) and matched.
     """
-    problems = rules.check_document(kind=kind, data=data, sender=sender)
-    if problems:
-        raise InvalidInput(_("The document breaks the single window's rules."), errors=problems)
+    kind = kind_of(kind)
+    actor = actor or Actor(label=f"enterprise:{sender.code}", enterprise_id=sender.pk)
+    # 1.
+    data = rules.normalise_party_codes(data)
+    changing = data["app_type"] != "1"
+    # 2.
+    if not changing:
+        _refuse_rule_breaks(kind, data, sender)
+    # 3.
     parcels.parcel_lock(kind, data)
-    document, created = _target(kind, data, sender)
+    existing, generation = _existing(kind, data)
+    before = None
+    if changing:
+        existing = _check_sender(kind, existing, sender)
+        _refuse_rule_breaks(kind, data, sender)
+        before = _audit_view(existing, kind)
+    document, created = _target(kind, data, sender, existing, generation)
+    # 4.
     # A change may move a payment to another order: the lists of the old parcel lose it.
     previous = copy.copy(document) if isinstance(document, Payment) and not created else None
-    _assign(document, kind, data)
+    _assign(document, data)
     if isinstance(document, Payment) and not created:
         # A new version may name another payer: the payment company is asked again.
         document.identity_verification = IdentityVerification.NOT_REQUESTED
@@ -228,7 +315,15 @@ def document_submit(
         raise DocumentConflict(kind, codes.DUPLICATE, _("A document with this business key exists.")) from exc
     if "items" in data:
         _replace_lines(document, kind, data["items"])
-    if kind != "inventory":
+    audit_record(
+        actor=actor,
+        action=AUDIT_ACTIONS[data["app_type"]],
+        instance=document,
+        before=before,
+        after=_audit_view(document, kind),
+        reason=f"{kind.name} app_type {data['app_type']}, app_status {data['app_status']}, version {document.version}",
+    )
+    if not kind.is_list:
         # A declared order, payment or waybill goes to customs for its sender (a list goes once matched).
         gateway.document_forward(kind=kind, document=document, source_message=source_message)
     events.document_accepted(kind=kind, document=document, created=created)
@@ -241,7 +336,7 @@ def document_submit(
     return SubmitResult(document=document, created=created)
 
 
-def _save(document: Declaration, kind: str, data: dict[str, Any], *, created: bool) -> None:
+def _save(document: Declaration, kind: DocumentType, data: dict[str, Any], *, created: bool) -> None:
     """Write the document in its new state; a list's state goes through its lifecycle."""
     status = _new_status(kind, data)
     if not isinstance(document, Inventory):
@@ -257,18 +352,22 @@ def _save(document: Declaration, kind: str, data: dict[str, Any], *, created: bo
     lifecycle.inventory_transition(inventory=document, to=status, source=source, note=note)
 
 
-def after_submit(*, kind: str, document: Declaration) -> None:
-    """Bring the lists that wait on this parcel up to date."""
-    matching.documents_changed(kind=kind, document=document)
+def after_submit(*, kind: DocumentType | str, document: Declaration) -> None:
+    """Bring the lists that wait on this parcel up to date (``kind`` may be a name)."""
+    matching.documents_changed(kind=kind_of(kind).name, document=document)
 
 
 @transaction.atomic
-def inventory_cancel_request(*, inventory: Inventory, reason: str, requested_by: Enterprise) -> InventoryCancellation:
-    """Record a cancellation (CEB623) of a declared list; the gateway sends it to customs."""
+def inventory_cancel_request(
+    *, inventory: Inventory, reason: str, requested_by: Enterprise, actor: Actor | None = None
+) -> InventoryCancellation:
+    """Record a cancellation (CEB623) of a declared list; the gateway sends it to customs.
+
+    ``actor``: who asked, for the audit log (None: the requesting enterprise itself)."""
     inventory = Inventory.objects.select_for_update().get(pk=inventory.pk)
     if inventory.status not in CANCELLABLE:
         raise DocumentConflict(
-            "inventory",
+            INVENTORY,
             codes.CANCEL_NOT_ALLOWED,
             _("Only a list customs has released can be cancelled."),
             existing_id=inventory.pk,
@@ -282,11 +381,18 @@ def inventory_cancel_request(*, inventory: Inventory, reason: str, requested_by:
             )
     except IntegrityError as exc:
         raise DocumentConflict(
-            "inventory", codes.CANCEL_ALREADY_REQUESTED, _("A cancellation of this list is already open.")
+            INVENTORY, codes.CANCEL_ALREADY_REQUESTED, _("A cancellation of this list is already open.")
         ) from exc
     try:
         gateway.cancellation_send(cancellation=cancellation)
     except gateway.GatewayRefusal as refusal:
         # Nothing is recorded that can't leave signed: the enterprise fixes the cause and asks again.
-        raise DocumentConflict("inventory", codes.CANCEL_NOT_SENDABLE, refusal.note, existing_id=inventory.pk) from None
+        raise DocumentConflict(INVENTORY, codes.CANCEL_NOT_SENDABLE, refusal.note, existing_id=inventory.pk) from None
+    audit_record(
+        actor=actor or Actor(label=f"enterprise:{requested_by.code}", enterprise_id=requested_by.pk),
+        action=AuditEntry.Action.CREATE,
+        instance=cancellation,
+        after=snapshot(cancellation),
+        reason=f"cancellation of list {inventory.pk} ({inventory})",
+    )
     return cancellation

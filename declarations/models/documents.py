@@ -97,6 +97,13 @@ class Declaration(TimeStampedModel):
     class Meta:
         abstract = True
 
+    @property
+    def audit_excluded(self) -> tuple[str, ...]:
+        """Left out of the audit log (``core.audit.snapshot``): the personal fields, and ID
+        numbers in every form (ciphertext and lookup hash)."""
+        identity = [f.name for f in self._meta.concrete_fields if f.name.endswith(("_id_number_encrypted", "_id_hash"))]
+        return (*self.personal_fields, *identity)
+
 
 class CustomsReceipt(models.Model):
     """What customs last answered about an order, payment or waybill the single window forwarded
@@ -104,6 +111,9 @@ class CustomsReceipt(models.Model):
 
     customs_status = models.CharField(_("customs status"), max_length=10, blank=True)
     customs_note = models.CharField(_("customs note"), max_length=500, blank=True)
+    # Customs has taken a version of this document (a receipt 2, 3, 100 or 120): a later version
+    # goes out as a change (appType 2); until then every version goes out as new (appType 1).
+    customs_holds = models.BooleanField(_("customs holds a version"), default=False)
 
     class Meta:
         abstract = True
@@ -363,9 +373,16 @@ class Inventory(Declaration):
             models.UniqueConstraint(
                 fields=["agent_code", "cop_no"], condition=~Q(status="deleted"), name="inventory_business_key"
             ),
-            # One live list per parcel: documents of a parcel share ebp_code + order_no.
+            # One live list per parcel and e-commerce enterprise. Documents of a parcel share
+            # ebp_code + order_no, and a list matches only the order of its own e-commerce
+            # enterprise (``clearance.matching.parcel_documents``): only one of them can ever
+            # match the order. With ebc_code in the key, a list that names someone else's order
+            # number takes no number from the order's own enterprise (its list is not refused
+            # as a duplicate, -621004) and never matches that order.
             models.UniqueConstraint(
-                fields=["ebp_code", "order_no"], condition=~Q(status="deleted"), name="inventory_one_per_order"
+                fields=["ebp_code", "order_no", "ebc_code"],
+                condition=~Q(status="deleted"),
+                name="inventory_one_per_order",
             ),
             models.CheckConstraint(condition=Q(status__in=InventoryStatus.values), name="inventory_status_valid"),
             models.CheckConstraint(condition=Q(trade_mode__in=["9610", "1210"]), name="inventory_trade_mode_import"),

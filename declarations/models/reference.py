@@ -56,6 +56,11 @@ class TaxRate(models.Model):
     ct_threshold_unit_price = models.DecimalField(
         _("consumption tax only above unit price"), max_digits=19, decimal_places=5, null=True, blank=True
     )
+    # The unit the threshold price is per (020 slice: 15 CNY a mask); empty: the legal first unit.
+    ct_threshold_unit = models.CharField(_("unit of the threshold price"), max_length=3, blank=True)
+    # The line's legal first unit (035 kilogram for creams): a list's unit1 must be it, or the
+    # threshold would be judged per gram instead of per kilogram. Empty: not checked.
+    legal_unit1 = models.CharField(_("legal first unit"), max_length=3, blank=True)
     source = models.CharField(
         _("source"), max_length=16, choices=ReferenceSource.choices, default=ReferenceSource.SAMPLE
     )

@@ -194,6 +194,12 @@ def tax_rate_problems(values: Mapping[str, Any], *, unit_codes: Collection[str])
         problems.append(
             ("ct_threshold_unit_price", "a threshold needs a consumption tax (ct_rate or ct_amount_per_unit)")
         )
+    for name in ("ct_threshold_unit", "legal_unit1"):
+        code = values.get(name) or ""
+        if code and code not in unit_codes:
+            problems.append((name, f"{code!r} is not a known customs unit code"))
+    if values.get("ct_threshold_unit") and values.get("ct_threshold_unit_price") is None:
+        problems.append(("ct_threshold_unit", "a threshold unit needs a threshold price"))
     return problems
 
 
@@ -205,6 +211,8 @@ class _Table:
     model_name: str
     key: str
     columns: Mapping[str, Callable[[str], Any]]
+    # Columns a file may leave out (added after the first tables were published): empty.
+    optional: frozenset[str] = frozenset()
 
 
 _SPECS: dict[str, _Table] = {
@@ -230,7 +238,10 @@ _SPECS: dict[str, _Table] = {
             "ct_amount_per_unit": _amount,
             "ct_unit": _unit_or_empty,
             "ct_threshold_unit_price": _optional_price,
+            "ct_threshold_unit": _unit_or_empty,
+            "legal_unit1": _unit_or_empty,
         },
+        optional=frozenset({"ct_threshold_unit", "legal_unit1"}),
     ),
     COUNTRIES: _Table(
         model_name="CountryCode",
@@ -280,7 +291,7 @@ def reference_read_csv(*, table: str, text: str) -> list[NumberedRow]:
         raise ReferenceImportError([RowProblem(None, None, "the file has no header line")]) from None
     while header and not header[-1]:  # trailing empty columns, as spreadsheets save them
         header.pop()
-    missing = [name for name in spec.columns if name not in header]
+    missing = [name for name in spec.columns if name not in header and name not in spec.optional]
     unknown = [name for name in header if name not in spec.columns]
     duplicated = sorted({name for name in header if header.count(name) > 1})
     problems = [RowProblem(header_line, name, "missing from the header") for name in missing]
@@ -376,6 +387,9 @@ def reference_import(
     if table == TAX_RATES:
         unit_codes = set(classes[UNITS]._default_manager.values_list("code", flat=True))
     parsed = _parse_rows(table, spec, rows, unit_codes)
+    # A migration passes the model as it was then: columns added since are left out.
+    known = {field.name for field in model._meta.get_fields()}
+    parsed = {key: {name: value for name, value in values.items() if name in known} for key, values in parsed.items()}
 
     created = updated = unchanged = deleted = 0
     with transaction.atomic():

@@ -134,6 +134,8 @@ class RatesLike(Protocol):
     def ct_unit(self) -> str: ...
     @property
     def ct_threshold_unit_price(self) -> Decimal | None: ...
+    @property
+    def ct_threshold_unit(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,7 @@ class TaxRates:
     ct_amount_per_unit: Decimal = ZERO
     ct_unit: str = ""
     ct_threshold_unit_price: Decimal | None = None
+    ct_threshold_unit: str = ""
 
 
 # -- Outputs --------------------------------------------------------------------------------
@@ -274,9 +277,34 @@ def _ct_quantity(item: TaxItem, ct_unit: str) -> Decimal:
     raise CtQuantityMissing(gnum=item.gnum, gcode=item.gcode, ct_unit=ct_unit)
 
 
+# Units of one measure a quantity may be given in, and how many of the first make one of the
+# second: a threshold per kilogram judges a quantity declared in grams.
+UNIT_FACTORS: Mapping[tuple[str, str], Decimal] = {
+    ("036", "035"): Decimal("0.001"),  # gram -> kilogram
+    ("035", "036"): Decimal(1000),
+    ("096", "095"): Decimal("0.001"),  # millilitre -> litre
+    ("095", "096"): Decimal(1000),
+}
+
+
+def _quantity_in(item: TaxItem, unit: str) -> Decimal | None:
+    """The item's quantity in ``unit``: the legal quantities first (qty1, qty2), then the declared
+    one, converted where the item gives it in another unit of the same measure."""
+    given = ((item.qty1, item.unit1), (item.qty2, item.unit2), (item.qty, item.unit))
+    for quantity, given_unit in given:
+        if quantity is not None and given_unit == unit:
+            return quantity
+    for quantity, given_unit in given:
+        factor = UNIT_FACTORS.get((given_unit or "", unit))
+        if quantity is not None and factor is not None:
+            return quantity * factor
+    return None
+
+
 def _ct_applies(item: TaxItem, rates: RatesLike, dutiable: Decimal) -> bool:
-    """Whether the line's threshold lets CT apply: the unit price, dutiable value per qty1 (the
-    first legal unit, the unit the rate table's threshold is given in), at or above the threshold.
+    """Whether the line's threshold lets CT apply: the unit price, dutiable value per unit of the
+    threshold (``ct_threshold_unit``: 15 CNY a mask; by default the first legal unit, 10,000 CNY
+    a kilogram of cream), at or above the threshold.
 
     "At or above" as the law and ``reference_data/tax_rates.csv`` have it (10 CNY per ml or g
     "及以上"); a line without a threshold always pays CT.
@@ -284,9 +312,13 @@ def _ct_applies(item: TaxItem, rates: RatesLike, dutiable: Decimal) -> bool:
     threshold = rates.ct_threshold_unit_price
     if threshold is None:
         return True
-    if item.qty1 <= 0:
+    unit = rates.ct_threshold_unit or item.unit1
+    quantity = _quantity_in(item, unit)
+    if quantity is None:
+        raise CtQuantityMissing(gnum=item.gnum, gcode=item.gcode, ct_unit=unit)
+    if quantity <= 0:
         raise UnitPriceUndefined(gnum=item.gnum, gcode=item.gcode)
-    return dutiable / item.qty1 >= threshold
+    return dutiable / quantity >= threshold
 
 
 def _item_tax(item: TaxItem, rates: RatesLike, dutiable: Decimal, mode: Mode) -> ItemTax:

@@ -88,6 +88,20 @@ def _give_back(reservation: QuotaReservation) -> None:
     reservation.save(update_fields=["state", "updated_at"])
 
 
+def quota_give_back(*, inventory: Inventory) -> bool:
+    """Give back what the list holds of its buyer's quota now, whatever its state (a list given
+    up in send_failed); False when it held nothing."""
+    reservation = (
+        QuotaReservation.objects.select_for_update()
+        .filter(inventory=inventory, state=QuotaReservation.State.RESERVED)
+        .first()
+    )
+    if reservation is None:
+        return False
+    _give_back(reservation)
+    return True
+
+
 def _released_at(inventory: Inventory) -> datetime.datetime | None:
     change = (
         InventoryStatusChange.objects.filter(inventory=inventory, to_status=InventoryStatus.RELEASED, applied=True)

@@ -8,22 +8,17 @@ kind. Elements follow the field table, which is the schema's order (``test_xml``
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from declarations.customs import xml
 from declarations.customs.spec import SPECS, Field
 from single_window.signatures import sign_message
+from tests.certificates import KeyPair
 
 SAMPLES = Path(xml.__file__).resolve().parent / "schemas" / "samples"
 # The official sample of each document type.
@@ -45,42 +40,6 @@ def ceb(name: str) -> str:
 def sample(kind: str) -> bytes:
     """The official sample message of ``kind``, as published (signed with SM2-SM3)."""
     return (SAMPLES / f"{SAMPLE_OF[kind]}Message.xml").read_bytes()
-
-
-# --- Keys ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KeyPair:
-    private_key_pem: bytes
-    certificate_pem: bytes
-
-    @property
-    def certificate_text(self) -> str:
-        return self.certificate_pem.decode()
-
-
-def make_key_pair(common_name: str) -> KeyPair:
-    """An RSA key and a self-signed certificate for it, valid from yesterday for a year."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + datetime.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
-    return KeyPair(
-        private_key_pem=key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ),
-        certificate_pem=certificate.public_bytes(serialization.Encoding.PEM),
-    )
 
 
 # --- Writing messages ------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The regulators' console for declaration lists: search (a buyer by the hash of the full ID
-number), scope, the four documents side by side with failed fields marked, the tax estimate,
-the history, and personal data masked unless the regulator may see it (and then audited).
+number, posted so that the number never appears in a URL or an access log), scope, the four
+documents side by side with failed fields marked, the tax estimate, the history, and personal
+data masked unless the regulator may see it (and then audited).
 
 Personas: the superuser; a customs officer of district 2901 (the demo parcel's) without the
 unmask permission; the same officer with it; an officer of district 3104 who must see nothing.
@@ -103,6 +104,24 @@ def _results(client: Client, url: str, **query: str) -> list[Any]:
     return list(response.context["cl"].result_list)
 
 
+def _buyer(client: Client, url: str, id_number: str) -> Any:
+    """Search ``url``'s page for a buyer by ID number, as the page's buyer form does: posted."""
+    response = client.post(f"{url}buyer/", {"id_number": id_number}, follow=True)
+    assert response.status_code == 200
+    for location, _status in response.redirect_chain:
+        assert normalised(id_number) not in normalised(location), location
+    assert normalised(id_number) not in normalised(response.content.decode())
+    return response
+
+
+def _buyer_results(client: Client, url: str, id_number: str) -> list[Any]:
+    return list(_buyer(client, url, id_number).context["cl"].result_list)
+
+
+def normalised(text: str) -> str:
+    return text.replace(" ", "").replace("%20", "").upper()
+
+
 def _page(client: Client, inventory: Inventory) -> str:
     response = client.get(f"{LISTS}{inventory.pk}/change/")
     assert response.status_code == 200
@@ -116,76 +135,118 @@ def _page(client: Client, inventory: Inventory) -> str:
 
 @pytest.mark.parametrize(
     "term",
-    [examples.ORDER["order_no"], examples.WAYBILL["logistics_no"], examples.INVENTORY["cop_no"], BUYER_ID],
-    ids=["order no", "logistics no", "cop no", "buyer id number"],
+    [examples.ORDER["order_no"], examples.WAYBILL["logistics_no"], examples.INVENTORY["cop_no"]],
+    ids=["order no", "logistics no", "cop no"],
 )
-def test_an_officer_finds_a_list_of_the_district_by_number_or_buyer(
+def test_an_officer_finds_a_list_of_the_district_by_number(
     officer_client: Client, declared_list: Inventory, term: str
 ) -> None:
     assert _results(officer_client, LISTS, q=term) == [declared_list]
 
 
-def test_a_search_by_id_number_goes_on_as_a_filter_on_its_hash(
+def test_an_officer_finds_a_list_by_the_buyers_id_number_posted(
     officer_client: Client, declared_list: Inventory
 ) -> None:
-    response = officer_client.get(LISTS, {"q": f" {BUYER_ID[:6]} {BUYER_ID[6:]} "}, follow=True)
+    response = _buyer(officer_client, LISTS, f" {BUYER_ID[:6]} {BUYER_ID[6:]} ")
+
+    # Posted, then shown as a filter on the number's keyed hash: the number is in no URL.
+    [(url, status)] = response.redirect_chain
+    assert status == 302
+    assert url == f"{LISTS}?buyer_id_hash={id_number_hash(BUYER_ID)}"
+    assert f"Showing the buyer with ID number {MASKED_ID}." in response.content.decode()
+    assert list(response.context["cl"].result_list) == [declared_list]
+
+
+def test_the_list_page_offers_the_posted_buyer_search(officer_client: Client, declared_list: Inventory) -> None:
+    html = officer_client.get(LISTS).content.decode()
+
+    assert re.search(rf'<form [^>]*method="post" [^>]*action="{LISTS}buyer/"', html), html
+    assert 'name="id_number"' in html
+
+
+@pytest.mark.parametrize("term", [BUYER_ID, f"{BUYER_ID[:6]} {BUYER_ID[6:]}", BUYER_ID_ENDING_X.lower()])
+def test_an_id_number_in_the_query_string_is_not_looked_up(
+    officer_client: Client, declared_list: Inventory, term: str
+) -> None:
+    """A number in a URL is in every access log on the way: the query string is refused, not searched."""
+    response = officer_client.get(LISTS, {"q": term, "status": "declared"}, follow=True)
 
     [(url, status)] = response.redirect_chain
     assert status == 302
-    assert f"buyer_id_hash={id_number_hash(BUYER_ID)}" in url
-    assert BUYER_ID not in url
+    assert url == f"{LISTS}?status=declared"  # the search is dropped, nothing in its place
     html = response.content.decode()
-    assert BUYER_ID not in html
-    assert f"Showing the buyer with ID number {MASKED_ID}." in html
+    assert "buyer_id_hash" not in html
+    assert normalised(term) not in normalised(html)
+    assert "Search a buyer by ID number with the buyer search form" in html
+    # No lookup: the page lists what it would without the term (nothing was filtered by the buyer).
     assert list(response.context["cl"].result_list) == [declared_list]
+    assert response.context["cl"].query == ""
+
+
+def test_the_buyer_search_is_posted_only(officer_client: Client, declared_list: Inventory) -> None:
+    response = officer_client.get(f"{LISTS}buyer/", {"id_number": BUYER_ID})
+
+    assert response.status_code == 405
 
 
 def test_an_id_number_with_a_lowercase_x_finds_the_buyer(send: Send, officer_client: Client) -> None:
     assert send("inventory", buyer_id_number=BUYER_ID_ENDING_X).status_code == 201
     inventory = Inventory.objects.get()
 
-    response = officer_client.get(LISTS, {"q": BUYER_ID_ENDING_X.lower()}, follow=True)
+    response = _buyer(officer_client, LISTS, BUYER_ID_ENDING_X.lower())
 
     assert list(response.context["cl"].result_list) == [inventory]
-    html = response.content.decode()
-    assert BUYER_ID_ENDING_X not in html
-    assert BUYER_ID_ENDING_X.lower() not in html
 
 
 def test_an_id_number_of_another_buyer_finds_nothing(officer_client: Client, declared_list: Inventory) -> None:
-    assert _results(officer_client, LISTS, q=BUYER_ID_ENDING_X) == []
+    assert _buyer_results(officer_client, LISTS, BUYER_ID_ENDING_X) == []
 
 
-def test_a_number_with_a_wrong_check_character_is_searched_as_text(
+def test_a_number_with_a_wrong_check_character_finds_nothing_and_is_not_repeated(
+    officer_client: Client, declared_list: Inventory
+) -> None:
+    wrong = BUYER_ID[:17] + ("5" if BUYER_ID[17] != "5" else "7")
+
+    response = _buyer(officer_client, LISTS, wrong)
+
+    [(url, _status)] = response.redirect_chain
+    assert url == LISTS
+    assert "not a full resident ID number" in response.content.decode()
+    # Back to the page as it was: nothing was looked up.
+    assert list(response.context["cl"].result_list) == [declared_list]
+
+
+def test_a_number_with_a_wrong_check_character_in_the_query_string_is_searched_as_text(
     officer_client: Client, declared_list: Inventory
 ) -> None:
     wrong = BUYER_ID[:17] + ("5" if BUYER_ID[17] != "5" else "7")
 
     response = officer_client.get(LISTS, {"q": wrong})
 
-    assert response.status_code == 200  # no redirect: not an ID number
+    assert response.status_code == 200  # not an ID number: an ordinary search, which finds nothing
     assert list(response.context["cl"].result_list) == []
 
 
 def test_orders_and_payments_are_found_by_the_buyers_id_number(
     officer_client: Client, declared_list: Inventory
 ) -> None:
-    [order] = _results(officer_client, ORDERS, q=BUYER_ID)
-    [payment] = _results(officer_client, PAYMENTS, q=BUYER_ID)
+    [order] = _buyer_results(officer_client, ORDERS, BUYER_ID)
+    [payment] = _buyer_results(officer_client, PAYMENTS, BUYER_ID)
 
     assert order.order_no == payment.order_no == declared_list.order_no
 
 
 def test_the_superuser_finds_the_list_too(superuser_client: Client, declared_list: Inventory) -> None:
-    assert _results(superuser_client, LISTS, q=BUYER_ID) == [declared_list]
+    assert _buyer_results(superuser_client, LISTS, BUYER_ID) == [declared_list]
     assert _results(superuser_client, LISTS) == [declared_list]
 
 
 def test_an_officer_of_another_district_sees_nothing(other_district_client: Client, declared_list: Inventory) -> None:
-    for term in (BUYER_ID, examples.ORDER["order_no"], examples.WAYBILL["logistics_no"], examples.INVENTORY["cop_no"]):
+    for term in (examples.ORDER["order_no"], examples.WAYBILL["logistics_no"], examples.INVENTORY["cop_no"]):
         assert _results(other_district_client, LISTS, q=term) == []
+    assert _buyer_results(other_district_client, LISTS, BUYER_ID) == []
     assert _results(other_district_client, LISTS) == []
-    assert _results(other_district_client, ORDERS, q=BUYER_ID) == []
+    assert _buyer_results(other_district_client, ORDERS, BUYER_ID) == []
     assert _results(other_district_client, ESTIMATES) == []
     assert _results(other_district_client, QUOTAS) == []
     # "Does not exist": back to the index, nothing shown and nothing audited.
@@ -314,7 +375,7 @@ def test_the_page_changes_nothing(officer_client: Client, declared_list: Invento
 def test_tax_estimates_are_listed_read_only(officer_client: Client, declared_list: Inventory) -> None:
     estimate = TaxEstimate.objects.get(inventory=declared_list)
 
-    assert _results(officer_client, ESTIMATES, q=BUYER_ID) == [estimate]
+    assert _buyer_results(officer_client, ESTIMATES, BUYER_ID) == [estimate]
     assert _results(officer_client, ESTIMATES, q=examples.INVENTORY["cop_no"]) == [estimate]
     assert officer_client.get(f"{ESTIMATES}{estimate.pk}/change/").status_code == 200
     assert officer_client.get(f"{ESTIMATES}add/").status_code == 403
@@ -333,6 +394,6 @@ def test_quotas_are_listed_by_shortened_hash(officer_client: Client, declared_li
     assert list(response.context["cl"].result_list) == [quota]
     assert f"{digest[:12]}…" in html
     assert digest not in html
-    assert _results(officer_client, QUOTAS, q=BUYER_ID) == [quota]
-    assert _results(officer_client, QUOTAS, q=BUYER_ID_ENDING_X) == []
+    assert _buyer_results(officer_client, QUOTAS, BUYER_ID) == [quota]
+    assert _buyer_results(officer_client, QUOTAS, BUYER_ID_ENDING_X) == []
     assert officer_client.get(f"{QUOTAS}add/").status_code == 403

@@ -351,3 +351,39 @@ def test_a_mark_newer_than_the_sweeps_delay_is_left_to_its_own_dispatch(declared
     Inventory.objects.filter(pk=declared.pk).update(dispatch_requested_at=timezone.now())
 
     assert declare.dispatch_sweep() == 0
+
+
+# --- Given up in send_failed -------------------------------------------------------------------------
+
+
+def test_a_list_left_in_send_failed_is_given_up_and_its_quota_and_reservations_released(
+    declared: Inventory, systems: dict[str, System]
+) -> None:
+    lifecycle.inventory_transition(inventory=declared, to=S.SEND_FAILED, source=StatusChangeSource.SINGLE_WINDOW)
+    assert quota_reserved() > 0
+    soon = timezone.now() + datetime.timedelta(seconds=settings.SEND_FAILED_GIVE_UP_SECONDS - 60)
+    later = timezone.now() + datetime.timedelta(seconds=settings.SEND_FAILED_GIVE_UP_SECONDS + 1)
+
+    assert declare.send_failed_sweep(now=soon) == 0
+    assert declare.send_failed_sweep(now=later) == 1
+
+    declared.refresh_from_db()
+    assert declared.status == S.SEND_FAILED
+    assert quota_reserved() == 0
+    for system in systems.values():
+        assert system.told == [("release", ref_of(declared), "send_failed")]
+    assert declare.send_failed_sweep(now=later) == 0  # released once
+
+
+def test_a_change_of_a_send_failed_list_declares_it_again(
+    send: Send, declared: Inventory, systems: dict[str, System]
+) -> None:
+    lifecycle.inventory_transition(inventory=declared, to=S.SEND_FAILED, source=StatusChangeSource.SINGLE_WINDOW)
+    docs = parcel(9)
+
+    response = send("inventory", {**docs["inventory"], "app_type": "2", "app_time": "20261125120000"})
+
+    assert response.status_code == 200, response.content
+    declared.refresh_from_db()
+    assert (declared.status, declared.version) == (S.DECLARED, 2)
+    assert quota_reserved() > 0

@@ -14,16 +14,17 @@ from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
 from declarations.customs import xml
-from declarations.intake import examples
-from declarations.models import Order, Payment
-from declarations.tests.customs_xml import KeyPair, ceb, make_key_pair, message_xml
+from declarations.intake import codes, examples
+from declarations.models import Inventory, InventoryStatus, Order, Payment, Waybill
+from declarations.tests.customs_xml import ceb, message_xml
 from declarations.tests.helpers import EBC_CODE, EBP_CODE, PAY_CODE, Send, detail_url, url
 from declarations.tests.test_receipts import _add, _message, deliver, return_time, valid
 from single_window import services as hub
 from single_window.models import EnterpriseSigningKey, OutboxMessage, OutboxState, PartnerKind
 from single_window.outbox import message_body
 from single_window.signatures import usable_certificates, verify_message_signature
-from tests.factories import TEST_ACTOR, Persona
+from tests.certificates import KeyPair, make_key_pair
+from tests.factories import TEST_ACTOR, Persona, assert_problem
 from tests.partner_webhooks import SigningPartner, register_partner
 
 CUSTOMS_CODE = "CUSTOMS-TEST"
@@ -32,7 +33,7 @@ ORDER = examples.ORDER
 
 @pytest.fixture(scope="module")
 def ebp_keys() -> KeyPair:
-    return make_key_pair("Demo Platform")
+    return make_key_pair(common_name="Demo Platform")
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def ebp_signing_key(ebp: Persona, ebp_keys: KeyPair) -> EnterpriseSigningKey:
 
 
 def forwarded(message_type: str) -> list[OutboxMessage]:
-    return list(OutboxMessage.objects.filter(destination_kind="customs", message_type=message_type))
+    return list(OutboxMessage.objects.filter(destination_kind="customs", message_type=message_type).order_by("id"))
 
 
 def ceb312(status: str, *, order_no: str = ORDER["order_no"], at: str = "20261125120000") -> bytes:
@@ -201,3 +202,133 @@ def test_a_ceb312_for_an_unknown_order_changes_nothing(send: Send, customs: Sign
 
     assert "no such order" in message.note
     assert Order.objects.get(pk=order_id).customs_status == ""
+
+
+def sent_app_type(message_type: str = "CEB311Message") -> str:
+    *_earlier, last = forwarded(message_type)
+    root = xml.read_message(message_body(last), expected_message=message_type)
+    head = root.find(f"{ceb('Order')}/{ceb('OrderHead')}")
+    assert head is not None
+    return head.findtext(ceb("appType")) or ""
+
+
+def test_an_order_customs_never_took_goes_out_as_new_whatever_its_change_history(
+    send: Send, customs: SigningPartner, ebp_signing_key: EnterpriseSigningKey
+) -> None:
+    assert send("order", app_status="1").status_code == 201  # a draft: nothing leaves
+
+    changed = send("order", app_type="2", app_status="2", app_time="20261125110000")
+
+    assert changed.status_code == 200, changed.content
+    assert len(forwarded("CEB311Message")) == 1
+    assert sent_app_type() == "1"
+
+
+def test_a_change_of_an_order_customs_holds_goes_out_as_a_change(
+    send: Send, customs: SigningPartner, ebp_signing_key: EnterpriseSigningKey
+) -> None:
+    send("order")
+    deliver(customs, ceb312("120", at="20261125120001"))
+
+    changed = send("order", app_type="2", app_time="20261125130000", note="地址更正")
+
+    assert changed.status_code == 200, changed.content
+    assert len(forwarded("CEB311Message")) == 2
+    assert sent_app_type() == "2"
+    assert Order.objects.get(pk=changed.json()["id"]).customs_holds
+
+
+# --- Deletions (issue "Trust the core", item 14) ------------------------------------------------
+
+MESSAGE_OF = {"order": "CEB311Message", "payment": "CEB411Message", "waybill": "CEB511Message"}
+HEAD_OF = {"order": "Order/OrderHead", "payment": "Payment/PaymentHead", "waybill": "Logistics/LogisticsHead"}
+SENDER_PERSONA = {"order": "ebp", "payment": "pay", "waybill": "logistics"}
+DOCUMENT_MODEL: dict[str, type[Order | Payment | Waybill]] = {"order": Order, "payment": Payment, "waybill": Waybill}
+
+
+def head_of(message: OutboxMessage, kind: str) -> etree._Element:
+    root = xml.read_message(message_body(message), expected_message=MESSAGE_OF[kind])
+    head = root.find("/".join(ceb(part) for part in HEAD_OF[kind].split("/")))
+    assert head is not None
+    return head
+
+
+@pytest.fixture
+def signing_senders(parties: dict[str, Persona]) -> dict[str, Persona]:
+    """The senders of the order, payment and waybill, each with an active signing key."""
+    senders = {kind: parties[name] for kind, name in SENDER_PERSONA.items()}
+    for who in senders.values():
+        keys = make_key_pair(common_name=who.enterprise.name)
+        hub.signing_key_register(
+            enterprise=who.enterprise,
+            private_key_pem=keys.private_key_text,
+            certificate_pem=keys.certificate_text,
+            actor=TEST_ACTOR,
+        )
+    return senders
+
+
+def test_deleting_an_order_customs_holds_leaves_as_a_deletion_signed_by_its_sender(
+    send: Send, customs: SigningPartner, ebp_signing_key: EnterpriseSigningKey
+) -> None:
+    send("order")
+    deliver(customs, ceb312("120", at="20261125120001"))
+
+    deleted = send("order", app_type="3", app_time="20261125130000")
+
+    assert deleted.status_code == 200, deleted.content
+    created, deletion = forwarded("CEB311Message")
+    assert sent_app_type() == "3"
+    assert (deletion.ordering_key, deletion.state) == (created.ordering_key, OutboxState.PENDING)
+    root = xml.read_message(message_body(deletion), expected_message="CEB311Message")
+    check = verify_message_signature(root=root, candidates=usable_certificates(enterprise=ebp_signing_key.enterprise))
+    assert check.verified, check
+    order = Order.objects.get()
+    assert (order.status, order.customs_holds) == ("deleted", True)
+
+
+@pytest.mark.parametrize("kind", ["payment", "waybill"])
+def test_deleting_a_payment_or_waybill_customs_holds_leaves_as_a_deletion(
+    send: Send, customs: SigningPartner, signing_senders: dict[str, Persona], kind: str
+) -> None:
+    send(kind)
+    DOCUMENT_MODEL[kind]._default_manager.update(customs_holds=True)  # as a CEB412/512 of 120 says
+
+    deleted = send(kind, app_type="3", app_time="20261125130000")
+
+    assert deleted.status_code == 200, deleted.content
+    created, deletion = forwarded(MESSAGE_OF[kind])
+    assert head_of(created, kind).findtext(ceb("appType")) == "1"
+    assert head_of(deletion, kind).findtext(ceb("appType")) == "3"
+
+
+@pytest.mark.parametrize("kind", ["order", "payment", "waybill"])
+def test_deleting_a_document_customs_never_took_sends_nothing_more(
+    send: Send, customs: SigningPartner, signing_senders: dict[str, Persona], kind: str
+) -> None:
+    send(kind, app_status="1")  # a draft: never forwarded
+
+    deleted = send(kind, app_type="3", app_time="20261125130000")
+
+    assert deleted.status_code == 200, deleted.content
+    assert forwarded(MESSAGE_OF[kind]) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "customs_code"), [("order", "-301011"), ("payment", "-401008"), ("waybill", "-504016")]
+)
+def test_deleting_a_document_whose_list_went_to_customs_is_refused_here_and_nothing_is_sent(
+    send: Send, customs: SigningPartner, signing_senders: dict[str, Persona], kind: str, customs_code: str
+) -> None:
+    for name in ("order", "payment", "waybill", "inventory"):
+        assert send(name).status_code == 201
+    DOCUMENT_MODEL[kind]._default_manager.update(customs_holds=True)
+    Inventory.objects.update(status=InventoryStatus.ACCEPTED)
+    sent = len(forwarded(MESSAGE_OF[kind]))
+
+    response = send(kind, app_type="3", app_time="20261125130000")
+
+    body = assert_problem(response, 409, codes.CHANGE_NOT_ALLOWED)
+    assert body["customs_code"] == customs_code
+    assert DOCUMENT_MODEL[kind]._default_manager.get().status == "declared"
+    assert len(forwarded(MESSAGE_OF[kind])) == sent

@@ -35,7 +35,7 @@ from declarations.models import (
     TaxBill,
     TaxEstimate,
 )
-from declarations.tests.customs_xml import KeyPair, ceb, make_key_pair, message_xml
+from declarations.tests.customs_xml import ceb, message_xml
 from declarations.tests.helpers import AGENT_CODE, Send, url
 from declarations.tests.parcels import BUYER_ID, list_of, parcel, quota, receipt, submit
 from single_window import inbox
@@ -43,6 +43,7 @@ from single_window import services as hub
 from single_window.models import EnterpriseSigningKey, OutboxMessage, OutboxState, Partner, PartnerKind
 from single_window.outbox import message_body, outbox_relay_batch
 from single_window.signatures import usable_certificates, verify_message_signature
+from tests.certificates import KeyPair, make_key_pair
 from tests.factories import TEST_ACTOR, Persona
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +55,7 @@ CUSTOMS_CODE = "CUSTOMS-TEST"
 
 @pytest.fixture(scope="module")
 def agent_keys() -> KeyPair:
-    return make_key_pair("Demo Customs Broker")
+    return make_key_pair(common_name="Demo Customs Broker")
 
 
 @pytest.fixture

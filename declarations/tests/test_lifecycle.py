@@ -39,7 +39,7 @@ EXPECTED_MOVES: dict[str, set[str]] = {
     "matched": {"declared", "held", "match_failed", "deleted"},
     "held": {"declared", "match_failed", "pending_documents", "deleted"},
     "declared": {"accepted", "rejected", "send_failed"},
-    "send_failed": {"declared", "deleted"},
+    "send_failed": {"declared", "pending_documents", "deleted"},
     "accepted": {"manual_review", "inspection", "detained", "released", "rejected"},
     "manual_review": {"inspection", "detained", "released", "rejected", "returned"},
     "inspection": {"manual_review", "detained", "released", "rejected", "returned"},
@@ -487,7 +487,7 @@ def test_a_rejected_list_may_go_back_to_a_draft(submit: Any) -> None:
     [
         pytest.param("pending_documents", "2", "1", id="waiting-back-to-draft"),
         pytest.param("matched", "2", "2", id="matched-changed"),
-        pytest.param("send_failed", "2", "2", id="send-failed-changed"),
+        pytest.param("send_failed", "2", "1", id="send-failed-back-to-draft"),
         pytest.param("accepted", "3", "2", id="accepted-deleted"),
     ],
 )

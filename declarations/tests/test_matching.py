@@ -205,6 +205,10 @@ def _two_packages(docs: dict[str, dict[str, Any]]) -> None:
     docs["inventory"]["pack_no"] = 2
 
 
+def _cream_in_grams(docs: dict[str, dict[str, Any]]) -> None:
+    docs["inventory"]["items"][0].update(unit1="036", qty1="100")
+
+
 def _order_refused_by_customs(docs: dict[str, dict[str, Any]]) -> None:
     Order.objects.filter(order_no=docs["order"]["order_no"]).update(customs_status="-301010")
 
@@ -344,6 +348,13 @@ BREACHES = [
         tamper=_year_nearly_used,
         goods=[formula("1490.00")],
     ),
+    # 50 g of cream declared as 50 grams (036): judged per gram, 2,000 CNY/kg would look like 2 CNY/g.
+    Breach(
+        "unit1_is_legal_first_unit",
+        [("items[1].unit1", "036", "035", "")],
+        ("inventory",),
+        changes=_cream_in_grams,
+    ),
     Breach(
         "tax_rate_available",
         [("items[1].gcode", "3304990099", "", "")],
@@ -370,6 +381,7 @@ BREACH_IDS = [
     "positive_list",
     "quota_single",
     "quota_annual",
+    "unit1_grams",
     "tax_rate",
 ]
 
@@ -442,7 +454,10 @@ def test_a_parcel_that_breaks_one_rule_fails_matching_naming_it(send: Send, brea
 
 
 def test_every_rule_is_broken_by_some_parcel() -> None:
-    assert {breach.rule for breach in BREACHES} == DOCUMENT_RULES | QUOTA_RULES | {"tax_rate_available"}
+    assert {breach.rule for breach in BREACHES} == DOCUMENT_RULES | QUOTA_RULES | {
+        "tax_rate_available",
+        "unit1_is_legal_first_unit",
+    }
 
 
 def test_the_failing_rule_shows_values_masked_and_no_id_number(send: Send) -> None:

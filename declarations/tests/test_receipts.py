@@ -17,10 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 from lxml import etree
 
 from declarations.clearance import lifecycle
-from declarations.customs import xml
+from declarations.customs import gateway, receipt_codes, xml
 from declarations.intake import examples
 from declarations.intake.identity import protect_id_number
 from declarations.intake.serializers import InventoryInput
@@ -32,9 +33,9 @@ from declarations.models import (
     TaxBill,
     TaxEstimate,
 )
-from single_window import tasks
-from single_window.models import Enterprise, InboxMessage, PartnerKind, Role
-from tests.factories import EnterpriseFactory
+from single_window import error_codes, tasks
+from single_window.models import Enterprise, Event, InboxMessage, PartnerKind, Role
+from tests.factories import EnterpriseFactory, assert_problem
 from tests.partner_webhooks import SigningPartner, new_message_id, post_webhook, register_partner, signed_headers
 
 S = InventoryStatus
@@ -466,3 +467,168 @@ def test_customs_refusing_a_cancellation_leaves_the_list_released(
     cancellation.refresh_from_db()
     assert cancellation.status == InventoryCancellation.Status.REJECTED
     assert status_of(cancellation.inventory) == S.RELEASED
+
+
+# --- Negative codes, several returns in one message ----------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["-621008", "-621004"])
+def test_a_negative_code_that_means_customs_has_the_list_leaves_it_declared(
+    customs: SigningPartner, declared: Inventory, code: str
+) -> None:
+    deliver(customs, ceb622(inventory_return(code, "20261125140000")))
+
+    assert status_of(declared) == S.DECLARED
+    assert history(declared) == [("declared", "declared", code, True)]
+
+
+def test_a_negative_code_that_means_customs_has_the_list_brings_a_send_failed_list_back(
+    customs: SigningPartner, agent: Enterprise
+) -> None:
+    inventory = make_list(agent, S.SEND_FAILED)
+
+    deliver(customs, ceb622(inventory_return("-621004", "20261125140000")))
+
+    assert status_of(inventory) == S.DECLARED
+
+
+def test_customs_asking_for_the_list_again_schedules_a_resend_and_keeps_it_declared(
+    customs: SigningPartner, declared: Inventory
+) -> None:
+    before = timezone.now()
+
+    deliver(customs, ceb622(inventory_return("-621022", "20261125140000")))
+
+    assert status_of(declared) == S.DECLARED
+    assert history(declared) == [("declared", "declared", "-621022", True)]
+    assert declared.dispatch_requested_at is not None
+    assert declared.dispatch_requested_at >= before + gateway.RESEND_FIRST_DELAY
+    # The second request waits twice as long.
+    deliver(customs, ceb622(inventory_return("-621022", "20261125140100")))
+    declared.refresh_from_db()
+    assert declared.dispatch_requested_at is not None
+    assert declared.dispatch_requested_at >= before + 2 * gateway.RESEND_FIRST_DELAY
+
+
+def test_after_too_many_requests_to_send_again_the_list_is_given_up(
+    customs: SigningPartner, declared: Inventory
+) -> None:
+    for n in range(receipt_codes.MAX_RETRIES + 1):
+        deliver(customs, ceb622(inventory_return("-621020", f"202611251400{n:02d}")))
+
+    assert status_of(declared) == S.SEND_FAILED
+
+
+def test_a_final_negative_code_rejects_the_list(customs: SigningPartner, declared: Inventory) -> None:
+    deliver(customs, ceb622(inventory_return("-621005", "20261125140000")))
+
+    assert status_of(declared) == S.REJECTED
+
+
+def test_every_tabled_code_has_a_meaning_and_one_effect() -> None:
+    for code in receipt_codes.NEGATIVE:
+        assert receipt_codes.meaning(code)
+        assert receipt_codes.PROCESSING_ERROR.fullmatch(code)
+    assert receipt_codes.effect("-621005") is receipt_codes.Effect.FINAL
+    assert receipt_codes.effect("120") is receipt_codes.Effect.MOVE
+
+
+def test_the_returns_of_one_message_apply_in_return_time_order(customs: SigningPartner, declared: Inventory) -> None:
+    # Written out of order, as a message gathering several returns may be.
+    body = ceb622(
+        inventory_return("800", "20261125140020"),
+        inventory_return("2", "20261125140000"),
+        inventory_return("120", "20261125140010"),
+    )
+
+    message = deliver(customs, body)
+
+    assert message.state == "applied"
+    assert status_of(declared) == S.RELEASED
+    assert history(declared) == [
+        ("declared", "declared", "2", True),
+        ("declared", "accepted", "120", True),
+        ("accepted", "released", "800", True),
+    ]
+
+
+def test_the_same_return_repeated_in_one_message_is_recorded_once(customs: SigningPartner, declared: Inventory) -> None:
+    # The official sample repeats one return ten times.
+    body = ceb622(*[inventory_return("120", "20261125140010") for _ in range(10)])
+
+    deliver(customs, body)
+    deliver(customs, body)  # and the whole message again, under another webhook id
+
+    assert status_of(declared) == S.ACCEPTED
+    assert history(declared) == [("declared", "accepted", "120", True)]
+
+
+def test_one_message_may_answer_for_several_lists(customs: SigningPartner, agent: Enterprise) -> None:
+    first = make_list(agent, S.DECLARED)
+    second = make_list(agent, S.DECLARED, cop_no="COP-SECOND", order_no="SW-SECOND")
+
+    deliver(
+        customs,
+        ceb622(
+            inventory_return("120", "20261125140010"), inventory_return("100", "20261125140020", cop_no="COP-SECOND")
+        ),
+    )
+
+    assert (status_of(first), status_of(second)) == (S.ACCEPTED, S.REJECTED)
+
+
+def test_customs_returning_a_cancellation_closes_it_as_refused_and_allows_a_new_one(
+    customs: SigningPartner, cancellation: InventoryCancellation
+) -> None:
+    deliver(customs, ceb624("100", "20261126090000"))
+
+    cancellation.refresh_from_db()
+    assert cancellation.status == InventoryCancellation.Status.REJECTED
+    assert status_of(cancellation.inventory) == S.RELEASED
+    told = Event.objects.get(type="inventory.cancellation_answered")
+    assert (told.payload["status"], told.payload["return_status"]) == ("rejected", "100")
+    again = InventoryCancellation.objects.create(
+        inventory=cancellation.inventory, requested_by=cancellation.requested_by, reason="再次申请"
+    )
+    assert again.status == InventoryCancellation.Status.RECORDED
+
+
+# --- Only customs may send receipts ----------------------------------------------------------------------
+
+PAYMENTS_WEBHOOK = "/api/v1/webhooks/payments"
+
+
+def test_a_receipt_signed_with_a_payment_company_secret_is_refused_recorded_and_not_applied(
+    customs: SigningPartner, declared: Inventory
+) -> None:
+    payment = register_partner("PAY-TEST", PartnerKind.PAYMENT)
+    body = ceb622(inventory_return("800", "20261125140020"))
+    message_id = new_message_id()
+
+    response = post_webhook(body, signed_headers(payment.secret, body, message_id=message_id), url=PAYMENTS_WEBHOOK)
+    # Whatever was stored, a worker or the sweep running over it must not apply it.
+    for stored in InboxMessage.objects.all():
+        tasks.apply_inbox_message(inbox_message_id=stored.pk)
+    tasks.sweep_inbox()
+
+    assert status_of(declared) == S.DECLARED
+    assert history(declared) == []
+    assert_problem(response, 403, error_codes.WEBHOOK_MESSAGE_TYPE_NOT_ALLOWED)
+    message = InboxMessage.objects.get()
+    assert (message.partner, message.message_id, message.message_type) == (payment.partner, message_id, "CEB622Message")
+    assert message.state == "unreadable"
+    assert message.note == "refused: a payment partner may not send CEB622Message"
+
+
+def test_a_refused_receipt_sent_again_is_refused_again(declared: Inventory) -> None:
+    payment = register_partner("PAY-TEST", PartnerKind.PAYMENT)
+    body = ceb622(inventory_return("800", "20261125140020"))
+    message_id = new_message_id()
+    post_webhook(body, signed_headers(payment.secret, body, message_id=message_id), url=PAYMENTS_WEBHOOK)
+
+    again = post_webhook(body, signed_headers(payment.secret, body, message_id=message_id), url=PAYMENTS_WEBHOOK)
+    tasks.sweep_inbox()
+
+    assert_problem(again, 403, error_codes.WEBHOOK_MESSAGE_TYPE_NOT_ALLOWED)
+    assert InboxMessage.objects.get().state == "unreadable"
+    assert status_of(declared) == S.DECLARED

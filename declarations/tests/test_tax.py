@@ -457,3 +457,53 @@ def test_the_sample_rates_charge_no_import_consumption_tax_on_gold_silver_and_di
         D("0.00"),
         D("273.00"),
     )
+
+
+# -- Thresholds in the line's own units ---------------------------------------------------------
+
+MASKS = TaxRates(duty_rate=D("0.01"), ct_rate=D("0.15"), ct_threshold_unit_price=D(15), ct_threshold_unit="020")
+
+
+def _masks(total: str) -> TaxItem:
+    # A box of 10 masks (020: slice), 0.25 kg.
+    return TaxItem(gnum=1, gcode="3304990010", qty=D(10), unit="020", total_price=D(total), qty1=D("0.25"), unit1="035")
+
+
+def test_masks_below_15_cny_a_piece_pay_no_consumption_tax() -> None:
+    # 120.00 for 10 masks: 12.00 a piece. VAT only: 120.00 x 13% x 70% = 10.92.
+    estimate = tax_estimate(
+        items=[_masks("120.00")], rates={"3304990010": MASKS}, freight=D(0), insured_fee=D(0), mode=Mode.WITHIN_LIMITS
+    )
+
+    assert (estimate.consumption_tax, estimate.value_added_tax) == (D("0.00"), D("10.92"))
+
+
+def test_masks_at_15_cny_a_piece_or_more_pay_consumption_tax() -> None:
+    # 200.00 for 10 masks: 20.00 a piece. CT 200 x 0.15 / 0.85 = 35.294 x 70% = 24.71;
+    # VAT (200 + 35.294) x 13% x 70% = 21.41.
+    estimate = tax_estimate(
+        items=[_masks("200.00")], rates={"3304990010": MASKS}, freight=D(0), insured_fee=D(0), mode=Mode.WITHIN_LIMITS
+    )
+
+    assert (estimate.consumption_tax, estimate.value_added_tax) == (D("24.71"), D("21.41"))
+
+
+def test_a_threshold_per_kilogram_judges_a_quantity_given_in_grams() -> None:
+    cream = TaxRates(ct_rate=D("0.15"), ct_threshold_unit_price=D(10000), ct_threshold_unit="035")
+    # 50 g at 600.00: 12,000 CNY a kilogram, above the threshold, though 12 "per gram unit" is not.
+    item = TaxItem(gnum=1, gcode="3304990099", qty=D(1), unit="007", total_price=D("600.00"), qty1=D(50), unit1="036")
+
+    estimate = tax_estimate(
+        items=[item], rates={"3304990099": cream}, freight=D(0), insured_fee=D(0), mode=Mode.WITHIN_LIMITS
+    )
+
+    assert estimate.consumption_tax > 0
+
+
+@pytest.mark.django_db
+def test_the_sample_rates_give_face_masks_their_per_piece_threshold_and_creams_their_legal_unit() -> None:
+    rates = tax_rates_for(["3304990010", "3304990099"])
+
+    masks, cream = rates["3304990010"], rates["3304990099"]
+    assert (masks.ct_threshold_unit_price, masks.ct_threshold_unit, masks.legal_unit1) == (D(15), "020", "035")
+    assert (cream.ct_threshold_unit_price, cream.ct_threshold_unit, cream.legal_unit1) == (D(10000), "", "035")

@@ -91,7 +91,8 @@ def test_the_trace_of_a_declared_parcel_has_everything_in_time_order(
     assert sorted(results) == sorted(
         RuleResult.objects.filter(inventory=inventory).values_list("rule", "outcome", "run")
     )
-    assert len(results) == 11
+    # Every document rule, the positive list, the two quota rules.
+    assert len(results) == 15
     assert {outcome for _rule, outcome, _run in results} == {"passed"}
     # The rules ran once the list was there, and decided before the list moved on.
     kinds = [e["type"] for e in events]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.forms.models import model_to_dict
 
+from core import errors
 from declarations.intake import codes
 from declarations.intake.services import MODELS
 from declarations.models import Declaration, Inventory, InventoryStatus, Order
@@ -157,12 +158,13 @@ def test_an_older_change_arriving_after_a_newer_one_is_ignored(send: Send) -> No
 
 @pytest.mark.parametrize(("kind", "customs_code"), [("order", "-301009"), ("inventory", "-621011")])
 @pytest.mark.parametrize("app_type", ["2", "3"])
-def test_a_change_or_deletion_of_a_document_never_stored_is_a_conflict(
+def test_a_change_or_deletion_of_a_document_never_stored_is_not_found(
     send: Send, kind: str, customs_code: str, app_type: str
 ) -> None:
+    """Answered as a key the sender may not see is (``test_ownership``): 404 with customs' code."""
     before = stored_rows()
 
-    body = assert_problem(send(kind, app_type=app_type), 409, codes.NOTHING_TO_CHANGE)
+    body = assert_problem(send(kind, app_type=app_type), 404, errors.NOT_FOUND)
 
     assert body["customs_code"] == customs_code
     assert stored_rows() == before
@@ -196,7 +198,7 @@ def test_a_deleted_document_cannot_be_changed(send: Send) -> None:
     send("payment", app_type="3", app_time=LATER)
     before = row("payment")
 
-    assert_problem(send("payment", app_type="2", app_time=LATEST), 409, codes.NOTHING_TO_CHANGE)
+    assert_problem(send("payment", app_type="2", app_time=LATEST), 404, errors.NOT_FOUND)
 
     assert row("payment") == before
 

@@ -11,6 +11,7 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.times import ceb_time
 from declarations.intake import codes, examples
 from declarations.models import Waybill
 from declarations.tests.helpers import (
@@ -98,7 +99,7 @@ def test_a_live_waybill_number_cannot_be_used_again(send: Send) -> None:
 
 def test_a_waybill_number_is_still_taken_five_months_later(send: Send) -> None:
     with time_machine.travel(timezone.now() - datetime.timedelta(days=150)):
-        first = send("waybill").json()
+        first = send("waybill", app_time=ceb_time(timezone.now())).json()  # sent then, dated then
     before = stored_rows()
 
     body = assert_problem(send("waybill", order_no="SW-OTHER"), 409, codes.DUPLICATE)
@@ -109,7 +110,7 @@ def test_a_waybill_number_is_still_taken_five_months_later(send: Send) -> None:
 
 def test_a_waybill_number_older_than_six_months_may_be_used_again(send: Send) -> None:
     with time_machine.travel(timezone.now() - datetime.timedelta(days=200)):
-        first = send("waybill").json()
+        first = send("waybill", app_time=ceb_time(timezone.now())).json()  # sent then, dated then
 
     response = send("waybill", order_no="SW-OTHER")
 
@@ -121,7 +122,7 @@ def test_a_waybill_number_older_than_six_months_may_be_used_again(send: Send) ->
 
 def test_the_business_key_reads_the_latest_use_of_a_waybill_number(send: Send, clients: dict[str, APIClient]) -> None:
     with time_machine.travel(timezone.now() - datetime.timedelta(days=200)):
-        old = send("waybill").json()
+        old = send("waybill", app_time=ceb_time(timezone.now())).json()  # sent then, dated then
     new = send("waybill", order_no="SW-OTHER").json()
 
     by_key = clients["logistics"].get(key_url("waybill", LOGISTICS_CODE, LOGISTICS_NO))

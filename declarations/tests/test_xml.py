@@ -13,7 +13,7 @@ from lxml import etree
 from pytest_django.fixtures import Settings
 
 from core import errors
-from declarations.customs import xml
+from declarations.customs import codes, xml
 from declarations.customs.spec import SPECS, DocumentSpec
 from declarations.customs.xml import (
     CEB_NS,
@@ -253,7 +253,7 @@ def test_it_refuses_entity_declarations_without_resolving_them(body: bytes) -> N
         parse_message(body, expected_message="CEB311Message")
 
     assert time.perf_counter() - started < 0.5
-    assert caught.value.code == errors.XML_DOCTYPE_FORBIDDEN
+    assert caught.value.code == codes.XML_DOCTYPE_FORBIDDEN
     assert caught.value.status_code == 400
     assert "lollol" not in caught.value.return_info
     assert "root:" not in caught.value.return_info
@@ -276,7 +276,7 @@ def test_it_refuses_xml_that_is_not_well_formed() -> None:
     with pytest.raises(MalformedXml) as caught:
         parse_message(body, expected_message="CEB411Message")
 
-    assert caught.value.code == errors.XML_MALFORMED
+    assert caught.value.code == codes.XML_MALFORMED
     assert caught.value.line == 10
     assert "not well-formed" in caught.value.return_info
     assert_ceb900(caught.value, status=xml.STATUS_MALFORMED)
@@ -286,7 +286,7 @@ def test_it_refuses_another_message_type_with_a_ceb900() -> None:
     with pytest.raises(WrongMessageType) as caught:
         parse_message(sample("CEB411"), expected_message="CEB311Message")
 
-    assert caught.value.code == errors.XML_MESSAGE_TYPE
+    assert caught.value.code == codes.XML_MESSAGE_TYPE
     assert "CEB311Message" in caught.value.return_info
     answer = assert_ceb900(caught.value, status=xml.STATUS_SCHEMA)
     assert answer.findtext(ceb("oriMessageType")) == "CEB411Message"
@@ -311,7 +311,7 @@ def test_a_schema_violation_names_line_and_element_but_never_the_value() -> None
         parse_message(body, expected_message="CEB311Message")
 
     rejected = caught.value
-    assert rejected.code == errors.XML_SCHEMA_INVALID
+    assert rejected.code == codes.XML_SCHEMA_INVALID
     assert rejected.status_code == 400
     assert rejected.extra == {"return_status": xml.STATUS_SCHEMA, "line": 38}
     assert rejected.line == 38

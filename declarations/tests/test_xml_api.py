@@ -20,7 +20,6 @@ from lxml import etree
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
-from core import errors
 from core.crypto import decrypt_bytes, decrypt_text
 from core.idempotency import IDEMPOTENCY_KEY_REUSED
 from declarations.customs import xml
@@ -29,9 +28,7 @@ from declarations.intake import codes, examples
 from declarations.models import Inventory, InventoryStatusChange, Order, Payment, Waybill
 from declarations.tests.customs_xml import (
     ANSWER_OF,
-    KeyPair,
     ceb,
-    make_key_pair,
     message_root,
     message_xml,
     read_answer,
@@ -53,9 +50,11 @@ from declarations.tests.helpers import (
     stored_rows,
     url,
 )
+from single_window import error_codes
 from single_window import services as hub
 from single_window.models import EnterpriseCertificate, InboundMessage
 from single_window.signatures import DS_NS
+from tests.certificates import KeyPair, make_key_pair
 from tests.factories import TEST_ACTOR, Persona, assert_problem
 
 if TYPE_CHECKING:
@@ -156,17 +155,17 @@ def shown(body: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def agent_keys() -> KeyPair:
-    return make_key_pair("Demo Customs Broker")
+    return make_key_pair(common_name="Demo Customs Broker")
 
 
 @pytest.fixture(scope="module")
 def ebc_keys() -> KeyPair:
-    return make_key_pair("Demo Seller")
+    return make_key_pair(common_name="Demo Seller")
 
 
 @pytest.fixture(scope="module")
 def outsider_keys() -> KeyPair:
-    return make_key_pair("Outsider Ltd")
+    return make_key_pair(common_name="Outsider Ltd")
 
 
 def _register(who: Persona, keys: KeyPair) -> EnterpriseCertificate:
@@ -220,7 +219,7 @@ def test_every_official_sample_passes_the_schema_and_each_document_is_answered(
         assert REFUSAL_INFO.fullmatch(result["returnInfo"]), result
     if kind == "inventory":  # the samples are signed with SM2-SM3, checked before anything else
         assert {(r["returnStatus"], code_of(r)) for r in results} == {
-            ("-621029", errors.SIGNATURE_ALGORITHM_UNSUPPORTED)
+            ("-621029", error_codes.SIGNATURE_ALGORITHM_UNSUPPORTED)
         }
     else:
         assert {code_of(r) for r in results} <= {
@@ -360,7 +359,7 @@ def test_a_list_signed_with_another_enterprises_certificate_is_refused(
 
     info = assert_list_refused(
         post_xml(clients["agent"], "inventory", list_message(ebc_keys)),
-        code=errors.SIGNATURE_CERTIFICATE_NOT_REGISTERED,
+        code=error_codes.SIGNATURE_CERTIFICATE_NOT_REGISTERED,
         status="-621015",
         before=before,
     )
@@ -375,8 +374,8 @@ def test_a_list_signed_with_a_certificate_nobody_registered_is_refused(
     before = stored_rows()
 
     info = assert_list_refused(
-        post_xml(clients["agent"], "inventory", list_message(make_key_pair("Nobody Ltd"))),
-        code=errors.SIGNATURE_CERTIFICATE_NOT_REGISTERED,
+        post_xml(clients["agent"], "inventory", list_message(make_key_pair(common_name="Nobody Ltd"))),
+        code=error_codes.SIGNATURE_CERTIFICATE_NOT_REGISTERED,
         status="-621015",
         before=before,
     )
@@ -394,7 +393,7 @@ def test_a_list_altered_after_signing_is_refused(
 
     assert_list_refused(
         post_xml(clients["agent"], "inventory", tampered),
-        code=errors.SIGNATURE_INVALID,
+        code=error_codes.SIGNATURE_INVALID,
         status="-621029",
         before=before,
     )
@@ -411,7 +410,7 @@ def test_a_list_carrying_the_official_sm2_signature_is_refused_as_unsupported(
 
     info = assert_list_refused(
         post_xml(clients["agent"], "inventory", to_bytes(root)),
-        code=errors.SIGNATURE_ALGORITHM_UNSUPPORTED,
+        code=error_codes.SIGNATURE_ALGORITHM_UNSUPPORTED,
         status="-621029",
         before=before,
     )
@@ -604,3 +603,19 @@ def test_an_outsiders_list_for_another_declarant_is_refused(
     assert [(r["returnStatus"], code_of(r)) for r in results] == [("-621015", "signature_not_by_declarant")] * 2
     assert stored_rows() == before
     assert BUYER_NAME.encode() not in response.content
+
+
+def test_a_draft_list_is_answered_stored_not_declaring(
+    clients: dict[str, APIClient], agent_certificate: EnterpriseCertificate, agent_keys: KeyPair
+) -> None:
+    """CEB622 says 1 (stored) for a list kept as a draft (appStatus 1), 2 (declaring) otherwise:
+    the single window declares nothing of a draft (issue "Trust the core", item 15)."""
+    draft = examples.document("inventory", app_status="1")
+    declared = {**another("inventory", 2), "order_no": "SW20261125000002"}
+
+    results = returns(read_answer(post_xml(clients["agent"], "inventory", list_message(agent_keys, draft, declared))))
+
+    assert [(r["copNo"], r["returnStatus"]) for r in results] == [(draft["cop_no"], "1"), (declared["cop_no"], "2")]
+    statuses = dict(Inventory.objects.values_list("cop_no", "status"))
+    assert statuses == {draft["cop_no"]: "draft", declared["cop_no"]: "pending_documents"}
+    assert all(r["returnInfo"].startswith("accepted id=") for r in results)

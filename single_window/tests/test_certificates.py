@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 from django.contrib.auth.models import User
 from django.test import Client
 from lxml import etree
@@ -21,9 +18,10 @@ from core import errors
 from core.models import AuditEntry
 from declarations.customs import xml
 from declarations.customs.xml import parse_message
-from single_window import services, signatures
+from single_window import error_codes, services, signatures
 from single_window.models import Enterprise, EnterpriseCertificate
 from single_window.signatures import SignatureOutcome, sign_message, verify_message_signature
+from tests.certificates import KeyPair, make_key_pair
 from tests.factories import TEST_ACTOR, Persona, assert_problem
 
 CERTIFICATES = "/api/v1/certificates"
@@ -32,53 +30,14 @@ DS = "{http://www.w3.org/2000/09/xmldsig#}"
 PASSWORD = "a-long-test-password"
 
 
-@dataclass(frozen=True)
-class KeyPair:
-    private_key_pem: bytes
-    certificate_pem: bytes
-
-    @property
-    def certificate_text(self) -> str:
-        return self.certificate_pem.decode()
-
-
-def make_key_pair(
-    common_name: str,
-    *,
-    valid_from: datetime.timedelta = datetime.timedelta(days=-1),
-    valid_for: datetime.timedelta = datetime.timedelta(days=365),
-    private_key: rsa.RSAPrivateKey | None = None,
-) -> KeyPair:
-    """A self-signed RSA certificate, valid from ``now + valid_from`` for ``valid_for``."""
-    key = private_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    start = datetime.datetime.now(datetime.UTC) + valid_from
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + valid_for)
-        .sign(key, hashes.SHA256())
-    )
-    return KeyPair(
-        private_key_pem=key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ),
-        certificate_pem=certificate.public_bytes(serialization.Encoding.PEM),
-    )
-
-
 @pytest.fixture(scope="module")
 def owner_keys() -> KeyPair:
-    return make_key_pair("Owner Seller Ltd")
+    return make_key_pair(common_name="Owner Seller Ltd")
 
 
 @pytest.fixture(scope="module")
 def outsider_keys() -> KeyPair:
-    return make_key_pair("Outsider Ltd")
+    return make_key_pair(common_name="Outsider Ltd")
 
 
 @pytest.fixture
@@ -164,8 +123,8 @@ def test_a_message_altered_after_signing_fails_verification(
 
     assert result.outcome is SignatureOutcome.INVALID
     assert result.customs_code == "-621029"
-    assert result.code == errors.SIGNATURE_INVALID
-    assert result.return_info.startswith(f"[{errors.SIGNATURE_INVALID}] ")
+    assert result.code == error_codes.SIGNATURE_INVALID
+    assert result.return_info.startswith(f"[{error_codes.SIGNATURE_INVALID}] ")
     assert not result.verified
 
 
@@ -179,7 +138,7 @@ def test_a_list_signed_with_another_enterprises_certificate_is_refused(
 
     assert result.outcome is SignatureOutcome.CERTIFICATE_NOT_REGISTERED
     assert result.customs_code == "-621015"
-    assert result.code == errors.SIGNATURE_CERTIFICATE_NOT_REGISTERED
+    assert result.code == error_codes.SIGNATURE_CERTIFICATE_NOT_REGISTERED
     assert "another enterprise" in result.message
     assert result.certificate == outsider_certificate  # for the log, not for the sender
     assert "Outsider" not in result.message
@@ -188,7 +147,7 @@ def test_a_list_signed_with_another_enterprises_certificate_is_refused(
 def test_a_list_signed_with_an_unregistered_certificate_is_refused(
     owner: Persona, owner_certificate: EnterpriseCertificate
 ) -> None:
-    result = check(signed_list(make_key_pair("Nobody Ltd")), owner.enterprise)
+    result = check(signed_list(make_key_pair(common_name="Nobody Ltd")), owner.enterprise)
 
     assert result.outcome is SignatureOutcome.CERTIFICATE_NOT_REGISTERED
     assert result.customs_code == "-621015"
@@ -213,8 +172,8 @@ def test_a_registered_key_verifies_under_a_renewed_certificate(
     # The signer sends a renewed certificate for the same key it registered earlier.
     key = serialization.load_pem_private_key(owner_keys.private_key_pem, password=None)
     assert isinstance(key, rsa.RSAPrivateKey)
-    renewed = make_key_pair("Owner Seller Ltd", private_key=key)
-    renewed = KeyPair(private_key_pem=owner_keys.private_key_pem, certificate_pem=renewed.certificate_pem)
+    renewed = make_key_pair(common_name="Owner Seller Ltd", private_key=key)
+    assert renewed.certificate_pem != owner_keys.certificate_pem
 
     result = check(signed_list(renewed), owner.enterprise)
 
@@ -232,7 +191,7 @@ def test_a_message_without_a_signature_is_missing_one(owner: Persona, owner_cert
 
     assert result.outcome is SignatureOutcome.MISSING
     assert result.customs_code == "-621026"
-    assert result.code == errors.SIGNATURE_MISSING
+    assert result.code == error_codes.SIGNATURE_MISSING
 
 
 def test_the_official_sm2_signature_is_answered_as_unsupported(
@@ -241,7 +200,7 @@ def test_the_official_sm2_signature_is_answered_as_unsupported(
     result = check((SAMPLES / "CEB621Message.xml").read_bytes(), owner.enterprise)
 
     assert result.outcome is SignatureOutcome.ALGORITHM_UNSUPPORTED
-    assert result.code == errors.SIGNATURE_ALGORITHM_UNSUPPORTED
+    assert result.code == error_codes.SIGNATURE_ALGORITHM_UNSUPPORTED
     assert result.algorithm == signatures.SM2_SM3
     assert "SM2-SM3" in result.message
 
@@ -256,7 +215,7 @@ def test_rsa_sha256_is_not_an_algorithm_the_spec_allows(
     result = check(etree.tostring(signed), owner.enterprise)
 
     assert result.outcome is SignatureOutcome.ALGORITHM_UNSUPPORTED
-    assert result.code == errors.SIGNATURE_ALGORITHM_UNSUPPORTED
+    assert result.code == error_codes.SIGNATURE_ALGORITHM_UNSUPPORTED
     assert result.algorithm == SignatureMethod.RSA_SHA256.value
 
 
@@ -292,7 +251,7 @@ def test_a_certificate_registers_once_across_enterprises(
 
     response = outsider_client.post(CERTIFICATES, {"certificate_pem": owner_keys.certificate_text}, format="json")
 
-    assert_problem(response, 409, errors.CERTIFICATE_DUPLICATE)
+    assert_problem(response, 409, error_codes.CERTIFICATE_DUPLICATE)
     assert list(EnterpriseCertificate.objects.values_list("pk", flat=True)) == [owner_certificate.pk]
     assert AuditEntry.objects.count() == audit_count
 
@@ -302,19 +261,22 @@ def test_registering_the_same_certificate_twice_is_a_conflict(
 ) -> None:
     response = owner_client.post(CERTIFICATES, {"certificate_pem": owner_keys.certificate_text}, format="json")
 
-    body = assert_problem(response, 409, errors.CERTIFICATE_DUPLICATE)
+    body = assert_problem(response, 409, error_codes.CERTIFICATE_DUPLICATE)
     assert body["errors"][0]["field"] == "certificate_pem"
     assert EnterpriseCertificate.objects.count() == 1
 
 
 def test_it_refuses_an_expired_certificate(owner_client: APIClient) -> None:
-    expired = make_key_pair("Old Ltd", valid_from=datetime.timedelta(days=-400), valid_for=datetime.timedelta(days=30))
+    long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=400)
+    expired = make_key_pair(
+        common_name="Old Ltd", not_before=long_ago, not_after=long_ago + datetime.timedelta(days=30)
+    )
 
     response = owner_client.post(CERTIFICATES, {"certificate_pem": expired.certificate_text}, format="json")
 
-    body = assert_problem(response, 400, errors.CERTIFICATE_EXPIRED)
+    body = assert_problem(response, 400, error_codes.CERTIFICATE_EXPIRED)
     assert body["errors"] == [
-        {"field": "certificate_pem", "code": errors.CERTIFICATE_EXPIRED, "message": body["errors"][0]["message"]}
+        {"field": "certificate_pem", "code": error_codes.CERTIFICATE_EXPIRED, "message": body["errors"][0]["message"]}
     ]
     assert not EnterpriseCertificate.objects.exists()
 
@@ -330,31 +292,19 @@ def test_it_refuses_an_expired_certificate(owner_client: APIClient) -> None:
 def test_it_refuses_what_is_not_a_certificate(owner_client: APIClient, pem: str) -> None:
     response = owner_client.post(CERTIFICATES, {"certificate_pem": pem}, format="json")
 
-    assert_problem(response, 400, errors.CERTIFICATE_INVALID)
+    assert_problem(response, 400, error_codes.CERTIFICATE_INVALID)
     assert not EnterpriseCertificate.objects.exists()
 
 
 def test_it_refuses_a_certificate_chain_and_a_key_neither_rsa_nor_sm2(owner_client: APIClient) -> None:
-    chain = make_key_pair("A").certificate_text + make_key_pair("B").certificate_text
-    ec_key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "EC Ltd")])
-    now = datetime.datetime.now(datetime.UTC)
-    ec_certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(ec_key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .sign(ec_key, hashes.SHA256())
-        .public_bytes(serialization.Encoding.PEM)
-        .decode()
-    )
+    chain = make_key_pair(common_name="A").certificate_text + make_key_pair(common_name="B").certificate_text
+    ec_certificate = make_key_pair(
+        common_name="EC Ltd", private_key=ec.generate_private_key(ec.SECP256R1())
+    ).certificate_text
 
     for pem in (chain, ec_certificate):
         response = owner_client.post(CERTIFICATES, {"certificate_pem": pem}, format="json")
-        assert_problem(response, 400, errors.CERTIFICATE_INVALID)
+        assert_problem(response, 400, error_codes.CERTIFICATE_INVALID)
     assert not EnterpriseCertificate.objects.exists()
 
 

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import datetime
 import threading
 import time
 from typing import Any
 
 import pytest
+import time_machine
 from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from core import errors
+from declarations.event_types import DOCUMENT_ACCEPTED, INVENTORY_STATUS_CHANGED
 from single_window.events import event_publish
-from single_window.models import Enterprise, Event, EventType
+from single_window.models import Enterprise, Event
 from tests.factories import EnterpriseFactory, Persona, assert_problem
 
 FEED = "/api/v1/events"
 
 
-def publish(enterprise: Enterprise, n: int, type_: str = EventType.INVENTORY_STATUS_CHANGED) -> Event:
+def publish(enterprise: Enterprise, n: int, type_: str = INVENTORY_STATUS_CHANGED) -> Event:
     with transaction.atomic():
         return event_publish(enterprise=enterprise, type=type_, payload={"n": n}, subject=f"inventory:{n}")
 
@@ -53,7 +56,7 @@ def test_event_publish_refuses_to_run_outside_a_transaction() -> None:
     enterprise = EnterpriseFactory.create()
 
     with pytest.raises(RuntimeError, match="inside the transaction"):
-        event_publish(enterprise=enterprise, type=EventType.DOCUMENT_ACCEPTED, payload={})
+        event_publish(enterprise=enterprise, type=DOCUMENT_ACCEPTED, payload={})
 
 
 @pytest.mark.django_db(transaction=True)
@@ -70,7 +73,7 @@ def test_parallel_publishers_never_duplicate_or_skip_and_readers_never_see_a_gap
             barrier.wait(timeout=10)
             for n in range(per_thread):
                 with transaction.atomic():
-                    event_publish(enterprise=enterprise, type=EventType.INVENTORY_STATUS_CHANGED, payload={"n": n})
+                    event_publish(enterprise=enterprise, type=INVENTORY_STATUS_CHANGED, payload={"n": n})
                     time.sleep(0.002)  # hold the transaction open: commit order is what is tested
         except Exception as exc:  # noqa: BLE001 - reported to the test thread, which asserts none
             failures.append(exc)
@@ -133,6 +136,17 @@ def test_the_feed_pages_with_after_and_next_after(owner: Persona, owner_client: 
     assert event["subject"] == "inventory:0"
     assert event["data"] == {"n": 0}
     assert {"id", "sequence", "type", "subject", "timestamp", "data"} == event.keys()
+
+
+@pytest.mark.django_db
+def test_the_feed_gives_event_times_in_china_standard_time(owner: Persona, owner_client: APIClient) -> None:
+    # 02:02:11.12 UTC is 10:02:11.12 in Beijing; the feed must say so, not +00:00.
+    with time_machine.travel(datetime.datetime(2026, 11, 25, 2, 2, 11, 120000, tzinfo=datetime.UTC), tick=False):
+        publish(owner.enterprise, 1)
+
+    (event,) = feed(owner_client)["events"]
+
+    assert event["timestamp"] == "2026-11-25T10:02:11.120000+08:00"
 
 
 @pytest.mark.django_db

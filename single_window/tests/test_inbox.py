@@ -18,8 +18,8 @@ import time_machine
 from kombu.exceptions import OperationalError
 
 from config.celery import app as celery_app
-from core.crypto import decrypt_bytes
-from single_window import inbox, tasks
+from core.crypto import decrypt_bytes, encrypt_bytes
+from single_window import error_codes, inbox, tasks
 from single_window.models import InboxMessage, PartnerKind
 from tests.factories import assert_problem
 from tests.partner_webhooks import SigningPartner, new_message_id, post_webhook, register_partner, signed_headers
@@ -44,8 +44,12 @@ def applied(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
         bodies.append(body)
         return f"applied {len(body)} bytes"
 
-    monkeypatch.setitem(inbox.HANDLERS, TYPE, handler)
+    monkeypatch.setitem(inbox.HANDLERS, TYPE, customs_only(handler))
     return bodies
+
+
+def customs_only(handler: inbox.Handler) -> inbox.InboxHandler:
+    return inbox.InboxHandler(apply=handler, partner_kinds=frozenset({PartnerKind.CUSTOMS}))
 
 
 def apply(message: InboxMessage) -> InboxMessage:
@@ -176,6 +180,46 @@ def test_a_signature_by_a_partner_of_another_kind_is_refused(customs: SigningPar
     assert not InboxMessage.objects.exists()
 
 
+PAYMENTS_WEBHOOK = "/api/v1/webhooks/payments"
+
+
+def test_a_message_of_a_type_the_partner_kind_may_not_send_is_stored_refused_and_never_applied(
+    customs: SigningPartner, applied: list[bytes]
+) -> None:
+    payment = register_partner("PAY-TEST", PartnerKind.PAYMENT)
+    message_id = new_message_id()
+
+    response = post_webhook(BODY, signed_headers(payment.secret, BODY, message_id=message_id), url=PAYMENTS_WEBHOOK)
+    tasks.sweep_inbox()
+
+    body = assert_problem(response, 403, error_codes.WEBHOOK_MESSAGE_TYPE_NOT_ALLOWED)
+    assert (body["message_id"], body["message_type"]) == (message_id, TYPE)
+    message = InboxMessage.objects.get()
+    assert (message.partner, message.message_id, message.message_type) == (payment.partner, message_id, TYPE)
+    assert (message.state, message.note) == ("unreadable", f"refused: a payment partner may not send {TYPE}")
+    assert message.applied_at is not None
+    assert applied == []
+
+
+def test_a_stored_message_of_a_type_its_partner_kind_may_not_send_is_refused_when_applied(
+    customs: SigningPartner, applied: list[bytes]
+) -> None:
+    """A row stored before its type was restricted (or by any other path) is checked again."""
+    payment = register_partner("PAY-TEST", PartnerKind.PAYMENT)
+    message = InboxMessage.objects.create(
+        partner=payment.partner,
+        message_id=new_message_id(),
+        message_type=TYPE,
+        content_type="application/xml",
+        body_encrypted=encrypt_bytes(BODY),
+    )
+
+    message = apply(message)
+
+    assert (message.state, message.note) == ("unreadable", f"refused: a payment partner may not send {TYPE}")
+    assert applied == []
+
+
 def test_a_signature_by_an_inactive_partner_is_refused(customs: SigningPartner) -> None:
     customs.partner.active = False
     customs.partner.save(update_fields=["active"])
@@ -255,7 +299,7 @@ def test_a_message_its_handler_refuses_stays_stored_with_the_reason_and_its_effe
         msg = "returnTime '2026' is not YYYYMMDDhhmmss[SSS]"
         raise inbox.InboxRejected(msg)
 
-    monkeypatch.setitem(inbox.HANDLERS, TYPE, refuse)
+    monkeypatch.setitem(inbox.HANDLERS, TYPE, customs_only(refuse))
     post_webhook(BODY, signed_headers(customs.secret, BODY))
 
     message = apply(InboxMessage.objects.get())
@@ -304,7 +348,7 @@ def test_the_sweep_goes_on_past_a_message_that_fails(
         msg = "the database went away"
         raise RuntimeError(msg)
 
-    monkeypatch.setitem(inbox.HANDLERS, "Failing", fail)
+    monkeypatch.setitem(inbox.HANDLERS, "Failing", customs_only(fail))
     failing = b"<Failing/>"
     post_webhook(failing, signed_headers(customs.secret, failing))
     with time_machine.travel(datetime.timedelta(seconds=1)):

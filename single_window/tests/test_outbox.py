@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 import json
 import threading
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -39,14 +38,11 @@ def _post_to_destination(message: OutboxMessage, body: bytes) -> outbox.Delivery
 
 
 @pytest.fixture
-def partner_sender() -> Iterator[None]:
-    previous = outbox._SENDERS.get(OutboxDestination.PARTNER)
-    outbox.register_sender(OutboxDestination.PARTNER, _post_to_destination)
-    yield
-    if previous is None:
-        outbox._SENDERS.pop(OutboxDestination.PARTNER, None)
-    else:
-        outbox._SENDERS[OutboxDestination.PARTNER] = previous
+def partner_sender(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Registering the kind again is refused at start-up; a test swaps the sender in place.
+    monkeypatch.setitem(
+        outbox._SENDERS, OutboxDestination.PARTNER, outbox._Registration(sender=_post_to_destination, on_dead=None)
+    )
 
 
 def enqueue(receiver: FakeReceiver, *, key: str = "inventory:81", n: int = 1) -> OutboxMessage:

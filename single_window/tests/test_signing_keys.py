@@ -6,54 +6,40 @@ its certificate becomes one of the enterprise's registered certificates; one key
 
 from __future__ import annotations
 
-import datetime
 import json
 from collections.abc import Callable
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 from rest_framework.test import APIClient
 
 from core.models import AuditEntry
 from single_window import services
 from single_window.models import EnterpriseCertificate, EnterpriseSigningKey
+from tests.certificates import PrivateKey, make_key_pair
 from tests.factories import TEST_ACTOR, Persona, assert_problem
 
 URL = "/api/v1/signing-keys"
 KeyMaker = Callable[..., tuple[str, str]]
 
 
-def _pem_pair(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, *, days: int = 365) -> tuple[str, str]:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Signing test")])
-    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + datetime.timedelta(days=days))
-        .sign(key, hashes.SHA256())
-    )
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return private, certificate.public_bytes(serialization.Encoding.PEM).decode()
+def _pem_pair(common_name: str, *, private_key: PrivateKey | None = None) -> tuple[str, str]:
+    """A private key and its self-signed certificate, PEM text."""
+    pair = make_key_pair(common_name=common_name, private_key=private_key)
+    return pair.private_key_text, pair.certificate_text
 
 
 @pytest.fixture(scope="module")
 def key_pair() -> tuple[str, str]:
     """An RSA private key and its self-signed certificate, PEM."""
-    return _pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    return _pem_pair("Signing test")
 
 
 @pytest.fixture(scope="module")
 def other_pair() -> tuple[str, str]:
-    return _pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    # Another common name: the helper's keys are per name, and this must be another key.
+    return _pem_pair("Other signing test")
 
 
 def _post(client: APIClient, private_key_pem: str, certificate_pem: str) -> object:
@@ -141,7 +127,7 @@ def test_it_refuses_a_key_that_is_not_an_rsa_key_of_its_certificate(
     refusal: tuple[str, str],
 ) -> None:
     field, code = refusal
-    ec_private, ec_certificate = _pem_pair(ec.generate_private_key(ec.SECP256R1()))
+    ec_private, ec_certificate = _pem_pair("EC signing test", private_key=ec.generate_private_key(ec.SECP256R1()))
     private_pem, certificate_pem = {
         "mismatch": (key_pair[0], other_pair[1]),
         "not a key": ("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", key_pair[1]),

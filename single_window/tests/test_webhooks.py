@@ -18,15 +18,17 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core import errors
+from core.times import iso_china
+from declarations.event_types import DOCUMENT_ACCEPTED, INVENTORY_STATUS_CHANGED
 from single_window import outbox, webhooks
 from single_window.events import event_publish
-from single_window.models import Event, EventType, OutboxMessage, OutboxState, WebhookEndpoint
+from single_window.models import Event, OutboxMessage, OutboxState, WebhookEndpoint
 from tests.factories import Persona, assert_problem
 from tests.fake_receiver import FakeReceiver, Received
 
 ENDPOINTS = "/api/v1/webhooks/endpoints"
 DELIVERIES = "/api/v1/webhooks/deliveries"
-STATUS_CHANGED = EventType.INVENTORY_STATUS_CHANGED
+STATUS_CHANGED = INVENTORY_STATUS_CHANGED
 
 
 def register(client: APIClient, url: str, event_types: list[str] | None = None) -> dict[str, Any]:
@@ -127,7 +129,7 @@ def test_a_delivery_is_signed_per_standard_webhooks(
 ) -> None:
     secret = register(owner_client, webhook_receiver.url, [STATUS_CHANGED])["secret"]
     event = publish(owner, 81)
-    publish(owner, 82, EventType.DOCUMENT_ACCEPTED)  # not subscribed
+    publish(owner, 82, DOCUMENT_ACCEPTED)  # not subscribed
 
     assert outbox.outbox_relay_batch() == 1
 
@@ -142,10 +144,24 @@ def test_a_delivery_is_signed_per_standard_webhooks(
         "sequence": 1,
         "type": "inventory.status_changed",
         "subject": "inventory:81",
-        "timestamp": event.created_at.isoformat(),
+        "timestamp": iso_china(event.created_at),
         "data": {"inventory_id": 81},
     }
     assert message.state == OutboxState.SENT
+
+
+@pytest.mark.django_db
+def test_the_body_gives_the_event_time_in_china_standard_time(
+    owner: Persona, owner_client: APIClient, webhook_receiver: FakeReceiver
+) -> None:
+    register(owner_client, webhook_receiver.url)
+    # 02:02:11.12 UTC is 10:02:11.12 in Beijing; the body must say so, not +00:00.
+    with time_machine.travel(datetime.datetime(2026, 11, 25, 2, 2, 11, 120000, tzinfo=datetime.UTC), tick=False):
+        publish(owner)
+        assert outbox.outbox_relay_batch() == 1
+
+    (received,) = webhook_receiver.requests
+    assert json.loads(received.body)["timestamp"] == "2026-11-25T10:02:11.120000+08:00"
 
 
 @pytest.mark.django_db
@@ -215,7 +231,7 @@ def fail_until_dead(receiver: FakeReceiver) -> datetime.datetime:
 def test_a_dead_delivery_puts_a_dead_letter_in_the_feed_and_not_to_the_endpoint_that_died(
     owner: Persona, owner_client: APIClient, webhook_receiver: FakeReceiver
 ) -> None:
-    register(owner_client, webhook_receiver.url, [STATUS_CHANGED, EventType.OUTBOX_DEAD_LETTER])
+    register(owner_client, webhook_receiver.url, [STATUS_CHANGED, webhooks.OUTBOX_DEAD_LETTER])
     event = publish(owner)
 
     now = fail_until_dead(webhook_receiver)

@@ -32,8 +32,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from core.audit import Actor, audit_record, snapshot
-from core.models import AuditEntry
+from core.audit import Actor
+from core.services import model_update
 from single_window import selectors, services
 from single_window.codes import uscc_check_character
 from single_window.models import (
@@ -229,13 +229,7 @@ def _partner_with_fresh_secret(*, code: str, name: str, kind: str, endpoint_url:
             code=code, name=name, kind=kind, endpoint_url=endpoint_url, actor=ACTOR
         )
         return secret
-    if partner.endpoint_url != endpoint_url:
-        before = snapshot(partner)
-        partner.endpoint_url = endpoint_url
-        partner.save(update_fields=["endpoint_url", "updated_at"])
-        audit_record(
-            actor=ACTOR, action=AuditEntry.Action.UPDATE, instance=partner, before=before, after=snapshot(partner)
-        )
+    model_update(instance=partner, data={"endpoint_url": endpoint_url}, actor=ACTOR)
     return services.partner_rotate_secret(partner=partner, actor=ACTOR)
 
 

@@ -5,16 +5,26 @@ own (see docker-compose.yml); this only supervises them on one workstation. The 
 payment simulators (``simulators/``) get their ports, the partners' signing secrets and the
 certificate directory from ``var/simulators.env`` (written by ``load_demo``) through their
 ``SIM_*`` environment variables, and call back the API started here.
+
+A child that exits is started again after a back-off (doubling from ``BACKOFF_INITIAL_SECONDS``
+while it keeps dying quickly), at most ``MAX_RESTARTS_PER_MINUTE`` times a minute; past that
+the stack stops, saying which child could not stay up. Ctrl-C, SIGTERM and SIGHUP stop
+every child.
 """
 
 from __future__ import annotations
 
+import collections
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import httpx
@@ -24,6 +34,153 @@ from django.core.management.base import BaseCommand, CommandParser
 from single_window.management.commands.load_demo import SIMULATORS_ENV_FILE, read_env_file
 
 STARTUP_TIMEOUT_SECONDS = 60
+BACKOFF_INITIAL_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 30.0
+MAX_RESTARTS_PER_MINUTE = 5
+# A child up this long has recovered: its next exit starts the back-off from the beginning.
+STABLE_AFTER_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 15.0
+
+logger = logging.getLogger("single_window.runstack")
+
+
+@dataclass
+class Child:
+    """One supervised command and what the supervisor knows of it."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str] | None = None
+    cwd: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    # Exits in a row, each soon after its start: the back-off's exponent.
+    failures: int = 0
+    restart_at: float | None = None
+    restarts: collections.deque[float] = field(default_factory=collections.deque)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+
+class Supervisor:
+    """Keeps its children running until stopped (see the module's docstring).
+
+    ``poll_once`` is one step of the loop: notice exits, schedule restarts, start those due.
+    """
+
+    def __init__(
+        self,
+        children: Iterable[Child],
+        *,
+        backoff_initial: float = BACKOFF_INITIAL_SECONDS,
+        backoff_max: float = BACKOFF_MAX_SECONDS,
+        max_restarts_per_minute: int = MAX_RESTARTS_PER_MINUTE,
+        stable_after: float = STABLE_AFTER_SECONDS,
+        poll_interval: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.children = {child.name: child for child in children}
+        self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
+        self.max_restarts_per_minute = max_restarts_per_minute
+        self.stable_after = stable_after
+        self.poll_interval = poll_interval
+        self.clock = clock
+        self.stopping = False
+        # Why the supervisor gave up ("" while it has not): the stack then stops.
+        self.gave_up = ""
+
+    def start(self) -> None:
+        for child in self.children.values():
+            self._spawn(child)
+
+    def backoff(self, failures: int) -> float:
+        """Seconds before restart number ``failures`` of a child that keeps dying quickly."""
+        return float(min(self.backoff_max, self.backoff_initial * 2 ** max(0, failures - 1)))
+
+    def poll_once(self) -> None:
+        if self.stopping or self.gave_up:
+            return
+        now = self.clock()
+        for child in self.children.values():
+            if child.process is not None and child.restart_at is None and child.process.poll() is not None:
+                self._exited(child, now)
+                if self.gave_up:
+                    return
+            if child.restart_at is not None and now >= child.restart_at:
+                child.restart_at = None
+                child.restarts.append(now)
+                logger.warning("runstack: starting %s again", child.name)
+                self._spawn(child)
+
+    def run(self) -> None:
+        """Supervise until asked to stop or until a child restarts too often; then stop all."""
+        try:
+            while not self.stopping and not self.gave_up:
+                self.poll_once()
+                time.sleep(self.poll_interval)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def request_stop(self, *_: Any) -> None:
+        """Ask the loop to stop; safe from a signal handler (it only sets a flag)."""
+        self.stopping = True
+
+    def install_signal_handlers(self) -> dict[int, Any]:
+        """SIGTERM and SIGHUP (a closed terminal) stop the stack as Ctrl-C does; returns the
+        handlers they replace."""
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self.request_stop()
+
+        return {signum: signal.signal(signum, handler) for signum in (signal.SIGTERM, signal.SIGHUP)}
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Terminate every child, then kill those still running after ``timeout``."""
+        self.stopping = True
+        running = [child.process for child in self.children.values() if child.running]
+        for process in running:
+            if process is not None:
+                process.terminate()
+        deadline = self.clock() + timeout
+        for process in running:
+            if process is None:
+                continue
+            try:
+                process.wait(timeout=max(0.0, deadline - self.clock()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def _spawn(self, child: Child) -> None:
+        # A process group of its own: Ctrl-C reaches the supervisor only, which stops the
+        # children itself, so a child dying of the same Ctrl-C is never taken for a crash.
+        child.process = subprocess.Popen(  # noqa: S603 - fixed argv, ours
+            child.argv, env=child.env, cwd=child.cwd, process_group=0
+        )
+        child.started_at = self.clock()
+
+    def _exited(self, child: Child, now: float) -> None:
+        code = child.process.returncode if child.process is not None else None
+        while child.restarts and now - child.restarts[0] > 60:
+            child.restarts.popleft()
+        if len(child.restarts) >= self.max_restarts_per_minute:
+            self.gave_up = (
+                f"{child.name} exited with {code} after {len(child.restarts)} restarts within a minute; giving up"
+            )
+            logger.error("runstack: %s", self.gave_up)
+            return
+        child.failures = 1 if now - child.started_at >= self.stable_after else child.failures + 1
+        delay = self.backoff(child.failures)
+        child.restart_at = now + delay
+        logger.warning("runstack: %s exited with %s; restarting in %.1f s", child.name, code, delay)
 
 
 class Command(BaseCommand):
@@ -81,30 +238,19 @@ class Command(BaseCommand):
                 str(var / "celerybeat-schedule"),
             ],
         }
-        processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}  # noqa: S603 - fixed argv
-        for name, (environment, _url) in simulators.items():
-            processes[name] = subprocess.Popen(  # noqa: S603 - fixed argv
-                [sys.executable, "-m", f"simulators.{name}"], env=environment, cwd=settings.BASE_DIR
-            )
-
-        def stop(*_: Any) -> None:
-            for process in processes.values():
-                if process.poll() is None:
-                    process.terminate()
-            for process in processes.values():
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-
-        def on_sigterm(*_: Any) -> None:
-            stop()
-            sys.exit(0)
-
-        signal.signal(signal.SIGTERM, on_sigterm)
+        children = [Child(name, argv) for name, argv in commands.items()]
+        children += [
+            Child(name, [sys.executable, "-m", f"simulators.{name}"], env=environment, cwd=Path(settings.BASE_DIR))
+            for name, (environment, _url) in simulators.items()
+        ]
+        supervisor = Supervisor(children)
+        supervisor.install_signal_handlers()
+        supervisor.start()
         try:
             for url in [f"{base}/api/v1/health", *(f"{url}/health" for _env, url in simulators.values())]:
-                self._wait_healthy(url, processes)
+                self._wait_healthy(url, supervisor)
+            if supervisor.stopping or supervisor.gave_up:
+                return
             self.stdout.write(
                 self.style.SUCCESS("\nSingle Window is running.")
                 + f"\n  API:          {base}/api/v1/"
@@ -120,16 +266,15 @@ class Command(BaseCommand):
                 )
                 + "\n  Try:          curl -H 'Authorization: Bearer <a key printed above>' "
                 + f"{base}/api/v1/enterprises/me"
-                + "\nPress Ctrl+C to stop.\n"
+                + "\nA process that exits is started again. Press Ctrl+C to stop.\n"
             )
-            while all(process.poll() is None for process in processes.values()):
-                time.sleep(1)
-            failed = [name for name, process in processes.items() if process.poll() is not None]
-            self.stderr.write(f"Stopped because {', '.join(failed)} exited.")
+            supervisor.run()
         except KeyboardInterrupt:
             pass
         finally:
-            stop()
+            supervisor.stop()
+            if supervisor.gave_up:
+                self.stderr.write(f"Stopped: {supervisor.gave_up}.")
 
     def _simulators(self, var: Path, base: str, options: dict[str, Any]) -> dict[str, tuple[dict[str, str], str]]:
         """Each simulator's environment and URL, from the file ``load_demo`` wrote."""
@@ -162,11 +307,11 @@ class Command(BaseCommand):
             simulators[name] = (environment | ours, f"http://{host}:{port}")
         return simulators
 
-    def _wait_healthy(self, url: str, processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    def _wait_healthy(self, url: str, supervisor: Supervisor) -> None:
+        """Wait for ``url`` to answer 200, supervising meanwhile (a child may die at start)."""
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if any(process.poll() is not None for process in processes.values()):
-                return
+        while time.monotonic() < deadline and not (supervisor.stopping or supervisor.gave_up):
+            supervisor.poll_once()
             try:
                 if httpx.get(url, timeout=2).status_code == 200:
                     return

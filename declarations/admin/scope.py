@@ -1,0 +1,97 @@
+"""Which import documents a regulator sees: the declarations part of the scope rule, registered
+with the hub's register (``single_window.scope``) and so applied by every admin page, the audit
+log among them.
+
+1. A list is in scope when its ``customs_code`` or ``port_code`` is one of the regulator's
+   districts, or when the park the regulator is named to holds the list's area enterprise
+   (``area_code``, the bonded warehouse) or, for a list without one, its declaring agent
+   (``agent_code``).
+2. An order, payment or waybill is seen through a list in scope that names it (the parcel's
+   keys, as matching pairs them: ``ebp_code + order_no``, ``logistics_code + logistics_no``).
+3. What the single window decided about a list (its items, rule results, decisions, tax
+   estimate and bill, history, cancellation, quota reservation) goes with the list; a buyer's
+   yearly quota is seen through a reservation of a list in scope.
+
+Reference data (the positive list, tax rates, code tables) is nationwide: customs publishes
+one table for the whole country, so every regulator sees all of it.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from declarations.models import (
+    BuyerYearQuota,
+    CountryCode,
+    DeclareDecision,
+    Inventory,
+    InventoryCancellation,
+    InventoryItem,
+    InventoryStatusChange,
+    Order,
+    OrderItem,
+    Payment,
+    PositiveListEntry,
+    QuotaReservation,
+    RuleResult,
+    TaxBill,
+    TaxEstimate,
+    TaxEstimateItem,
+    TaxRate,
+    UnitCode,
+    Waybill,
+)
+from single_window.scope import Scope, ScopeRule, register_nationwide, register_scope_rule
+
+
+def inventory_rule(scope: Scope) -> Q:
+    """Step 1: the lists ``scope`` covers."""
+    districts = Q(customs_code__in=scope.districts) | Q(port_code__in=scope.districts)
+    area = ~Q(area_code="") & scope.enterprise_named("area_code")
+    agent = Q(area_code="") & scope.enterprise_named("agent_code")
+    return districts | area | agent
+
+
+def lists_in(scope: Scope) -> QuerySet[Inventory]:
+    return Inventory.objects.filter(inventory_rule(scope))
+
+
+def _named_by_a_list(*keys: str) -> ScopeRule:
+    """Step 2: a document some list in scope names by ``keys``."""
+    return lambda scope: Q(Exists(lists_in(scope).filter(**{key: OuterRef(key) for key in keys})))
+
+
+def _of_list(path: str) -> ScopeRule:
+    """Step 3: a row that goes with the list at ``path``."""
+    return lambda scope: Q(**{f"{path}__in": lists_in(scope)})
+
+
+def register() -> None:
+    """Called once, from ``DeclarationsConfig.ready``."""
+    register_scope_rule(Inventory, inventory_rule)
+    register_scope_rule(Order, _named_by_a_list("ebp_code", "order_no"))
+    register_scope_rule(Payment, _named_by_a_list("ebp_code", "order_no"))
+    register_scope_rule(Waybill, _named_by_a_list("logistics_code", "logistics_no"))
+    register_scope_rule(
+        OrderItem,
+        lambda scope: Q(
+            Exists(lists_in(scope).filter(ebp_code=OuterRef("order__ebp_code"), order_no=OuterRef("order__order_no")))
+        ),
+    )
+    for model in (
+        InventoryItem,
+        InventoryCancellation,
+        RuleResult,
+        DeclareDecision,
+        QuotaReservation,
+        TaxEstimate,
+        TaxBill,
+        InventoryStatusChange,
+    ):
+        register_scope_rule(model, _of_list("inventory"))
+    register_scope_rule(TaxEstimateItem, _of_list("estimate__inventory"))
+    register_scope_rule(
+        BuyerYearQuota,
+        lambda scope: Q(Exists(QuotaReservation.objects.filter(quota=OuterRef("pk"), inventory__in=lists_in(scope)))),
+    )
+    register_nationwide(PositiveListEntry, TaxRate, CountryCode, UnitCode)

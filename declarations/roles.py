@@ -1,0 +1,39 @@
+"""What the regulators' groups may do with declarations' models in the admin."""
+
+from __future__ import annotations
+
+from single_window.roles import AUDITOR, COMMERCE_BUREAU, CUSTOMS_OFFICER, register_regulator_permissions
+
+# The customs reference data: the positive list, tax rates, code tables.
+REFERENCE_MODELS = ("positivelistentry", "taxrate", "countrycode", "unitcode")
+
+# The import documents, read-only and masked in the admin; the items are shown inline.
+DOCUMENT_MODELS = ("order", "orderitem", "payment", "waybill", "inventory", "inventoryitem", "inventorycancellation")
+
+# What the single window decided about a list: rule results, the declare step's decisions,
+# quotas, tax estimates, history.
+DECISION_MODELS = (
+    "ruleresult",
+    "declaredecision",
+    "buyeryearquota",
+    "quotareservation",
+    "taxestimate",
+    "taxestimateitem",
+    "inventorystatuschange",
+)
+
+
+def register() -> None:
+    """Called once, from ``DeclarationsConfig.ready``."""
+    register_regulator_permissions(
+        "declarations",
+        {
+            CUSTOMS_OFFICER: {
+                "view": (*REFERENCE_MODELS, *DOCUMENT_MODELS, *DECISION_MODELS),
+                "change": REFERENCE_MODELS,
+                "add": REFERENCE_MODELS,
+            },
+            COMMERCE_BUREAU: {"view": DECISION_MODELS},
+            AUDITOR: {"view": (*REFERENCE_MODELS, *DOCUMENT_MODELS, *DECISION_MODELS)},
+        },
+    )

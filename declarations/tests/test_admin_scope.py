@@ -1,0 +1,662 @@
+"""A regulator's scope holds on every page of the admin, by one rule (issue "Trust the core", 6).
+
+Districts are matched against a list's ``customs_code`` / ``port_code``; parks against the park
+of the list's area enterprise (``area_code``) or, without one, of its declaring agent. An order,
+payment or waybill is seen through a list in scope; enterprises, parks and what hangs on them
+(keys, appointments, certificates, endpoints, events) by the enterprise's park; the audit log by
+the object an entry is about, or by who acted. Reference data is nationwide.
+
+Two worlds: the demo parcel in ``park`` (district 2901) and a second parcel, with parties of its
+own, in a park of district 3104. Personas: a customs officer of district 2901 and a commerce-bureau
+analyst scoped to ``park``; both must see the first world and nothing of the second, on the list
+page and the change page of every model registered in the admin.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group, User
+from django.db.models import Model
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from core.models import AuditEntry
+from declarations.intake import examples
+from declarations.intake.identity import protect_id_number
+from declarations.intake.serializers import InventoryInput
+from declarations.models import (
+    BuyerYearQuota,
+    CountryCode,
+    Inventory,
+    InventoryCancellation,
+    Order,
+    Payment,
+    PositiveListEntry,
+    TaxEstimate,
+    TaxRate,
+    UnitCode,
+    Waybill,
+)
+from declarations.tests.helpers import BUYER_ID_ENDING_X, Send, url
+from single_window import selectors, services, webhooks
+from single_window.models import (
+    ApiKey,
+    Appointment,
+    Enterprise,
+    EnterpriseCertificate,
+    EnterpriseSigningKey,
+    Event,
+    OutboxMessage,
+    Park,
+    Partner,
+    PartnerKind,
+    RegulatorScope,
+    Role,
+    WebhookEndpoint,
+)
+from single_window.roles import COMMERCE_BUREAU, CUSTOMS_OFFICER
+from single_window.scope import Scope, ScopedAdminMixin, is_registered, scoped
+from tests.certificates import make_key_pair
+from tests.factories import TEST_ACTOR, ApiKeyFactory, AppointmentFactory, EnterpriseFactory, ParkFactory, Persona
+
+pytestmark = pytest.mark.usefixtures("parties")
+
+HOOK_URL = "https://erp.example.com/hooks"
+LISTS = "/admin/declarations/inventory/"
+KEYS = "/admin/single_window/apikey/"
+APPOINTMENTS = "/admin/single_window/appointment/"
+ENTERPRISES = "/admin/single_window/enterprise/"
+# The second world's parties, in a park of district 3104.
+FAR = {"ebp": "3301970001", "ebc": "3301970002", "pay": "3301970003", "logistics": "3301970004", "agent": "3301970005"}
+FAR_ROLES = {"ebp": Role.EBP, "ebc": Role.EBC, "pay": Role.PAY, "logistics": Role.LOGISTICS, "agent": Role.AGENT}
+
+
+def regulator(username: str, group: str, **scope: Any) -> User:
+    user = User.objects.create_user(username=username, is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    RegulatorScope.objects.create(user=user, **scope)
+    return user
+
+
+def far_documents(*, district: str = "3104", suffix: str = "9") -> dict[str, dict[str, Any]]:
+    """The demo parcel as the second world's parties send it, declared in ``district``."""
+    order_no, logistics_no = f"SW2026112500000{suffix}", f"YT2026112500000{suffix}"
+    common = {"order_no": order_no}
+    return {
+        "order": examples.document(
+            "order",
+            **common,
+            guid=f"4CDE1CFD-EDED-46B1-946C-B8022E42FC9{suffix}",
+            ebp_code=FAR["ebp"],
+            ebc_code=FAR["ebc"],
+            pay_code=FAR["pay"],
+            pay_transaction_id=f"PAY2026112500000{suffix}",
+            buyer_id_number=BUYER_ID_ENDING_X,
+        ),
+        "payment": examples.document(
+            "payment",
+            **common,
+            guid=f"5A1B2C3D-0000-4000-8000-00000000000{suffix}",
+            ebp_code=FAR["ebp"],
+            pay_code=FAR["pay"],
+            pay_transaction_id=f"PAY2026112500000{suffix}",
+            payer_id_number=BUYER_ID_ENDING_X,
+        ),
+        "waybill": examples.document(
+            "waybill",
+            **common,
+            guid=f"6B2C3D4E-0000-4000-8000-00000000000{suffix}",
+            logistics_code=FAR["logistics"],
+            logistics_no=logistics_no,
+        ),
+        "inventory": examples.document(
+            "inventory",
+            **common,
+            guid=f"7C3D4E5F-0000-4000-8000-00000000000{suffix}",
+            cop_no=f"COP2026112500000{suffix}",
+            ebp_code=FAR["ebp"],
+            ebc_code=FAR["ebc"],
+            assure_code=FAR["ebc"],
+            logistics_code=FAR["logistics"],
+            logistics_no=logistics_no,
+            agent_code=FAR["agent"],
+            buyer_id_number=BUYER_ID_ENDING_X,
+            customs_code=district,
+            port_code=district,
+        ),
+    }
+
+
+SENDER = {"order": "ebp", "payment": "pay", "waybill": "logistics", "inventory": "agent"}
+
+
+def send_as(who: dict[str, Persona], documents: dict[str, dict[str, Any]]) -> Inventory:
+    for kind in ("order", "payment", "waybill", "inventory"):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=who[SENDER[kind]].authorization)
+        response = client.post(url(kind), documents[kind], format="json")
+        assert response.status_code == 201, response.content
+    return Inventory.objects.get(cop_no=documents["inventory"]["cop_no"])
+
+
+def far_parties(park: Park) -> dict[str, Persona]:
+    made = {}
+    for name, code in FAR.items():
+        enterprise = EnterpriseFactory.create(customs_code=code, roles=[FAR_ROLES[name]], park=park)
+        api_key, raw_key = ApiKeyFactory.issue(enterprise=enterprise)
+        made[name] = Persona(enterprise=enterprise, api_key=api_key, raw_key=raw_key)
+    AppointmentFactory.create(principal=made["ebc"].enterprise, agent=made["agent"].enterprise)
+    return made
+
+
+def hang_things_on(enterprise: Enterprise, common_name: str) -> None:
+    """An endpoint (so its events are delivered), a signing key and its certificate."""
+    webhooks.webhook_endpoint_create(
+        enterprise=enterprise, url=HOOK_URL, event_types=["inventory.status_changed"], actor=TEST_ACTOR
+    )
+    keys = make_key_pair(common_name=common_name)
+    services.signing_key_register(
+        enterprise=enterprise,
+        private_key_pem=keys.private_key_text,
+        certificate_pem=keys.certificate_text,
+        actor=TEST_ACTOR,
+    )
+
+
+@dataclass(frozen=True)
+class World:
+    near: Inventory
+    far: Inventory
+    near_agent: Enterprise
+    far_agent: Enterprise
+    park: Park
+    far_park: Park
+    partner: Partner
+    officer: User
+    analyst: User
+
+    def rows(self, model: type[Model]) -> tuple[Model | None, Model | None]:
+        """A row of ``model`` in both personas' scope, and one in neither's (None: no such row)."""
+        pick = ROWS.get(model)
+        assert pick is not None, f"{model._meta.label} is in the admin: say which of its rows are in scope"
+        return pick(self)
+
+
+def _by_enterprise(model: type[Model]) -> Callable[[World], tuple[Model | None, Model | None]]:
+    return lambda w: (
+        model._default_manager.filter(enterprise=w.near_agent).first(),
+        model._default_manager.filter(enterprise=w.far_agent).first(),
+    )
+
+
+def _by_list(model: type[Model], field: str = "inventory") -> Callable[[World], tuple[Model | None, Model | None]]:
+    return lambda w: (
+        model._default_manager.filter(**{field: w.near}).first(),
+        model._default_manager.filter(**{field: w.far}).first(),
+    )
+
+
+def _parcel(model: type[Model], *keys: str) -> Callable[[World], tuple[Model | None, Model | None]]:
+    return lambda w: (
+        model._default_manager.get(**{key: getattr(w.near, key) for key in keys}),
+        model._default_manager.get(**{key: getattr(w.far, key) for key in keys}),
+    )
+
+
+def _nationwide(model: type[Model]) -> Callable[[World], tuple[Model | None, Model | None]]:
+    return lambda _world: (model._default_manager.first(), None)
+
+
+def _audit(w: World) -> tuple[Model | None, Model | None]:
+    def about(enterprise: Enterprise) -> AuditEntry:
+        key = ApiKey.objects.filter(enterprise=enterprise).first()
+        assert key is not None
+        return AuditEntry.objects.get(object_type="single_window.apikey", object_id=str(key.pk))
+
+    return about(w.near_agent), about(w.far_agent)
+
+
+ROWS: dict[type[Model], Callable[[World], tuple[Model | None, Model | None]]] = {
+    # Only superusers may see them; nothing a regulator may open.
+    User: lambda _world: (None, User.objects.get(username="root")),
+    Group: lambda _world: (None, Group.objects.first()),
+    AuditEntry: _audit,
+    Park: lambda w: (w.park, w.far_park),
+    Enterprise: lambda w: (w.near_agent, w.far_agent),
+    Appointment: lambda w: (
+        Appointment.objects.get(agent=w.near_agent),
+        Appointment.objects.get(agent=w.far_agent),
+    ),
+    ApiKey: _by_enterprise(ApiKey),
+    RegulatorScope: lambda w: (
+        RegulatorScope.objects.get(user=w.analyst),
+        RegulatorScope.objects.get(customs_district="3104"),
+    ),
+    Partner: lambda w: (w.partner, None),
+    EnterpriseCertificate: _by_enterprise(EnterpriseCertificate),
+    EnterpriseSigningKey: _by_enterprise(EnterpriseSigningKey),
+    WebhookEndpoint: _by_enterprise(WebhookEndpoint),
+    Event: _by_enterprise(Event),
+    OutboxMessage: lambda w: (
+        OutboxMessage.objects.filter(webhook_endpoint__enterprise=w.near_agent).first(),
+        OutboxMessage.objects.filter(webhook_endpoint__enterprise=w.far_agent).first(),
+    ),
+    Inventory: lambda w: (w.near, w.far),
+    Order: _parcel(Order, "ebp_code", "order_no"),
+    Payment: _parcel(Payment, "ebp_code", "order_no"),
+    Waybill: _parcel(Waybill, "logistics_code", "logistics_no"),
+    InventoryCancellation: _by_list(InventoryCancellation),
+    TaxEstimate: _by_list(TaxEstimate),
+    BuyerYearQuota: lambda w: (
+        BuyerYearQuota.objects.get(reservations__inventory=w.near),
+        BuyerYearQuota.objects.get(reservations__inventory=w.far),
+    ),
+    PositiveListEntry: _nationwide(PositiveListEntry),
+    TaxRate: _nationwide(TaxRate),
+    CountryCode: _nationwide(CountryCode),
+    UnitCode: _nationwide(UnitCode),
+}
+
+
+@pytest.fixture
+def world(send: Send, park: Park, parties: dict[str, Persona]) -> World:
+    User.objects.create_superuser(username="root", email="root@example.com")
+    officer = regulator("officer-2901", CUSTOMS_OFFICER, customs_district="2901")
+    analyst = regulator("analyst", COMMERCE_BUREAU, park=park)
+    regulator("officer-3104", CUSTOMS_OFFICER, customs_district="3104")
+    partner, _secret = services.partner_register(
+        code="PAY-NATIONWIDE", name="Demo Pay", kind=PartnerKind.PAYMENT, actor=TEST_ACTOR
+    )
+
+    far_park = ParkFactory.create(customs_district="3104")
+    far = far_parties(far_park)
+    for enterprise, name in ((parties["agent"].enterprise, "near agent"), (far["agent"].enterprise, "far agent")):
+        hang_things_on(enterprise, name)
+
+    for kind in ("order", "payment", "waybill", "inventory"):
+        assert send(kind).status_code == 201
+    near = Inventory.objects.get(cop_no=examples.INVENTORY["cop_no"])
+    far_list = send_as(far, far_documents())
+    for inventory, agent in ((near, parties["agent"].enterprise), (far_list, far["agent"].enterprise)):
+        InventoryCancellation.objects.create(inventory=inventory, requested_by=agent, reason="the buyer cancelled")
+
+    return World(
+        near=near,
+        far=far_list,
+        near_agent=parties["agent"].enterprise,
+        far_agent=far["agent"].enterprise,
+        park=park,
+        far_park=far_park,
+        partner=partner,
+        officer=officer,
+        analyst=analyst,
+    )
+
+
+def _admin_url(model: type[Model], view: str, *args: Any) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def _may_view(user: User, model: type[Model]) -> bool:
+    opts = model._meta
+    return any(user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}") for action in ("view", "change"))
+
+
+# What each persona's group may open (single_window/roles.py, declarations/roles.py): the officer
+# the documents, the analyst what was decided about them; both the registry and the audit log.
+SEEN = {
+    "officer": {"declarations.Inventory", "declarations.Order", "single_window.Enterprise", "core.AuditEntry"},
+    "analyst": {"declarations.TaxEstimate", "single_window.Appointment", "single_window.Enterprise", "core.AuditEntry"},
+}
+
+
+@pytest.mark.parametrize("persona", ["officer", "analyst"])
+def test_every_admin_page_shows_a_regulator_its_scope_and_nothing_else(
+    client: Client, world: World, persona: str
+) -> None:
+    user: User = getattr(world, persona)
+    client.force_login(user)
+    seen: list[str] = []
+
+    for model in admin.site._registry:
+        inside, outside = world.rows(model)
+        changelist = client.get(_admin_url(model, "changelist"))
+        if not _may_view(user, model):
+            assert changelist.status_code == 403, model
+            for row in (inside, outside):
+                if row is not None:
+                    assert client.get(_admin_url(model, "change", row.pk)).status_code == 403, model
+            continue
+        assert changelist.status_code == 200, (model, changelist.status_code)
+        listed = set(changelist.context["cl"].queryset.values_list("pk", flat=True))
+        if outside is not None:
+            assert outside.pk not in listed, f"{model._meta.label}: {outside} is out of {persona}'s scope"
+            assert client.get(_admin_url(model, "change", outside.pk)).status_code in {302, 403, 404}, model
+        if inside is not None:
+            assert inside.pk in listed, f"{model._meta.label}: {inside} is in {persona}'s scope"
+            page = client.get(_admin_url(model, "change", inside.pk))
+            assert page.status_code == 200, (model, page.status_code)
+        seen.append(model._meta.label)
+
+    # The walk saw pages of each kind the persona may open, not only refusals.
+    assert SEEN[persona] <= set(seen)
+
+
+def test_the_second_world_is_whole(world: World) -> None:
+    """What the walk relies on: each model it checks has a row on both sides."""
+    for model in (Order, Payment, Waybill, TaxEstimate, BuyerYearQuota, Event, OutboxMessage, EnterpriseSigningKey):
+        inside, outside = world.rows(model)
+        assert inside is not None, model
+        assert outside is not None, model
+    assert world.far.customs_code == "3104"
+
+
+# --- The rule for lists, case by case -----------------------------------------------------------
+
+
+def make_list(sender: Enterprise, **changes: Any) -> Inventory:
+    """A list stored directly (no matching): ``changes`` to the example's head."""
+    serializer = InventoryInput(data=examples.document("inventory", **changes))
+    assert serializer.is_valid(), serializer.errors
+    values = dict(serializer.validated_data)
+    values.pop("items")
+    encrypted, digest = protect_id_number(values.pop("buyer_id_number"))
+    return Inventory.objects.create(sender=sender, buyer_id_number_encrypted=encrypted, buyer_id_hash=digest, **values)
+
+
+def seen_by(user: User, model: type[Model] = Inventory) -> set[int]:
+    return set(scoped(model._default_manager.all(), Scope.of(user)).values_list("pk", flat=True))
+
+
+@pytest.fixture
+def far_park() -> Park:
+    return ParkFactory.create(customs_district="3104")
+
+
+@pytest.fixture
+def far_agent(far_park: Park) -> Enterprise:
+    enterprise: Enterprise = EnterpriseFactory.create(customs_code=FAR["agent"], roles=[Role.AGENT], park=far_park)
+    return enterprise
+
+
+@pytest.fixture
+def officer(db: None) -> User:
+    return regulator("officer-2901", CUSTOMS_OFFICER, customs_district="2901")
+
+
+@pytest.fixture
+def analyst(park: Park) -> User:
+    return regulator("analyst", COMMERCE_BUREAU, park=park)
+
+
+def _list(sender: Enterprise, n: int, **changes: Any) -> Inventory:
+    return make_list(
+        sender, cop_no=f"COP-SCOPE-{n}", order_no=f"SW-SCOPE-{n}", guid=f"7C3D4E5F-0000-4000-8000-{n:012d}", **changes
+    )
+
+
+def test_a_district_sees_the_lists_declared_or_entering_there_whoever_the_agent(
+    client: Client, parties: dict[str, Persona], far_agent: Enterprise, officer: User
+) -> None:
+    near_agent = parties["agent"].enterprise
+    declared_here = _list(far_agent, 1, customs_code="2901", port_code="3104", agent_code=far_agent.customs_code)
+    entering_here = _list(far_agent, 2, customs_code="3104", port_code="2901", agent_code=far_agent.customs_code)
+    # The agent's park is in district 2901, but customs and port are 3104's: not the officer's.
+    elsewhere = _list(near_agent, 3, customs_code="3104", port_code="3104")
+    client.force_login(officer)
+
+    listed = {row.pk for row in client.get(LISTS).context["cl"].queryset}
+
+    assert listed == seen_by(officer) == {declared_here.pk, entering_here.pk}
+    assert client.get(f"{LISTS}{elsewhere.pk}/change/").status_code == 302
+    assert client.get(f"{LISTS}{declared_here.pk}/change/").status_code == 200
+
+
+def test_a_park_sees_the_lists_of_its_warehouse_or_without_one_of_its_agents(
+    parties: dict[str, Persona], park: Park, far_agent: Enterprise, analyst: User
+) -> None:
+    near_agent = parties["agent"].enterprise
+    warehouse = EnterpriseFactory.create(roles=[Role.AREA], park=park)
+    far_warehouse = EnterpriseFactory.create(roles=[Role.AREA], park=far_agent.park)
+    far = {"customs_code": "3104", "port_code": "3104"}
+    by_our_agent = _list(near_agent, 1, **far)
+    in_our_warehouse = _list(far_agent, 2, agent_code=far_agent.customs_code, area_code=warehouse.customs_code, **far)
+    # Named by its USCC, as documents may name an enterprise.
+    by_uscc = _list(far_agent, 3, agent_code=far_agent.customs_code, area_code=warehouse.uscc, **far)
+    # Our agent, but the goods are in another park's warehouse: that park's.
+    in_their_warehouse = _list(near_agent, 4, area_code=far_warehouse.customs_code, **far)
+    _list(far_agent, 5, agent_code=far_agent.customs_code, **far)
+
+    assert seen_by(analyst) == {by_our_agent.pk, in_our_warehouse.pk, by_uscc.pk}
+    assert in_their_warehouse.pk not in seen_by(analyst)
+
+
+def test_documents_are_seen_through_a_list_that_names_them(world: World) -> None:
+    near_order = Order.objects.get(order_no=world.near.order_no)
+    far_waybill = Waybill.objects.get(logistics_no=world.far.logistics_no)
+
+    assert seen_by(world.officer, Order) == {near_order.pk}
+    assert seen_by(world.officer, Payment) == set(
+        Payment.objects.filter(order_no=world.near.order_no).values_list("pk", flat=True)
+    )
+    assert far_waybill.pk not in seen_by(world.officer, Waybill)
+    # A regulator of district 3104 sees the other parcel and nothing of the first.
+    far_officer = User.objects.get(username="officer-3104")
+    assert seen_by(far_officer, Order) == {Order.objects.get(order_no=world.far.order_no).pk}
+    assert seen_by(far_officer) == {world.far.pk}
+
+
+def test_a_superuser_sees_both_worlds(client: Client, world: World) -> None:
+    client.force_login(User.objects.get(username="root"))
+
+    for model in (Inventory, Order, AuditEntry, Enterprise):
+        inside, outside = world.rows(model)
+        listed = set(client.get(_admin_url(model, "changelist")).context["cl"].queryset.values_list("pk", flat=True))
+        assert {inside.pk, outside.pk} <= listed, model  # type: ignore[union-attr]
+
+
+def test_the_audit_log_shows_entries_about_rows_in_scope_and_by_actors_in_scope(world: World) -> None:
+    near_entries = AuditEntry.objects.filter(actor_enterprise_id=world.near_agent.pk)
+    about_far_list = AuditEntry.objects.filter(object_type="declarations.inventory", object_id=str(world.far.pk))
+    mine = AuditEntry.objects.create(
+        actor="admin:officer-2901", actor_user=world.officer, action="update", object_type="x.y", object_id="1"
+    )
+
+    seen = seen_by(world.officer, AuditEntry)
+
+    assert mine.pk in seen
+    assert set(near_entries.values_list("pk", flat=True)) <= seen
+    assert not seen & set(about_far_list.values_list("pk", flat=True))
+    assert not seen & set(
+        AuditEntry.objects.filter(actor_enterprise_id=world.far_agent.pk).values_list("pk", flat=True)
+    )
+
+
+# --- Forms: only rows in scope on offer, and the saved row checked --------------------------------
+
+
+def _key_form(enterprise: Enterprise | None, **fields: Any) -> dict[str, Any]:
+    return {
+        "enterprise": enterprise.pk if enterprise else "",
+        "user": "",
+        "name": "from the console",
+        "_save": "Save",
+        **fields,
+    }
+
+
+def test_an_officer_is_offered_only_enterprises_in_scope_for_a_key(
+    client: Client, parties: dict[str, Persona], far_agent: Enterprise, officer: User
+) -> None:
+    client.force_login(officer)
+
+    form = client.get(f"{KEYS}add/").context["adminform"].form
+
+    offered = set(form.fields["enterprise"].queryset.values_list("pk", flat=True))
+    assert parties["agent"].enterprise.pk in offered
+    assert far_agent.pk not in offered
+    assert set(form.fields["user"].queryset.values_list("pk", flat=True)) == {officer.pk}
+
+
+def test_an_officer_cannot_issue_a_key_to_an_enterprise_outside_its_scope(
+    client: Client, far_agent: Enterprise, officer: User
+) -> None:
+    client.force_login(officer)
+    audit_count = AuditEntry.objects.count()
+
+    response = client.post(f"{KEYS}add/", _key_form(far_agent))
+
+    assert response.status_code == 200
+    assert "enterprise" in response.context["adminform"].form.errors
+    assert not ApiKey.objects.filter(enterprise=far_agent).exists()
+    assert AuditEntry.objects.count() == audit_count
+
+
+def test_an_officer_cannot_issue_a_key_to_another_user(client: Client, officer: User) -> None:
+    root = User.objects.create_superuser(username="root", email="root@example.com")
+    client.force_login(officer)
+
+    response = client.post(f"{KEYS}add/", _key_form(None, user=root.pk))
+
+    assert response.status_code == 200
+    assert "user" in response.context["adminform"].form.errors
+    assert not ApiKey.objects.filter(user=root).exists()
+
+
+def test_a_key_rate_above_the_configured_maximum_is_refused(
+    client: Client, parties: dict[str, Persona], officer: User, settings: Any
+) -> None:
+    settings.API_KEY_THROTTLE_RATE_MAX = "100/min"
+    agent = parties["agent"].enterprise
+    client.force_login(officer)
+    keys = ApiKey.objects.filter(enterprise=agent)
+    count = keys.count()
+
+    too_fast = client.post(f"{KEYS}add/", _key_form(agent, throttle_rate="2/s"))
+    at_most = client.post(f"{KEYS}add/", _key_form(agent, throttle_rate="6000/hour"))
+
+    assert too_fast.status_code == 200
+    assert "throttle_rate" in too_fast.context["adminform"].form.errors
+    assert at_most.status_code == 302
+    assert list(keys.exclude(throttle_rate="").values_list("throttle_rate", flat=True)) == ["6000/hour"]
+    assert keys.count() == count + 1
+
+
+def test_raising_a_key_rate_above_the_maximum_is_refused(
+    client: Client, parties: dict[str, Persona], officer: User, settings: Any
+) -> None:
+    settings.API_KEY_THROTTLE_RATE_MAX = "100/min"
+    api_key = parties["agent"].api_key
+    client.force_login(officer)
+
+    response = client.post(f"{KEYS}{api_key.pk}/change/", {"name": api_key.name, "throttle_rate": "1000/min"})
+
+    assert response.status_code == 200
+    api_key.refresh_from_db()
+    assert api_key.throttle_rate == ""
+
+
+def test_an_analyst_cannot_appoint_outside_its_park(
+    client: Client, parties: dict[str, Persona], far_agent: Enterprise, analyst: User
+) -> None:
+    client.force_login(analyst)
+    today = selectors.today()
+    form = {
+        "principal": parties["ebp"].enterprise.pk,
+        "agent": far_agent.pk,
+        "valid_from": today.isoformat(),
+        "valid_to": (today + datetime.timedelta(days=30)).isoformat(),
+        "_save": "Save",
+    }
+
+    response = client.post(f"{APPOINTMENTS}add/", form)
+
+    assert response.status_code == 200
+    assert "agent" in response.context["adminform"].form.errors
+    assert not Appointment.objects.filter(agent=far_agent).exists()
+
+
+def _enterprise_form(enterprise: Enterprise, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "customs_code": enterprise.customs_code,
+        "uscc": enterprise.uscc or "",
+        "name": enterprise.name,
+        "status": enterprise.status,
+        "park": enterprise.park_id or "",
+        "contact_name": enterprise.contact_name,
+        "contact_phone": enterprise.contact_phone,
+        "contact_email": enterprise.contact_email,
+        "role_set-TOTAL_FORMS": "0",
+        "role_set-INITIAL_FORMS": "0",
+        "role_set-MIN_NUM_FORMS": "0",
+        "role_set-MAX_NUM_FORMS": "1000",
+        "_save": "Save",
+    }
+    data.update(changes)
+    return data
+
+
+def test_an_analyst_cannot_move_an_enterprise_to_a_park_outside_its_scope(
+    client: Client, parties: dict[str, Persona], park: Park, far_park: Park, analyst: User
+) -> None:
+    enterprise = parties["ebc"].enterprise
+    client.force_login(analyst)
+    audit_count = AuditEntry.objects.count()
+
+    moved = client.post(f"{ENTERPRISES}{enterprise.pk}/change/", _enterprise_form(enterprise, park=far_park.pk))
+    parkless = client.post(f"{ENTERPRISES}{enterprise.pk}/change/", _enterprise_form(enterprise, park=""))
+
+    assert moved.status_code == 200
+    assert "park" in moved.context["adminform"].form.errors
+    # Without a park the enterprise would be nobody's: refused when saved, and rolled back.
+    assert parkless.status_code == 403
+    enterprise.refresh_from_db()
+    assert enterprise.park == park
+    assert AuditEntry.objects.count() == audit_count
+
+
+def test_an_analyst_cannot_add_an_enterprise_outside_its_scope(
+    client: Client, far_park: Park, analyst: User, parties: dict[str, Persona]
+) -> None:
+    client.force_login(analyst)
+    template = parties["ebc"].enterprise
+    new = _enterprise_form(template, customs_code="3301960888", uscc="", name="Far Away Ltd", park=far_park.pk)
+
+    response = client.post(f"{ENTERPRISES}add/", new)
+
+    assert response.status_code == 200
+    assert not Enterprise.objects.filter(customs_code="3301960888").exists()
+
+
+# --- Every page takes the rule ------------------------------------------------------------------
+
+
+def test_every_admin_of_the_product_applies_the_scope_and_every_model_has_a_rule() -> None:
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label == "auth":
+            continue  # Django's users and groups: no regulators' group may open them
+        assert isinstance(model_admin, ScopedAdminMixin), model
+        assert is_registered(model), model
+        for field in model._meta.fields:
+            if field.is_relation and field.related_model is not None:
+                assert is_registered(field.related_model), (model, field.name)
+
+
+def test_an_analyst_cannot_add_a_park_outside_its_scope(client: Client, analyst: User) -> None:
+    client.force_login(analyst)
+    form = {"code": "PARK-NEW", "name": "New Park", "city": "Ningbo", "customs_district": "3104", "kind": "bonded_zone"}
+    audit_count = AuditEntry.objects.count()
+
+    response = client.post("/admin/single_window/park/add/", {**form, "_save": "Save"})
+
+    # Saved, found outside the analyst's park, and rolled back with its audit entry.
+    assert response.status_code == 403
+    assert not Park.objects.filter(code="PARK-NEW").exists()
+    assert AuditEntry.objects.count() == audit_count
