@@ -109,7 +109,7 @@ class CustomsReceipt(models.Model):
     """What customs last answered about an order, payment or waybill the single window forwarded
     for its sender (CEB312/412/512 ``returnStatus`` and ``returnInfo``); blank until it answers."""
 
-    customs_status = models.CharField(_("customs status"), max_length=10, blank=True)
+    customs_status = models.CharField(_("customs receipt status"), max_length=10, blank=True)
     customs_note = models.CharField(_("customs note"), max_length=500, blank=True)
     # Customs has taken a version of this document (a receipt 2, 3, 100 or 120): a later version
     # goes out as a change (appType 2); until then every version goes out as new (appType 1).

@@ -362,7 +362,7 @@ def tax_estimate(
 
     1. Freight and insurance are each apportioned over the items by total price (``apportion``),
        in the order the items are given (the last takes the remainder).
-    2. Each item's dutiable value is its total price plus its two shares.
+    2. Each item's dutiable value is its total price plus its two shares, rounded to the fen.
     3. Each item's duty, CT and VAT are computed and rounded half-up to the fen.
     4. The list's figures are sums of the item figures.
 
@@ -379,7 +379,9 @@ def tax_estimate(
         item_rates = rates.get(item.gcode)
         if item_rates is None:
             raise RateMissing(gnum=item.gnum, gcode=item.gcode)
-        dutiable = item.total_price + freight_share + insurance_share
+        # At the fen, as customs' bill states it (taxPrice): the list's total is then the sum of
+        # the items' figures as shown, and each tax is computed on the value shown.
+        dutiable = to_fen(item.total_price + freight_share + insurance_share)
         taxed.append(_item_tax(item, item_rates, dutiable, mode))
     customs_tax = sum((item.customs_tax for item in taxed), ZERO)
     consumption_tax = sum((item.consumption_tax for item in taxed), ZERO)

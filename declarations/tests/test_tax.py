@@ -507,3 +507,18 @@ def test_the_sample_rates_give_face_masks_their_per_piece_threshold_and_creams_t
     masks, cream = rates["3304990010"], rates["3304990099"]
     assert (masks.ct_threshold_unit_price, masks.ct_threshold_unit, masks.legal_unit1) == (D(15), "020", "035")
     assert (cream.ct_threshold_unit_price, cream.ct_threshold_unit, cream.legal_unit1) == (D(10000), "", "035")
+
+
+def test_the_dutiable_total_is_the_sum_of_the_items_dutiable_values_as_shown() -> None:
+    # Two items of 10.005: each shown as 10.01, so the list's dutiable value is 20.02, not 20.01.
+    items = [
+        TaxItem(gnum=n, gcode="1901101000", qty=D(1), unit="007", total_price=D("10.005"), qty1=D("0.8"), unit1="035")
+        for n in (1, 2)
+    ]
+
+    estimate = tax_estimate(
+        items=items, rates={"1901101000": TaxRates()}, freight=D(0), insured_fee=D(0), mode=Mode.WITHIN_LIMITS
+    )
+
+    assert [item.dutiable_value for item in estimate.items] == [D("10.01"), D("10.01")]
+    assert estimate.dutiable_total == D("20.02")
