@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('declarations', '0014_inventory_one_per_order_of_ebc'),
+        ("declarations", "0014_inventory_one_per_order_of_ebc"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='order',
-            name='customs_status',
-            field=models.CharField(blank=True, max_length=10, verbose_name='customs receipt status'),
+            model_name="order",
+            name="customs_status",
+            field=models.CharField(blank=True, max_length=10, verbose_name="customs receipt status"),
         ),
         migrations.AlterField(
-            model_name='payment',
-            name='customs_status',
-            field=models.CharField(blank=True, max_length=10, verbose_name='customs receipt status'),
+            model_name="payment",
+            name="customs_status",
+            field=models.CharField(blank=True, max_length=10, verbose_name="customs receipt status"),
         ),
         migrations.AlterField(
-            model_name='waybill',
-            name='customs_status',
-            field=models.CharField(blank=True, max_length=10, verbose_name='customs receipt status'),
+            model_name="waybill",
+            name="customs_status",
+            field=models.CharField(blank=True, max_length=10, verbose_name="customs receipt status"),
         ),
     ]
