@@ -23,6 +23,7 @@ from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 from rest_framework.test import APIClient
 
+from config.celery import app as celery_app
 from core.errors import Conflict
 from declarations.customs import gateway, xml
 from declarations.intake import services
@@ -436,6 +437,13 @@ def celery_worker_process(live_server: LiveServer, tmp_path: Path) -> Iterator[N
         "TEST_DATABASE_URL": database_url,
         "TEST_REDIS_URL": django_settings.CELERY_BROKER_URL,
     }
+    # The web side kicks the worker through this process's Celery app: make it publish to the
+    # broker the worker listens on, with fresh connections (an earlier test may have pointed the
+    # app, or left pooled connections, at a broker of its own that it stopped since).
+    celery_app.conf.broker_url = django_settings.CELERY_BROKER_URL  # type: ignore[misc]
+    celery_app.conf.broker_transport_options = dict(django_settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+    celery_app._pool = None  # type: ignore[attr-defined]
+    celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]
     log_path = tmp_path / "worker.log"
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "INFO"]
     with log_path.open("wb") as log:
