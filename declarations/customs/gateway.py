@@ -39,6 +39,7 @@ from core.times import ceb_time
 from declarations.clearance import lifecycle
 from declarations.customs import receipt_codes, xml
 from declarations.customs.spec import INVENTORY, INVENTORY_CANCEL, DocumentSpec, Field, Kind
+from declarations.intake.amounts import amount_text
 from declarations.kinds import DocumentType
 from declarations.models import (
     Declaration,
@@ -109,12 +110,9 @@ def _q(name: str) -> str:
     return f"{{{xml.CEB_NS}}}{name}"
 
 
-def _decimal_text(value: Decimal) -> str:
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _text(field: Field, value: Any) -> str:
+def _text(field: Field, value: Any, scales: dict[str, int]) -> str:
+    """A stored value as the message writes it; an amount at the scale it was accepted
+    (``scales``, the row's ``amount_scales``), without trailing zeros when none was recorded."""
     if value is None:
         return ""
     if field.kind is Kind.TIMESTAMP and isinstance(value, datetime.datetime):
@@ -122,7 +120,7 @@ def _text(field: Field, value: Any) -> str:
     if field.kind is Kind.DATE and isinstance(value, datetime.date):
         return value.strftime("%Y%m%d")
     if field.kind is Kind.DECIMAL and isinstance(value, Decimal):
-        return _decimal_text(value)
+        return amount_text(value, scales.get(field.name))
     return str(value)
 
 
@@ -186,13 +184,15 @@ def document_message(*, spec: DocumentSpec, document: Declaration, declarant: En
     root = _message_root(spec.message)
     element = etree.SubElement(root, _q(spec.element))
     head = etree.SubElement(element, _q(spec.head_element))
-    values = {f.name: _text(f, _value(document, f)) for f in spec.head}
+    values = {f.name: _text(f, _value(document, f), document.amount_scales) for f in spec.head}
     values["app_type"] = app_type_for(document)
     _append_fields(head, spec.head, values)
     if spec.lines:
         for item in document.items.order_by("gnum"):  # type: ignore[attr-defined]
             line = etree.SubElement(element, _q(spec.line_element))
-            _append_fields(line, spec.lines, {f.name: _text(f, getattr(item, f.name)) for f in spec.lines})
+            _append_fields(
+                line, spec.lines, {f.name: _text(f, getattr(item, f.name), item.amount_scales) for f in spec.lines}
+            )
     _base_transfer(root, declarant)
     return root
 
@@ -206,7 +206,7 @@ def cancellation_message(*, cancellation: InventoryCancellation, declarant: Ente
     """The unsigned CEB623 of a cancellation request: the list's keys, its buyer, the reason."""
     inventory = cancellation.inventory
     values = {
-        f.name: _text(f, _value(inventory, f))
+        f.name: _text(f, _value(inventory, f), inventory.amount_scales)
         for f in INVENTORY_CANCEL
         if f.name not in {"guid", "app_type", "app_time", "app_status", "reason", "note"}
     }

@@ -11,6 +11,7 @@ from typing import Any
 from drf_spectacular.utils import OpenApiExample
 
 from declarations.customs.spec import Field, Kind
+from declarations.intake.amounts import amount_scale
 from declarations.intake.outputs import plain
 from declarations.kinds import KINDS, DocumentType
 
@@ -215,14 +216,15 @@ def document(kind: str, **changes: Any) -> dict[str, Any]:
 
 
 def _shown(field: Field, sent: dict[str, Any]) -> Any:
-    """A field as the answer shows what was sent: ID numbers masked, amounts without trailing
-    zeros; a text left out is blank (stored as such), any other value left out is null."""
+    """A field as the answer shows what was sent: ID numbers masked, amounts at the scale they
+    were sent; a text left out is blank (stored as such), any other value left out is null."""
     if field.name.endswith("_id_number"):
         return "330*************36"
     if field.name not in sent:
         return "" if field.kind in (Kind.TEXT, Kind.CODE) else None
     if field.kind is Kind.DECIMAL:
-        return plain(Decimal(sent[field.name]), Kind.DECIMAL)
+        amount = Decimal(sent[field.name])
+        return plain(amount, Kind.DECIMAL, scale=amount_scale(amount))
     return sent[field.name]
 
 

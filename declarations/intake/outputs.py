@@ -21,6 +21,7 @@ from core.crypto import decrypt_text
 from core.masking import mask_value
 from core.times import ceb_time, iso_china
 from declarations.customs.spec import INVENTORY, ORDER, PAYMENT, WAYBILL, DocumentSpec, Field, Kind
+from declarations.intake.amounts import amount_text
 from declarations.intake.identity import masked_id_number
 from declarations.models import Declaration, DocumentStatus, InventoryStatus, TaxEstimate
 
@@ -28,13 +29,14 @@ from declarations.models import Declaration, DocumentStatus, InventoryStatus, Ta
 AWAITED_DOCUMENTS = ("order", "payment", "waybill")
 
 
-def plain(value: Any, kind: Kind) -> Any:
-    """A stored value as the JSON document carries it: decimals without trailing zeros, times
-    as YYYYMMDDhhmmss and dates as YYYYMMDD in China Standard Time (as the XML writes them)."""
+def plain(value: Any, kind: Kind, *, scale: int | None = None) -> Any:
+    """A stored value as the JSON document carries it: decimals at the scale they were accepted
+    (``scale``; without trailing zeros when none was recorded), times as YYYYMMDDhhmmss and dates
+    as YYYYMMDD in China Standard Time (as the XML writes them)."""
     if value is None:
         return None
     if kind is Kind.DECIMAL and isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f").rstrip("0")
+        return amount_text(value, scale)
     if kind is Kind.TIMESTAMP and isinstance(value, datetime.datetime):
         return ceb_time(value)
     if kind is Kind.DATE and isinstance(value, datetime.date):
@@ -51,6 +53,18 @@ class SpecValue(serializers.CharField):
 
     def to_representation(self, value: Any) -> Any:
         return plain(value, self.kind)
+
+
+class SpecAmount(serializers.CharField):
+    """A decimal field of the table, at the scale it was accepted (the row's ``amount_scales``)."""
+
+    def __init__(self, *, name: str) -> None:
+        self.amount = name
+        super().__init__(source="*", allow_null=True)
+
+    def to_representation(self, value: Any) -> Any:
+        scale = getattr(value, "amount_scales", {}).get(self.amount)
+        return plain(getattr(value, self.amount), Kind.DECIMAL, scale=scale)
 
 
 class MaskedIdNumber(serializers.CharField):
@@ -75,6 +89,8 @@ def spec_field(field: Field) -> serializers.Field[Any, Any, Any, Any]:
         return MaskedIdNumber(name=field.name)
     if field.kind is Kind.INTEGER:
         return serializers.IntegerField(allow_null=True)
+    if field.kind is Kind.DECIMAL:
+        return SpecAmount(name=field.name)
     return SpecValue(kind=field.kind)
 
 

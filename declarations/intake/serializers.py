@@ -20,7 +20,7 @@ from rest_framework import serializers
 from core.times import ceb_time, parse_ceb_time
 from declarations.customs.spec import INVENTORY, ORDER, PAYMENT, WAYBILL, DocumentSpec, Field, Kind
 from declarations.intake import codes
-from declarations.intake.amounts import AsciiDecimalField, AsciiIntegerField
+from declarations.intake.amounts import AsciiDecimalField, AsciiIntegerField, amount_scale
 from declarations.intake.identity import RESIDENT_ID_CARD, is_valid_resident_id, normalise_id_number
 
 CNY = "142"
@@ -36,9 +36,12 @@ class DecimalString(AsciiDecimalField):
         super().__init__(max_digits=19, decimal_places=5, min_value=Decimal(0), coerce_to_string=True, **kwargs)
 
     def to_internal_value(self, data: Any) -> Decimal:
+        """The amount at the scale it was written ("12.50" stays Decimal("12.50"), 0 to 5
+        decimals): the service records the scale so the amount is answered as it came."""
         if not isinstance(data, str):
             self.fail("not_a_string")
-        return super().to_internal_value(data.strip())
+        value = super().to_internal_value(data.strip())  # refuses more than 5 decimals
+        return value.quantize(Decimal(1).scaleb(-amount_scale(Decimal(data.strip()))))
 
 
 class Timestamp(serializers.CharField):

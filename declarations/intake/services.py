@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
@@ -24,6 +25,7 @@ from declarations import events, selectors
 from declarations.clearance import lifecycle, matching, parcels
 from declarations.customs import gateway
 from declarations.intake import codes, rules
+from declarations.intake.amounts import amount_scale
 from declarations.intake.identity import protect_id_number
 from declarations.kinds import INVENTORY, KINDS, DocumentType, kind_of
 from declarations.models import (
@@ -41,6 +43,8 @@ from declarations.models import (
 from single_window.models import Enterprise, InboundMessage
 
 WAYBILL_REUSE_AFTER = datetime.timedelta(days=183)
+# Amounts are decimal(19,5) columns.
+COLUMN_SCALE = Decimal("0.00001")
 
 # Views of the registry by name, for the tests that still look documents up by name.
 MODELS: dict[str, tuple[type[Declaration], type[models.Model] | None]] = {
@@ -97,10 +101,25 @@ def _declared_list_for(kind: DocumentType, document: Declaration) -> bool:
     return lists.filter(**{name: getattr(document, name) for name in kind.link.fields}).exists()
 
 
+def _record_scale(row: Declaration | models.Model, name: str, value: Any) -> Any:
+    """The value to store, and for an amount the decimals it was sent with kept in
+    ``amount_scales`` (the input serializer hands each amount over at its written scale); the
+    amount itself is held as the decimal(19,5) column holds it, so the row reads the same before
+    and after it is saved (audit, events, tax). An amount left empty has no scale."""
+    scales: dict[str, int] = row.amount_scales  # type: ignore[union-attr]
+    if isinstance(value, Decimal):
+        row.amount_scales = {**scales, name: amount_scale(value)}  # type: ignore[union-attr]
+        return value.quantize(COLUMN_SCALE)
+    if value is None and name in scales:
+        row.amount_scales = {key: scale for key, scale in scales.items() if key != name}  # type: ignore[union-attr]
+    return value
+
+
 def _assign(document: Declaration, data: dict[str, Any]) -> None:
-    for name, value in data.items():
+    for name, sent in data.items():
         if name == "items":
             continue
+        value = _record_scale(document, name, sent)
         if name.endswith("_id_number"):
             prefix = name.removesuffix("_number")
             encrypted, digest = protect_id_number(value)
@@ -122,7 +141,8 @@ def _replace_lines(document: Declaration, kind: DocumentType, lines: list[dict[s
     objects = []
     for line in lines:
         row = line_model(**{parent: document})
-        for name, value in line.items():
+        for name, sent in line.items():
+            value = _record_scale(row, name, sent)
             setattr(
                 row, name, "" if value is None and isinstance(row._meta.get_field(name), models.CharField) else value
             )

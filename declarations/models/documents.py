@@ -90,6 +90,9 @@ class Declaration(TimeStampedModel):
     app_time = models.DateTimeField(_("app time"))
     app_status = models.CharField(_("app status"), max_length=3)
     version = models.PositiveIntegerField(_("version"), default=1)
+    # The decimals each amount was sent with ({"goods_value": 2}), so it is answered as it came;
+    # an amount not named here (stored before scales were kept) is answered without trailing zeros.
+    amount_scales = models.JSONField(_("amount scales"), default=dict, blank=True)
 
     # Names of fields that hold personal information (masked to all but the sender).
     personal_fields: ClassVar[tuple[str, ...]] = ()
@@ -188,6 +191,8 @@ class OrderItem(models.Model):
     currency = models.CharField(_("currency"), max_length=3)
     country = models.CharField(_("country"), max_length=3)
     note = models.CharField(_("note"), max_length=1000, blank=True)
+    # As ``Declaration.amount_scales``.
+    amount_scales = models.JSONField(_("amount scales"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("order item")
@@ -430,6 +435,8 @@ class InventoryItem(models.Model):
     price = models.DecimalField(_("price"), max_digits=19, decimal_places=5)
     total_price = models.DecimalField(_("total price"), max_digits=19, decimal_places=5)
     note = models.CharField(_("note"), max_length=1000, blank=True)
+    # As ``Declaration.amount_scales``.
+    amount_scales = models.JSONField(_("amount scales"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("declaration list item")
