@@ -13,6 +13,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from declarations.tests import conftest as declaration_fixtures
 from single_window.models import Appointment, Park, Role
 from tests.clients import CommittingAPIClient
 from tests.factories import ApiKeyFactory, AppointmentFactory, ParkFactory, Persona, persona
@@ -123,3 +124,17 @@ def webhook_receiver() -> Iterator[FakeReceiver]:
     """A local HTTP server that records requests and answers scripted statuses (``answer(...)``)."""
     with fake_receiver() as receiver:
         yield receiver
+
+
+# The declaration tests' fixtures, for the cross-app tests here (not re-exported by the root
+# conftest): the demo parcel's parties, a client for each and ``send`` (posts a document as its sender).
+agent = declaration_fixtures.agent
+agent_appointment = declaration_fixtures.agent_appointment
+clients = declaration_fixtures.clients
+ebc = declaration_fixtures.ebc
+ebp = declaration_fixtures.ebp
+logistics = declaration_fixtures.logistics
+parties = declaration_fixtures.parties
+pay = declaration_fixtures.pay
+reference_data = declaration_fixtures.reference_data
+send = declaration_fixtures.send

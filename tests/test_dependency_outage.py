@@ -26,25 +26,11 @@ from core.audit import Actor
 from declarations.event_types import DOCUMENT_ACCEPTED
 from declarations.intake import examples
 from declarations.models import Order
-from declarations.tests import conftest as declaration_fixtures
 from declarations.tests.helpers import Send
 from single_window import throttling, webhooks
 from single_window.models import InboxMessage, OutboxMessage, OutboxState, PartnerKind
 from tests.factories import Persona
 from tests.partner_webhooks import post_webhook, register_partner, signed_headers
-
-# The declaration tests' fixtures, under the names pytest finds them by: the documents of the
-# demo parcel, its parties and ``send`` (posts a document as its sender).
-agent = declaration_fixtures.agent
-agent_appointment = declaration_fixtures.agent_appointment
-clients = declaration_fixtures.clients
-ebc = declaration_fixtures.ebc
-ebp = declaration_fixtures.ebp
-logistics = declaration_fixtures.logistics
-parties = declaration_fixtures.parties
-pay = declaration_fixtures.pay
-reference_data = declaration_fixtures.reference_data
-send = declaration_fixtures.send
 
 pytestmark = pytest.mark.django_db
 

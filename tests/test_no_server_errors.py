@@ -18,7 +18,6 @@ from rest_framework.test import APIClient
 
 from core import errors
 from declarations.models import Order
-from declarations.tests import conftest as declaration_fixtures
 from declarations.tests.helpers import Send, document
 from single_window.error_codes import WEBHOOK_SIGNATURE_INVALID
 from single_window.models import InboxMessage, PartnerKind, WebhookEndpoint
@@ -31,19 +30,6 @@ from tests.partner_webhooks import (
     signature,
     signed_headers,
 )
-
-# The declaration tests' fixtures, under the names pytest finds them by: the documents of the
-# demo parcel, its parties and ``send`` (posts a document as its sender).
-agent = declaration_fixtures.agent
-agent_appointment = declaration_fixtures.agent_appointment
-clients = declaration_fixtures.clients
-ebc = declaration_fixtures.ebc
-ebp = declaration_fixtures.ebp
-logistics = declaration_fixtures.logistics
-parties = declaration_fixtures.parties
-pay = declaration_fixtures.pay
-reference_data = declaration_fixtures.reference_data
-send = declaration_fixtures.send
 
 pytestmark = pytest.mark.django_db
 
