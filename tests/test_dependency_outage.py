@@ -1,4 +1,4 @@
-"""With Redis unreachable the API keeps serving (issue "Keep serving when a dependency fails").
+"""With Redis unreachable the API keeps serving.
 
 The cache (throttle counters) and the broker (task kicks) live in Redis; documents, the outbox
 and the inbox live in PostgreSQL. With the cache and the broker pointed at a port where nothing

@@ -1,4 +1,4 @@
-"""Deletes in the admin are audited with the delete itself (issue "Trust the core", item 8).
+"""Deletes in the admin are audited with the delete itself.
 
 ``AuditedModelAdmin`` writes one audit entry per deleted row, from the object's page and from
 the changelist's "delete selected" action alike. Django runs the object's delete page in a

@@ -1,4 +1,4 @@
-"""A regulator's scope holds on every page of the admin, by one rule (issue "Trust the core", 6).
+"""A regulator's scope holds on every page of the admin, by one rule.
 
 Districts are matched against a list's ``customs_code`` / ``port_code``; parks against the park
 of the list's area enterprise (``area_code``) or, without one, of its declaring agent. An order,

@@ -1,4 +1,4 @@
-"""Every change over the API is audited (issue "Trust the core", item 8).
+"""Every change over the API is audited.
 
 A new document, a change, a deletion (JSON or customs XML) and a cancellation request each
 write one audit entry in the same transaction: who (the enterprise), with which API key (its

@@ -1,4 +1,4 @@
-"""An ``app_time`` ahead of the single window's clock (issue "Trust the core", item 2).
+"""An ``app_time`` ahead of the single window's clock.
 
 ``app_time`` orders a document's versions: a version not later than the stored one is ignored.
 A document dated far in the future (``99991231235959``) would therefore lock its own sender out

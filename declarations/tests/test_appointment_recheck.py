@@ -1,4 +1,4 @@
-"""The declaring agent's appointment, checked again when it matters (issue "Trust the core", item 7).
+"""The declaring agent's appointment, checked again when it matters.
 
 Intake checks that an agent declaring a list holds an appointment in force from the list's
 e-commerce enterprise. A list may wait days for its documents, or be held by the declare step:

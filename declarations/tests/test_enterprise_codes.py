@@ -1,4 +1,4 @@
-"""One enterprise, one identity (issue "Trust the core", item 3).
+"""One enterprise, one identity.
 
 An enterprise may be named by its customs code or by its USCC. Every party code of a document
 is stored as the enterprise's own code (its customs code), so business keys, the one list per

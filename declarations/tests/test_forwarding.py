@@ -1,6 +1,6 @@
-"""Orders, payments and waybills forwarded to customs for their senders (issue 5, "Customs
-gateway"): a declared document leaves as the sender's own signed CEB311/411/511 or as one built
-from the stored row and signed with the sender's key; a sender with neither is left alone.
+"""Orders, payments and waybills forwarded to customs for their senders: a declared document
+leaves as the sender's own signed CEB311/411/511 or as one built from the stored row and signed
+with the sender's key; a sender with neither is left alone.
 Customs' CEB312/412/512 answers come back through the inbox and set ``customs_status``.
 """
 
@@ -238,7 +238,7 @@ def test_a_change_of_an_order_customs_holds_goes_out_as_a_change(
     assert Order.objects.get(pk=changed.json()["id"]).customs_holds
 
 
-# --- Deletions (issue "Trust the core", item 14) ------------------------------------------------
+# --- Deletions ------------------------------------------------
 
 MESSAGE_OF = {"order": "CEB311Message", "payment": "CEB411Message", "waybill": "CEB511Message"}
 HEAD_OF = {"order": "Order/OrderHead", "payment": "Payment/PaymentHead", "waybill": "Logistics/LogisticsHead"}

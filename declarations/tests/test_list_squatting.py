@@ -1,4 +1,4 @@
-"""A list that names someone else's order (issue "Trust the core", item 4).
+"""A list that names someone else's order.
 
 Whether an enterprise may declare a list is decided from the list's own fields: it is the
 list's e-commerce enterprise, or that enterprise's appointed agent. Such a list is taken

@@ -1,4 +1,4 @@
-"""Who may change or delete a stored document (issue "Trust the core", item 1).
+"""Who may change or delete a stored document.
 
 A change (``app_type`` 2) or deletion (3) comes from the enterprise that sent the document, or
 where the specification lets an agent send it (an order, for its e-commerce enterprise), from an

@@ -1,4 +1,4 @@
-"""Customs calling back (issue 5, "Inbound webhooks"): CEB622 receipts and CEB816 tax bills
+"""Customs calling back: CEB622 receipts and CEB816 tax bills
 posted to ``/api/v1/webhooks/customs``, stored by the hub's inbox and applied by the handlers
 ``declarations`` registered: the list moves through its lifecycle, a bill is reconciled against
 the estimate.

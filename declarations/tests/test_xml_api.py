@@ -609,7 +609,7 @@ def test_a_draft_list_is_answered_stored_not_declaring(
     clients: dict[str, APIClient], agent_certificate: EnterpriseCertificate, agent_keys: KeyPair
 ) -> None:
     """CEB622 says 1 (stored) for a list kept as a draft (appStatus 1), 2 (declaring) otherwise:
-    the single window declares nothing of a draft (issue "Trust the core", item 15)."""
+    the single window declares nothing of a draft."""
     draft = examples.document("inventory", app_status="1")
     declared = {**another("inventory", 2), "order_no": "SW20261125000002"}
 

@@ -1,4 +1,4 @@
-"""Partners' messages in (issue 5, "Inbound webhooks"): verified by the partner's Standard
+"""Partners' messages in: verified by the partner's Standard
 Webhooks signature, stored first with the body encrypted, applied once by a task through the
 handler a system registered, kept with the reason when nobody can read them.
 
