@@ -31,18 +31,11 @@ from single_window import throttling, webhooks
 from single_window.models import InboxMessage, OutboxMessage, OutboxState, PartnerKind
 from tests.factories import Persona
 from tests.partner_webhooks import post_webhook, register_partner, signed_headers
+from tests.ports import free_port
 
 pytestmark = pytest.mark.django_db
 
 HEALTH = "/api/v1/health"
-
-
-def _port_nobody_listens_on() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    # Closed again: connecting to it is refused at once, as to a Redis that went away.
-    return port
 
 
 def _drop_broker_connections() -> None:
@@ -58,7 +51,7 @@ def redis_gone(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     # The fallback's counters and its log live as long as the process: start with none.
     monkeypatch.setattr(throttling, "LOCAL_WINDOWS", throttling.LocalFixedWindow())
     monkeypatch.setattr(throttling, "OUTAGE_LOG", throttling.CacheOutageLog())
-    url = f"redis://127.0.0.1:{_port_nobody_listens_on()}/0"
+    url = f"redis://127.0.0.1:{free_port()}/0"
     # Changing CACHES makes Django drop the cache connections it holds (setting_changed).
     settings.CACHES = {"default": redis_cache(url)}
     settings.CELERY_BROKER_URL = url

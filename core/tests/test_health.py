@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -28,16 +27,9 @@ from config.settings import base as settings_module
 from config.settings.base import celery_transport_options
 from core import health, tasks
 from core.models import WorkerHeartbeat
+from tests.ports import free_port
 
 HEALTH = "/api/v1/health"
-
-
-def _free_port() -> int:
-    """A port nobody listens on (bound, then closed again): connecting to it is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -46,7 +38,7 @@ def own_redis() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
@@ -170,7 +162,7 @@ def test_it_answers_503_down_when_the_database_is_unreachable(
 ) -> None:
     # A connection of its own to a port where no PostgreSQL listens; the test's stays as it was.
     unreachable = connections.create_connection(DEFAULT_DB_ALIAS)
-    unreachable.settings_dict = {**unreachable.settings_dict, "HOST": "127.0.0.1", "PORT": _free_port()}
+    unreachable.settings_dict = {**unreachable.settings_dict, "HOST": "127.0.0.1", "PORT": free_port()}
     monkeypatch.setattr(health, "connection", unreachable)
 
     response = client.get(HEALTH)
@@ -187,7 +179,7 @@ def test_it_reports_an_unreachable_cache_as_degraded(worker_alive: None, client:
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{_free_port()}/0",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
         }
     }
 

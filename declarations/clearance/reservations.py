@@ -39,6 +39,15 @@ def _claim(decisions: Iterable[DeclareDecision], *, from_states: tuple[str, ...]
     return claimed
 
 
+def _release(
+    inventory: Inventory, decisions: Iterable[DeclareDecision], *, from_states: tuple[str, ...], outcome: str
+) -> None:
+    for decision in _claim(decisions, from_states=from_states, to=State.RELEASED):
+        system = contract.participant(decision.system)
+        if system is not None:
+            system.release(contract.ListRef(inventory.pk, decision.version), outcome=outcome)
+
+
 def systems_follow(*, inventory: Inventory, status: str) -> None:
     """Tell the systems that answered for ``inventory`` that it moved to ``status``."""
     if status != S.RELEASED and status not in RELEASE_ON:
@@ -54,16 +63,10 @@ def systems_follow(*, inventory: Inventory, status: str) -> None:
                 system.consume(contract.ListRef(inventory.pk, decision.version))
         return
     from_states = (State.RESERVED, State.CONSUMED) if status in GIVE_BACK_ON else (State.RESERVED,)
-    for decision in _claim(decisions, from_states=from_states, to=State.RELEASED):
-        system = contract.participant(decision.system)
-        if system is not None:
-            system.release(contract.ListRef(inventory.pk, decision.version), outcome=status)
+    _release(inventory, decisions, from_states=from_states, outcome=status)
 
 
 def release_all(*, inventory: Inventory, outcome: str) -> None:
-    """Release every reserved answer of the list now (a block, before the list moves)."""
+    """Release every reserved answer of a list that stays where it is (given up in send_failed)."""
     decisions = DeclareDecision.objects.filter(inventory=inventory, state=State.RESERVED)
-    for decision in _claim(decisions, from_states=(State.RESERVED,), to=State.RELEASED):
-        system = contract.participant(decision.system)
-        if system is not None:
-            system.release(contract.ListRef(inventory.pk, decision.version), outcome=outcome)
+    _release(inventory, decisions, from_states=(State.RESERVED,), outcome=outcome)

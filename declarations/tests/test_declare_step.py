@@ -336,17 +336,6 @@ def test_each_answer_is_released_once_whatever_moves_follow(declared: Inventory,
 # --- Dispatch ---------------------------------------------------------------------------------------
 
 
-def test_a_declared_list_left_marked_is_picked_up_by_the_dispatch_sweep(declared: Inventory) -> None:
-    long_ago = timezone.now() - datetime.timedelta(minutes=5)
-    Inventory.objects.filter(pk=declared.pk).update(dispatch_requested_at=long_ago)
-
-    assert declare.dispatch_sweep() == 1
-
-    declared.refresh_from_db()
-    assert declared.dispatch_requested_at is None
-    assert declare.dispatch_sweep() == 0
-
-
 def test_a_mark_newer_than_the_sweeps_delay_is_left_to_its_own_dispatch(declared: Inventory) -> None:
     Inventory.objects.filter(pk=declared.pk).update(dispatch_requested_at=timezone.now())
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import timezone
 from lxml import etree
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
@@ -25,6 +26,7 @@ from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
 from core.errors import Conflict
+from declarations.clearance import declare
 from declarations.customs import gateway, xml
 from declarations.intake import services
 from declarations.models import (
@@ -182,6 +184,28 @@ def test_with_the_gateway_off_the_list_stays_declared_and_nothing_is_sent(
 
 
 # --- XML submissions ---------------------------------------------------------------------------
+
+
+def test_a_list_whose_dispatch_never_ran_is_signed_and_sent_by_the_sweep(
+    send: Send, customs: tuple[Partner, str], agent_signing_key: EnterpriseSigningKey
+) -> None:
+    docs = parcel(12)
+    submit(send, docs)
+    inventory = list_of(docs)
+    # As if the process died between the commit and the dispatch: nothing enqueued, the mark left.
+    OutboxMessage.objects.filter(destination_kind="customs").delete()
+    long_ago = timezone.now() - datetime.timedelta(minutes=5)
+    Inventory.objects.filter(pk=inventory.pk).update(dispatch_requested_at=long_ago)
+
+    assert declare.dispatch_sweep() == 1
+
+    message = only_message()
+    assert (message.ordering_key, message.state) == (f"inventory:{inventory.pk}", OutboxState.PENDING)
+    assert_signed_with(read(message_body(message)), agent_signing_key)
+    inventory.refresh_from_db()
+    assert (inventory.status, inventory.dispatch_requested_at) == (InventoryStatus.DECLARED, None)
+    assert declare.dispatch_sweep() == 0
+    assert OutboxMessage.objects.filter(destination_kind="customs").count() == 1
 
 
 def test_a_list_the_agent_signed_itself_alone_in_its_message_is_forwarded_byte_for_byte(

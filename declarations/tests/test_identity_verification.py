@@ -13,7 +13,6 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from declarations.tests.parcels import BUYER_ID, assert_declared, buyer_hash, bu
 from single_window import inbox, outbox, services
 from single_window.models import InboxMessage, OutboxDestination, OutboxMessage, OutboxState, Partner, PartnerKind
 from tests.factories import Persona
+from tests.ports import free_port
 
 pytestmark = pytest.mark.usefixtures("parties")
 
@@ -272,12 +272,6 @@ def test_a_wrongly_signed_answer_is_refused_and_nothing_is_stored(
 
 
 # --- End to end with the payment simulator ------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
