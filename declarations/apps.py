@@ -15,6 +15,7 @@ class DeclarationsConfig(AppConfig):
         from declarations.clearance import declare, verification_answers
         from declarations.customs import gateway, receipts
         from declarations.intake import codes
+        from declarations.reference import tables
 
         # What this system tells enterprises, the codes it answers with, and what the
         # regulators' groups may do with its models: the hub names none of them.
@@ -32,3 +33,5 @@ class DeclarationsConfig(AppConfig):
         verification_answers.register()
         # Systems that change their mind about a held list have it judged again.
         declare.register()
+        # Every process keeps the reference tables a while; a change empties them everywhere.
+        tables.register()

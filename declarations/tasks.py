@@ -1,4 +1,5 @@
-"""Periodic work of the declarations: lists whose dispatch did not run, held lists due."""
+"""Periodic work of the declarations: packing documents for customs, documents whose dispatch
+did not run, held lists due."""
 
 from __future__ import annotations
 
@@ -7,16 +8,24 @@ import logging
 from celery import shared_task
 
 from declarations.clearance import declare
+from declarations.customs import gateway
 
 logger = logging.getLogger(__name__)
 
 
+@shared_task(name=gateway.PACK_TASK, ignore_result=True)
+def customs_pack(*, kind: str, group: str) -> int:
+    """Pack the marked documents of one declarant and type into signed messages for customs
+    (scheduled by ``gateway.pack_soon`` a short window after they were declared)."""
+    return gateway.documents_pack(kind=kind, group=group, rounds=gateway.PACK_ROUNDS)
+
+
 @shared_task(name="declarations.dispatch_sweep", ignore_result=True)
 def dispatch_sweep() -> int:
-    """Sign and send the declared lists left marked by a crash or a lost worker."""
-    sent = declare.dispatch_sweep()
+    """Sign and send the documents left marked by a crash, a lost worker or a broker away."""
+    sent = gateway.dispatch_sweep()
     if sent:
-        logger.info("dispatch sweep: %d lists", sent)
+        logger.info("dispatch sweep: %d documents", sent)
     return sent
 
 

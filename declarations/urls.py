@@ -4,6 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, path
 
 from declarations.intake.apis import (
+    BatchApi,
     DocumentByKeyApi,
     DocumentCollectionApi,
     DocumentDetailApi,
@@ -42,6 +43,7 @@ def _document_urls(
 
 
 urlpatterns: list[URLPattern] = [
+    path("batches", BatchApi.as_view(), name="batch-submit"),
     path("inventories/<int:inventory_id>/cancel", InventoryCancelApi.as_view(), name="inventory-cancel"),
     path("orders/<str:first>/<str:second>/trace", OrderTraceApi.as_view(), name="order-trace"),
     *_document_urls(OrderCollectionApi, OrderDetailApi, OrderByKeyApi),

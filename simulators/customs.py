@@ -86,6 +86,8 @@ class CustomsConfig:
     callback_backoff: float = 0.5
     callback_timeout: float = 5.0
     workers: int = 32
+    # More lists than this in one CEB621: each is answered -621030 (the schema's own limit is 100).
+    max_lists: int = 100
 
     @property
     def effective_fail_rate(self) -> float:
@@ -228,7 +230,12 @@ class CustomsSimulator(SimulatorProcess):
             "signature_problem": signature.problem,
         }
         if incoming.message_type == "CEB621Message":
-            entry["lists"] = [self._take_list(inventory, signature) for inventory in root.iter(ceb.ceb("Inventory"))]
+            inventories = list(root.iter(ceb.ceb("Inventory")))
+            too_many = None
+            if len(inventories) > self.config.max_lists:
+                limit = f"{len(inventories)} lists; at most {self.config.max_lists}"
+                too_many = ("-621030", f"-621030 CEB621Message 接收失败[{guid}], 清单数据超过限制 ({limit})")
+            entry["lists"] = [self._take_list(inventory, signature, too_many) for inventory in inventories]
         elif incoming.message_type == "CEB623Message":
             entry["cancellations"] = [
                 self._take_cancel(cancel, signature) for cancel in root.iter(ceb.ceb("InvtCancel"))
@@ -279,13 +286,17 @@ class CustomsSimulator(SimulatorProcess):
             return "-621005", f"-621005 清单{head.get('copNo', '')}的购买金额超过单笔限额[5000]"
         return None
 
-    def _take_list(self, inventory: etree._Element, signature: ceb.SignatureCheck) -> dict[str, str]:
+    def _take_list(
+        self, inventory: etree._Element, signature: ceb.SignatureCheck, message_problem: tuple[str, str] | None
+    ) -> dict[str, str]:
+        """One list of a CEB621 (which may hold up to 100): its own checks and receipts.
+        ``message_problem``: a refusal of the whole message, answered for each of its lists."""
         head_element = inventory.find(ceb.ceb("InventoryHead"))
         head = ceb.fields(head_element) if head_element is not None else {}
         items = [ceb.fields(item) for item in inventory.iter(ceb.ceb("InventoryList"))]
         key = (head.get("agentCode", ""), head.get("copNo", ""))
         pre_no, invt_no = self._next_numbers(head.get("customsCode", ""))
-        problem = self._signature_failure(signature, key[0])
+        problem = message_problem or self._signature_failure(signature, key[0])
         with self._lock:
             known = self._lists.get(key)
             if problem is None and head.get("appType") == "1" and known and known.status not in REDECLARABLE:
@@ -643,6 +654,14 @@ def parse_config(argv: Sequence[str] | None = None) -> CustomsConfig:
     )
     opt(parser, ENV_PREFIX, "--callback-timeout", default="5", help_text="callback timeout, seconds", kind=float)
     opt(parser, ENV_PREFIX, "--workers", default="32", help_text="callback worker threads", kind=int)
+    opt(
+        parser,
+        ENV_PREFIX,
+        "--max-lists",
+        default="100",
+        help_text="lists one CEB621 may hold; beyond, each is answered -621030",
+        kind=int,
+    )
     args = parser.parse_args(argv)
     if not args.secret:
         parser.error("--secret (or SIM_CUSTOMS_SECRET) is required")

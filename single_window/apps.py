@@ -9,10 +9,10 @@ class SingleWindowConfig(AppConfig):
     verbose_name = _("Single window")
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
+        from django.db.models.signals import post_delete, post_migrate, post_save
 
         from core.health import register_check
-        from single_window import error_codes, event_types, outbox, partners, roles, scope, webhooks
+        from single_window import error_codes, event_types, outbox, partners, registry_cache, roles, scope, webhooks
         from single_window.health import check_outbox
         from single_window.models import OutboxDestination
 
@@ -22,6 +22,13 @@ class SingleWindowConfig(AppConfig):
         roles.register()
         scope.register()
         post_migrate.connect(roles.sync_regulator_groups, sender=self)
+        # Every process caches keys, enterprises and appointments a few seconds; a change
+        # saved through the ORM empties the caches (single_window/registry_cache.py).
+        for model in registry_cache.watched_models():
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    registry_cache.registry_changed, sender=model, dispatch_uid=f"registry:{model._meta.label}"
+                )
         # Health says "degraded" when due messages wait: the relay (a worker) is not running.
         register_check("outbox", check_outbox)
 

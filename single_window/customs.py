@@ -5,14 +5,18 @@ customs partner is ``settings.CUSTOMS_PARTNER_CODE`` (or the one active customs 
 that is empty); its ``endpoint_url`` is read at each attempt, so changing it takes effect on
 the next retry. With ``settings.CUSTOMS_DXP_ENVELOPE`` the message travels inside a DXP
 envelope (``DxpMsg``: TransInfo and the message base64 in ``Data``), as the specification's
-data exchange platform carries it. A 2xx answer is delivery; anything else is a failed attempt
-the outbox retries on its schedule. Redirects are not followed.
+data exchange platform carries it. A 2xx answer is delivery; a 400 carrying a CEB900Message
+is customs refusing the message as a whole (its format or schema), which no retry mends: the
+outbox gives it up at once (``DeliveryResult.refused``). Anything else is a failed attempt the
+outbox retries on its schedule. Redirects are not followed.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import uuid
+from http import HTTPStatus
 
 import httpx
 from django.conf import settings
@@ -28,6 +32,8 @@ USER_AGENT = "single-window-customs-gateway/1"
 DXP_NS = "http://www.chinaport.gov.cn/dxp"
 # The e-port's receiver id for customs messages.
 DXP_RECEIVER = "DXPEDCCEB0000002"
+# Customs' answer to a message refused as a whole (message specification 2022-05, 3.19).
+MESSAGE_REFUSAL_ROOT = "CEB900Message"
 
 
 def customs_partner() -> Partner | None:
@@ -73,6 +79,11 @@ def deliver_customs(message: OutboxMessage, body: bytes) -> DeliveryResult:
             message_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"outbox:{message.pk}")),
         )
         headers["Content-Type"] = "application/xml"
-    return post_for_delivery(
+    result = post_for_delivery(
         url=partner.endpoint_url, body=body, headers=headers, timeout=HTTP_TIMEOUT, label_timeouts=False
     )
+    if result.status_code == HTTPStatus.BAD_REQUEST and MESSAGE_REFUSAL_ROOT in result.response_excerpt:
+        return dataclasses.replace(
+            result, refused=True, error=f"HTTP 400: customs refused the message ({MESSAGE_REFUSAL_ROOT})"
+        )
+    return result

@@ -14,11 +14,72 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from core.times import iso_china
 from single_window import event_types
 from single_window.models import Enterprise, Event, EventCounter, OutboxDestination, WebhookEndpoint
 from single_window.outbox import outbox_enqueue
+
+# One round trip on PostgreSQL: the counter's row (created on first use, locked until commit),
+# the event, and the enterprise's endpoints that may want it.
+_PUBLISH_SQL = """
+WITH counter AS (
+    INSERT INTO single_window_eventcounter (enterprise_id, last_sequence) VALUES (%(enterprise)s, 1)
+    ON CONFLICT (enterprise_id)
+    DO UPDATE SET last_sequence = single_window_eventcounter.last_sequence + 1
+    RETURNING last_sequence
+), event AS (
+    INSERT INTO single_window_event (enterprise_id, sequence, type, subject, payload, created_at)
+    SELECT %(enterprise)s, counter.last_sequence, %(type)s, %(subject)s, %(payload)s::jsonb, %(created_at)s FROM counter
+    RETURNING id, sequence
+)
+SELECT event.id, event.sequence, ARRAY(
+    SELECT endpoint.id FROM single_window_webhookendpoint endpoint
+    WHERE endpoint.enterprise_id = %(enterprise)s AND endpoint.active AND endpoint.deleted_at IS NULL
+      AND endpoint.event_types @> to_jsonb(ARRAY[%(type)s::text])
+    ORDER BY endpoint.id
+) FROM event
+"""
+
+
+def _record_postgresql(
+    enterprise: Enterprise, type_: str, subject: str, payload: dict[str, Any]
+) -> tuple[Event, list[int]]:
+    created_at = timezone.now()
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(
+            _PUBLISH_SQL,
+            {
+                "enterprise": enterprise.pk,
+                "type": type_,
+                "subject": subject,
+                "payload": json.dumps(payload),
+                "created_at": created_at,
+            },
+        )
+        event_id, sequence, endpoint_ids = cursor.fetchone()
+    event = Event(
+        pk=event_id,
+        enterprise=enterprise,
+        sequence=sequence,
+        type=type_,
+        subject=subject,
+        payload=payload,
+        created_at=created_at,
+    )
+    event._state.adding = False
+    return event, list(endpoint_ids)
+
+
+def _record_portable(
+    enterprise: Enterprise, type_: str, subject: str, payload: dict[str, Any]
+) -> tuple[Event, list[int]]:
+    event = Event.objects.create(
+        enterprise=enterprise, sequence=_next_sequence(enterprise), type=type_, subject=subject, payload=payload
+    )
+    endpoints = WebhookEndpoint.objects.filter(enterprise=enterprise, active=True, deleted_at__isnull=True)
+    return event, [endpoint.pk for endpoint in endpoints.order_by("id") if type_ in endpoint.event_types]
 
 
 def _next_sequence(enterprise: Enterprise) -> int:
@@ -69,23 +130,19 @@ def event_publish(
         msg = f"event type {type!r} is not registered"
         raise ValueError(msg)
     plain = json.loads(json.dumps(dict(payload), cls=DjangoJSONEncoder))
-    event = Event.objects.create(
-        enterprise=enterprise, sequence=_next_sequence(enterprise), type=type, subject=subject[:100], payload=plain
-    )
+    record = _record_postgresql if transaction.get_connection().vendor == "postgresql" else _record_portable
+    event, endpoint_ids = record(enterprise, type, subject[:100], plain)
     excluded = set(exclude_endpoint_ids)
-    endpoints = WebhookEndpoint.objects.filter(enterprise=enterprise, active=True, deleted_at__isnull=True).order_by(
-        "id"
-    )
-    for endpoint in endpoints:
-        if type not in endpoint.event_types or endpoint.pk in excluded:
+    for endpoint_id in endpoint_ids:
+        if endpoint_id in excluded:
             continue
         outbox_enqueue(
             destination_kind=OutboxDestination.WEBHOOK,
-            destination=str(endpoint.pk),
-            ordering_key=f"webhook:{endpoint.pk}:{subject or f'event:{event.pk}'}",
+            destination=str(endpoint_id),
+            ordering_key=f"webhook:{endpoint_id}:{subject or f'event:{event.pk}'}",
             message_type=type,
             payload=envelope(event),
-            webhook_endpoint_id=endpoint.pk,
+            webhook_endpoint_id=endpoint_id,
             event_id=event.pk,
         )
     return event

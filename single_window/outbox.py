@@ -14,9 +14,11 @@ Contract
   sending or dead, later ones are not claimed.
 - A failed attempt schedules the next one from ``RETRY_SCHEDULE`` (plus up to 20 % jitter);
   after the last, the row is ``dead``: the admin and the API list it, redeliver or discard it.
+  A message the destination refused as a whole (``DeliveryResult.refused``: the same bytes
+  would be refused again) is dead at once.
 - Each destination kind has one sender, registered once (``register_sender``). Senders get
   the message and its body and return a ``DeliveryResult``; an exception counts as a failed
-  attempt.
+  attempt. The registration may also say what to do when a message is sent, dead or refused.
 """
 
 from __future__ import annotations
@@ -86,30 +88,46 @@ class DeliveryResult:
     status_code: int | None = None
     error: str = ""
     response_excerpt: str = ""
+    # The destination refused the message as a whole, for good: no retry, dead at once.
+    refused: bool = False
 
 
 Sender = Callable[[OutboxMessage, bytes], DeliveryResult]
+# Each runs in the transaction that records the outcome, with the message in its new state.
 DeadHandler = Callable[[OutboxMessage], None]
+SentHandler = Callable[[OutboxMessage], None]
 
 
 @dataclass(frozen=True)
 class _Registration:
     sender: Sender
     on_dead: DeadHandler | None
+    # A refused message is dead too; this runs instead of ``on_dead`` when it is given.
+    on_refused: DeadHandler | None = None
+    on_sent: SentHandler | None = None
 
 
 _SENDERS: dict[str, _Registration] = {}
 
 
-def register_sender(kind: str, sender: Sender, *, on_dead: DeadHandler | None = None) -> None:
-    """Deliver messages of ``kind`` with ``sender``; ``on_dead`` runs in the transaction that
-    marks one dead. Call from ``AppConfig.ready``, once per kind: registering a kind again is
+def register_sender(
+    kind: str,
+    sender: Sender,
+    *,
+    on_dead: DeadHandler | None = None,
+    on_refused: DeadHandler | None = None,
+    on_sent: SentHandler | None = None,
+) -> None:
+    """Deliver messages of ``kind`` with ``sender``. ``on_dead`` runs in the transaction that
+    marks one dead; ``on_refused``, when given, instead of it for a message the destination
+    refused (``DeliveryResult.refused``); ``on_sent`` in the transaction that marks one sent.
+    Call from ``AppConfig.ready``, once per kind: registering a kind again is
     ``ImproperlyConfigured``, since which registration won would depend on the order of
     ``INSTALLED_APPS``."""
     if kind in _SENDERS:
         msg = f"a sender for outbox kind {kind!r} is already registered"
         raise ImproperlyConfigured(msg)
-    _SENDERS[kind] = _Registration(sender=sender, on_dead=on_dead)
+    _SENDERS[kind] = _Registration(sender=sender, on_dead=on_dead, on_refused=on_refused, on_sent=on_sent)
 
 
 # --- Writing -------------------------------------------------------------------------------
@@ -268,21 +286,37 @@ def _record(
             response_excerpt=response_excerpt(result.response_excerpt),
         )
         mine = OutboxMessage.objects.filter(pk=message.pk, state=OutboxState.SENDING, attempts=claim.attempt)
+        registration = _SENDERS.get(message.destination_kind)
         if result.ok:
-            mine.update(state=OutboxState.SENT, sent_at=now, lease_until=None, last_error="")
+            sent = mine.update(state=OutboxState.SENT, sent_at=now, lease_until=None, last_error="")
+            if sent and registration is not None and registration.on_sent is not None:
+                message.state, message.sent_at, message.last_error = OutboxState.SENT, now, ""
+                _after_sent(registration.on_sent, message)
             return
         last_error = (error or f"HTTP {result.status_code}")[:500]
-        delay = retry_delay(failed_attempts=claim.attempt)
+        delay = None if result.refused else retry_delay(failed_attempts=claim.attempt)
         if delay is not None:
             mine.update(state=OutboxState.PENDING, next_attempt_at=now + delay, lease_until=None, last_error=last_error)
             return
         if mine.update(state=OutboxState.DEAD, lease_until=None, last_error=last_error):
-            logger.warning("outbox: message %s is dead after %d attempts: %s", message.pk, claim.attempt, last_error)
-            registration = _SENDERS.get(message.destination_kind)
-            if registration is not None and registration.on_dead is not None:
+            how = "refused" if result.refused else f"dead after {claim.attempt} attempts"
+            logger.warning("outbox: message %s is %s: %s", message.pk, how, last_error)
+            handler = registration.on_dead if registration is not None else None
+            if registration is not None and result.refused and registration.on_refused is not None:
+                handler = registration.on_refused
+            if handler is not None:
                 message.state = OutboxState.DEAD
                 message.last_error = last_error
-                registration.on_dead(message)
+                handler(message)
+
+
+def _after_sent(handler: SentHandler, message: OutboxMessage) -> None:
+    """Run ``on_sent`` in a savepoint: whatever it fails at, the message stays sent (it was)."""
+    try:
+        with transaction.atomic():
+            handler(message)
+    except Exception:
+        logger.exception("outbox: on_sent of %s failed on message %s", message.destination_kind, message.pk)
 
 
 def outbox_relay_batch(*, limit: int = 50) -> int:

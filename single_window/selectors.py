@@ -1,8 +1,15 @@
-"""Reads of the registry."""
+"""Reads of the registry.
+
+The reads every request makes (the API key and its owner, enterprises by code, appointments)
+come from the process cache of ``single_window.registry_cache``: at most
+``REGISTRY_CACHE_SECONDS`` old, and emptied by every change saved through the ORM.
+"""
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
+from typing import Literal
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -18,6 +25,16 @@ from single_window.models import (
     OutboxMessage,
     WebhookEndpoint,
 )
+from single_window.registry_cache import (
+    CACHE,
+    ApiKeySnapshot,
+    EnterpriseSnapshot,
+    api_key_entry,
+    api_key_row_lookups,
+    api_key_snapshot,
+    enterprise_row_lookups,
+    enterprise_snapshots,
+)
 
 
 def today() -> datetime.date:
@@ -25,22 +42,94 @@ def today() -> datetime.date:
     return timezone.localdate()
 
 
+def api_key_get_by_digest(*, digest: str) -> ApiKey | None:
+    """The key of this digest, revoked or not, with its owner loaded: the enterprise (park
+    selected, roles prefetched) or the regulator. None for a digest nobody holds.
+
+    Cached (``registry_cache``): no query on a hit, one on a miss.
+    """
+    key = api_key_entry(digest)
+    snapshot: ApiKeySnapshot | None = CACHE.get(key)
+    if snapshot is None:
+        ticket = CACHE.ticket()
+        rows = ApiKey.objects.filter(digest=digest).order_by().values_list(*api_key_row_lookups())
+        snapshot = api_key_snapshot(list(rows))
+        if snapshot is None:
+            return None
+        CACHE.put(key, snapshot, ticket)
+    return snapshot.build()
+
+
+def enterprises_by_codes(codes: Iterable[str | None]) -> dict[str, Enterprise]:
+    """The registered enterprises among ``codes`` (customs codes or USCCs), by the code asked,
+    each with its park selected and its roles prefetched (``roles`` and ``has_role`` query
+    nothing). An enterprise named by both of its codes is one instance. Codes nobody
+    registered, and empty ones (``""``, None), are left out.
+
+    Cached (``registry_cache``), codes nobody registered included: no query when every code
+    is cached, else one for the codes missing. Each call gets new instances: a caller may
+    change and save its own.
+    """
+    wanted = {code for code in codes if code}
+    # A code nobody registered is kept too, as False: documents name such codes again and again.
+    cached: dict[str, EnterpriseSnapshot | Literal[False] | None] = {
+        code: CACHE.get(("enterprise", code)) for code in wanted
+    }
+    missing = {code for code, snapshot in cached.items() if snapshot is None}
+    if missing:
+        ticket = CACHE.ticket()
+        rows = (
+            Enterprise.objects.filter(Q(customs_code__in=missing) | Q(uscc__in=missing))
+            .order_by()
+            .values_list(*enterprise_row_lookups())
+        )
+        for fetched in enterprise_snapshots(rows):
+            for code in fetched.codes:
+                CACHE.put(("enterprise", code), fetched, ticket)
+                if code in missing:
+                    cached[code] = fetched
+        for code in missing:
+            if cached[code] is None:
+                CACHE.put(("enterprise", code), False, ticket)
+    built: dict[int, Enterprise] = {}
+    found: dict[str, Enterprise] = {}
+    for code, snapshot in cached.items():
+        if snapshot:
+            if snapshot.pk not in built:
+                built[snapshot.pk] = snapshot.build()
+            found[code] = built[snapshot.pk]
+    return found
+
+
 def enterprise_get_by_code(*, code: str) -> Enterprise | None:
-    """The enterprise a document names, by customs code or USCC, with its roles loaded."""
-    return (
-        Enterprise.objects.prefetch_related("role_set")
-        .select_related("park")
-        .filter(Q(customs_code=code) | Q(uscc=code))
-        .first()
-    )
+    """The enterprise a document names, by customs code or USCC, with its park and roles
+    loaded. Cached as ``enterprises_by_codes``."""
+    return enterprises_by_codes([code]).get(code)
+
+
+def _appointment_periods(*, principal_id: int, agent_id: int) -> tuple[tuple[datetime.date, datetime.date], ...]:
+    """``(valid_from, valid_to)`` of the pair's appointments not revoked; cached."""
+    key = ("appointments", principal_id, agent_id)
+    periods: tuple[tuple[datetime.date, datetime.date], ...] | None = CACHE.get(key)
+    if periods is None:
+        ticket = CACHE.ticket()
+        periods = tuple(
+            Appointment.objects.filter(principal_id=principal_id, agent_id=agent_id, revoked_at__isnull=True)
+            .order_by("valid_from")
+            .values_list("valid_from", "valid_to")
+        )
+        CACHE.put(key, periods, ticket)
+    return periods
 
 
 def appointment_valid(*, principal: Enterprise, agent: Enterprise, on: datetime.date | None = None) -> bool:
-    """Does ``agent`` hold an appointment from ``principal`` that is in force ``on`` (today)?"""
+    """Does ``agent`` hold an appointment from ``principal`` that is in force ``on`` (today)?
+
+    Cached (``registry_cache``): the pair's periods are kept, the day is judged at each call.
+    """
     day = on or today()
-    return Appointment.objects.filter(
-        principal=principal, agent=agent, revoked_at__isnull=True, valid_from__lte=day, valid_to__gte=day
-    ).exists()
+    periods = _appointment_periods(principal_id=principal.pk, agent_id=agent.pk)
+    return any(valid_from <= day <= valid_to for valid_from, valid_to in periods)
 
 
 def enterprise_may_act_for(*, actor: Enterprise, principal: Enterprise, on: datetime.date | None = None) -> bool:

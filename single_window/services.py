@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -27,7 +28,7 @@ from core.crypto import decrypt_bytes, encrypt_bytes, encrypt_text
 from core.errors import ApiError, Conflict, FieldError, InvalidInput
 from core.models import AuditEntry
 from core.services import model_update
-from single_window import error_codes, selectors
+from single_window import error_codes, registry_cache, selectors
 from single_window.codes import USCC_PATTERN, is_valid_customs_code, is_valid_uscc
 from single_window.error_codes import SIGNING_KEY_CERTIFICATE_UNUSABLE, SIGNING_KEY_INVALID, SIGNING_KEY_MISMATCH
 from single_window.models import (
@@ -249,24 +250,28 @@ def api_key_revoke(*, api_key: ApiKey, actor: Actor) -> ApiKey:
 def api_key_authenticate(*, raw_key: str) -> ApiKey:
     """The key behind ``raw_key``, with its owner loaded; raises when unknown or revoked.
 
-    Runs on every request: one indexed lookup by digest, and at most one write a minute
-    for ``last_used_at``.
+    Runs on every request. The key and its owner come from the registry's process cache
+    (``selectors.api_key_get_by_digest``): no query on a hit, one on a miss, and at most
+    ``REGISTRY_CACHE_SECONDS`` old, so a revoked key stops working within that bound in every
+    process. ``last_used_at`` is written at most once a minute.
     """
-    api_key = (
-        ApiKey.objects.select_related("enterprise", "enterprise__park", "user")
-        .prefetch_related("enterprise__role_set")
-        .filter(digest=api_key_digest(raw_key))
-        .first()
-    )
+    digest = api_key_digest(raw_key)
+    api_key = selectors.api_key_get_by_digest(digest=digest)
     if api_key is None:
         raise ApiKeyInvalid
     if api_key.revoked_at is not None:
         raise ApiKeyRevoked
     now = timezone.now()
     if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
-        # Compare-and-set: of many parallel requests, one writes.
-        ApiKey.objects.filter(pk=api_key.pk, last_used_at=api_key.last_used_at).update(last_used_at=now)
+        # Conditional on the stored value, not the cached one (which may lag): of many
+        # parallel requests, in this process or others, one writes a minute.
+        ApiKey.objects.filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION), pk=api_key.pk
+        ).update(last_used_at=now)
         api_key.last_used_at = now
+        # The cached key remembers it, so this process tries again in a minute, not at
+        # every request until its entry expires.
+        registry_cache.note_api_key_used(digest=digest, at=now)
     return api_key
 
 

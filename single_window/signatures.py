@@ -17,6 +17,7 @@ import base64
 import binascii
 import copy
 import datetime
+import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from enum import StrEnum
 
 import cryptography.exceptions
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -321,6 +324,17 @@ class _Sha1Signer(XMLSigner):
         return None
 
 
+@functools.lru_cache(maxsize=64)
+def _private_key(private_key_pem: bytes) -> rsa.RSAPrivateKey:
+    """A signing key, loaded once per process: loading checks the RSA key (tens of
+    milliseconds), more than the signature itself costs. The specification signs with RSA."""
+    key = serialization.load_pem_private_key(private_key_pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        msg = "the signing key is not an RSA key"
+        raise TypeError(msg)
+    return key
+
+
 def sign_message(*, root: etree._Element, private_key_pem: bytes, certificate_pem: bytes) -> etree._Element:
     """Sign a whole message as the specification asks, and return the signed root (a copy).
 
@@ -337,6 +351,6 @@ def sign_message(*, root: etree._Element, private_key_pem: bytes, certificate_pe
         c14n_algorithm=CanonicalizationMethod.CANONICAL_XML_1_0,
     )
     signed: etree._Element = signer.sign(
-        root, key=private_key_pem, cert=certificate_pem.decode(), exclude_c14n_transform_element=True
+        root, key=_private_key(private_key_pem), cert=certificate_pem.decode(), exclude_c14n_transform_element=True
     )
     return signed

@@ -13,7 +13,9 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from declarations.reference import tables
 from declarations.tests import conftest as declaration_fixtures
+from single_window import registry_cache
 from single_window.models import Appointment, Park, Role
 from tests.clients import CommittingAPIClient
 from tests.factories import ApiKeyFactory, AppointmentFactory, ParkFactory, Persona, persona
@@ -50,10 +52,15 @@ def django_db_serialized_rollback() -> None:
 
 @pytest.fixture(autouse=True)
 def empty_cache() -> Iterator[None]:
-    """Throttle counters live in the (Redis) cache: every test starts with none."""
+    """Throttle counters live in the (Redis) cache, registry rows in the process's own: every
+    test starts with none (rows another test rolled back are never served)."""
     cache.clear()
+    registry_cache.CACHE.reset()
+    tables.REFERENCE_CACHE.reset()
     yield
     cache.clear()
+    registry_cache.CACHE.reset()
+    tables.REFERENCE_CACHE.reset()
 
 
 @pytest.fixture

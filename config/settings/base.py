@@ -163,6 +163,14 @@ HEALTH_OUTBOX_MAX_AGE_SECONDS = env.int("HEALTH_OUTBOX_MAX_AGE_SECONDS", default
 # Server secret for the HMAC-SHA256 digests of API keys. Rotating it revokes every key.
 API_KEY_HMAC_SECRET: str = env.str("API_KEY_HMAC_SECRET", default="")
 API_KEY_MAX_ACTIVE_PER_ENTERPRISE = env.int("API_KEY_MAX_ACTIVE_PER_ENTERPRISE", default=10)
+# Each process keeps the registry rows every request reads (API keys with their enterprise or
+# regulator, enterprises by code, appointments) this many seconds at most, whatever happens:
+# a revoked key, a suspended enterprise, a revoked appointment or a role change stops working
+# everywhere within it (single_window/registry_cache.py). 0 turns the cache off.
+REGISTRY_CACHE_SECONDS = env.float("REGISTRY_CACHE_SECONDS", default=5.0)
+# A change saved through the services or the admin is announced in the cache (Redis); each
+# process looks at most this often, and so usually sees another's change within it.
+REGISTRY_CACHE_CHECK_SECONDS = env.float("REGISTRY_CACHE_CHECK_SECONDS", default=1.0)
 # Encryption keys for data at rest, "version:base64url-32-bytes", newest first.
 FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 # Key for the keyed hashes that let the database find an encrypted value.
@@ -183,6 +191,19 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = CEB_XML_MAX_BYTES + 1024 * 1024
 # document's versions, so one dated far ahead would lock its sender out of every later change.
 APP_TIME_FUTURE_TOLERANCE_SECONDS = env.int("APP_TIME_FUTURE_TOLERANCE_SECONDS", default=600)
 
+# --- Reference tables ---------------------------------------------------------------------
+# Each process keeps the reference tables (positive list, tax rates, countries, units) at most
+# this many seconds; an import or an admin edit empties them at once in its own process and,
+# through Redis, in the others within REFERENCE_CACHE_CHECK_SECONDS. 0 reads them every time.
+REFERENCE_CACHE_SECONDS = env.float("REFERENCE_CACHE_SECONDS", default=60.0)
+REFERENCE_CACHE_CHECK_SECONDS = env.float("REFERENCE_CACHE_CHECK_SECONDS", default=1.0)
+
+# --- Batches -----------------------------------------------------------------------------
+# Documents in one POST /api/v1/batches (10 MB of JSON holds 1,000 documents of a few lines).
+BATCH_MAX_DOCUMENTS = env.int("BATCH_MAX_DOCUMENTS", default=1000)
+# Documents stored in one transaction (each in a savepoint of its own): one commit per chunk.
+BATCH_CHUNK_SIZE = env.int("BATCH_CHUNK_SIZE", default=50)
+
 # --- Customs gateway ---------------------------------------------------------------------
 # A list that becomes declared is built into a CEB621, signed for the declaring enterprise
 # and put in the outbox for customs (declarations/gateway.py). Off: lists stay declared and
@@ -200,6 +221,12 @@ CUSTOMS_PARTNER_CODE: str = env.str("CUSTOMS_PARTNER_CODE", default="")
 CUSTOMS_DXP_ID: str = env.str("CUSTOMS_DXP_ID", default="DXPENT0000000001")
 # Wrap each message in a DXP envelope (DxpMsg, the message base64 in Data) when posting it.
 CUSTOMS_DXP_ENVELOPE = env.bool("CUSTOMS_DXP_ENVELOPE", default=False)
+# The gateway packs the documents one declarant declares within this many milliseconds into one
+# signed message per type (CEB621, CEB311...): one signature and one POST for up to
+# CUSTOMS_BATCH_MAX documents. 0: each is packed as soon as its transaction commits.
+CUSTOMS_BATCH_WINDOW_MS = env.int("CUSTOMS_BATCH_WINDOW_MS", default=200)
+# Documents per message, at most 100 (the customs schema's limit).
+CUSTOMS_BATCH_MAX = env.int("CUSTOMS_BATCH_MAX", default=100)
 
 # --- REST API ----------------------------------------------------------------------------
 API_THROTTLE_RATE: str = env.str("API_THROTTLE_RATE", default="6000/min")
@@ -211,7 +238,7 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_PERMISSION_CLASSES": ["single_window.permissions.IsActiveEnterprise"],
     "DEFAULT_THROTTLE_CLASSES": ["single_window.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_key": API_THROTTLE_RATE},
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["core.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.problems.problem_exception_handler",

@@ -19,6 +19,9 @@ WEBHOOK_ALLOW_PRIVATE_URLS = True
 # Most tests declare lists with no customs partner and no signing key: the gateway would send
 # them all to send_failed. Its own tests switch it on.
 CUSTOMS_GATEWAY_ENABLED = False
+# No broker worker runs the packing in most tests: what a request declares is packed when its
+# transaction commits, so the test sees the message once the answer is back.
+CUSTOMS_BATCH_WINDOW_MS = 0
 
 DATABASES = {"default": env.db_url("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/single_window")}
 REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/14")

@@ -9,9 +9,10 @@ positive list and the buyer's quota hold (``clearance.matching``). It hands the 
 2. else any ``review`` or ``hold``: the list is ``held`` until the latest deadline; a system
    that changes its mind calls ``single_window.declare.reconsider``, and ``held_sweep`` judges
    the list again at the deadline, failing it (``declare_timeout``) if it still waits;
-3. else ``declared``: the list is marked for dispatch, and after this transaction commits the
-   customs gateway signs, checks and enqueues its CEB621 (``customs.gateway.inventory_dispatch``),
-   outside the parcel and quota locks. ``dispatch_sweep`` sends any list left marked.
+3. else ``declared``: the list is marked for dispatch (``customs.gateway.document_mark``), and
+   after this transaction commits the customs gateway packs it with its declarant's other lists
+   into a CEB621, signs, checks and enqueues it, outside the parcel and quota locks. The gateway's
+   ``dispatch_sweep`` sends any list left marked.
 
 Each answer is recorded per list version and system (``DeclareDecision``) and, for the trace,
 as a rule result ``declare:<system>``.
@@ -20,7 +21,6 @@ as a rule result ``declare:<system>``.
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
 
 from django.conf import settings
@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from declarations import kinds
 from declarations.clearance import facts as list_facts
 from declarations.clearance import lifecycle, match_rules, reservations
 from declarations.customs import gateway
@@ -159,7 +160,7 @@ def _judge(inventory: Inventory, *, final: bool) -> str:
         lifecycle.inventory_transition(
             inventory=inventory, to=InventoryStatus.DECLARED, source=SYSTEM, note="declared to customs automatically"
         )
-        _request_dispatch(inventory)
+        gateway.document_mark(kind=kinds.INVENTORY, document=inventory)
     return inventory.status
 
 
@@ -220,33 +221,6 @@ def held_sweep(*, now: datetime.datetime | None = None, limit: int = 200) -> int
     ids = list(due.order_by("held_until").values_list("pk", flat=True)[:limit])
     for inventory_id in ids:
         inventory_reconsider(inventory_id=inventory_id, final=True)
-    return len(ids)
-
-
-# --- Dispatch ------------------------------------------------------------------------------------
-
-
-def _request_dispatch(inventory: Inventory) -> None:
-    now = timezone.now()
-    Inventory.objects.filter(pk=inventory.pk).update(dispatch_requested_at=now)
-    inventory.dispatch_requested_at = now
-    transaction.on_commit(functools.partial(dispatch_after_commit, inventory.pk))
-
-
-def dispatch_after_commit(inventory_id: int) -> None:
-    """Sign and enqueue a just-declared list; a failure here is left to ``dispatch_sweep``."""
-    try:
-        gateway.inventory_dispatch(inventory_id=inventory_id)
-    except Exception:
-        logger.exception("list %s: dispatch failed; the sweep sends it", inventory_id)
-
-
-def dispatch_sweep(*, older_than: datetime.timedelta = datetime.timedelta(seconds=30), limit: int = 200) -> int:
-    """Send the declared lists whose dispatch did not run (a crash, a worker lost)."""
-    due = Inventory.objects.filter(dispatch_requested_at__lte=timezone.now() - older_than)
-    ids = list(due.order_by("dispatch_requested_at").values_list("pk", flat=True)[:limit])
-    for inventory_id in ids:
-        dispatch_after_commit(inventory_id)
     return len(ids)
 
 

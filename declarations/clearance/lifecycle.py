@@ -321,16 +321,21 @@ def inventory_apply_receipt(
     receipt_time: datetime.datetime,
     message_id: str,
     note: str = "",
+    moves: bool = True,
 ) -> ReceiptOutcome:
     """Record a customs receipt (CEB622) of the list and apply it where the lifecycle allows.
 
     ``receipt_code`` is the receipt's returnStatus, ``receipt_time`` its returnTime (aware),
-    ``message_id`` the receipt message's guid, ``note`` its returnInfo. Raises
-    ``UnknownReceiptCode`` (nothing recorded) for a status customs does not define.
-    ``inventory`` is updated in place.
+    ``message_id`` the receipt message's guid, ``note`` its returnInfo. ``moves=False``: the
+    receipt speaks of the message the list went in, not of the list (customs refused a message
+    of several lists as a whole, and the gateway sends the list again alone): it is recorded
+    and moves nothing. Raises ``UnknownReceiptCode`` (nothing recorded) for a status customs
+    does not define. ``inventory`` is updated in place.
     """
     code = receipt_code.strip()
-    target = receipt_state(code)
+    target = receipt_state(code)  # an unknown code raises, moving or not
+    if not moves:
+        target = None
     if timezone.is_naive(receipt_time):
         msg = "receipt_time must be timezone-aware"
         raise ValueError(msg)

@@ -24,13 +24,13 @@ from declarations.models import (
     InventoryStatus,
     Order,
     Payment,
-    PositiveListEntry,
     RuleResult,
     StatusChangeSource,
     TaxEstimate,
     TaxEstimateItem,
     Waybill,
 )
+from declarations.reference import tables
 from declarations.reference.tables import tax_rates_for
 from declarations.tax import calculation as tax
 from declarations.tax import quotas
@@ -97,11 +97,7 @@ def documents_changed(*, kind: str, document: Declaration) -> None:
 def _positive_list(inventory: Inventory) -> list[Outcome]:
     """Rule 7: every item is still on the positive list (the list may have changed since)."""
     items = list(inventory.items.all())
-    on_list = set(
-        PositiveListEntry.objects.filter(tariff_line__in={i.gcode[:8] for i in items}).values_list(
-            "tariff_line", flat=True
-        )
-    )
+    on_list = tables.positive_list_entries(i.gcode for i in items)
     missing = [i for i in items if i.gcode[:8] not in on_list]
     if not missing:
         return [Outcome(match_rules.POSITIVE_LIST, True, documents=[f"inventory:{inventory.pk}"])]

@@ -1,10 +1,11 @@
 """Customs XML submissions: one message, up to 100 documents, one result each.
 
-The message is checked as customs would (size, no DTD, schema, and for lists the
-signature of the declaring enterprise); each document then goes through the same
-validation and service as a JSON submission, in its own transaction, so one bad document
-never holds back the others. The answer is XML: a receipt per document in the manner of
-CEB312/412/512/622, or a CEB900 when the message as a whole is refused.
+The message is checked as customs would (size, no DTD, schema, and for lists the signature of
+the declaring enterprise); the documents then take the path of a JSON batch
+(``declarations.intake.batches``): the same validation and service as a JSON submission, each
+document stored or refused on its own, so one bad document never holds back the others. The
+answer is XML: a receipt per document in the manner of CEB312/412/512/622, or a CEB900 when the
+message as a whole is refused.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from django.http import HttpResponse
 
 from core.audit import Actor
 from core.errors import ApiError, FieldError
-from core.problems import flatten_validation
 from declarations.customs import xml
 from declarations.customs.spec import Kind
-from declarations.intake import services
+from declarations.intake import batches
 from declarations.kinds import DocumentType
 from declarations.models import Inventory, InventoryStatus
 from single_window import services as hub
@@ -51,37 +51,20 @@ def _refused(keys: dict[str, str], problems: list[FieldError], return_status: st
     return xml.DocumentResult(keys=keys, accepted=False, return_status=return_status, return_info=info)
 
 
-def _submit_one(
-    kind: DocumentType,
-    document: dict[str, Any],
-    sender: Enterprise,
-    keys: dict[str, str],
-    message: InboundMessage,
-    *,
-    actor: Actor | None,
-) -> xml.DocumentResult:
-    serializer = kind.input_serializer(data=_as_input(kind, document))
-    if not serializer.is_valid():
-        return _refused(keys, list(flatten_validation(serializer.errors)))
-    try:
-        result = services.document_submit(
-            kind=kind,
-            data=dict(serializer.validated_data),
-            sender=sender,
-            source_message=message,
-            actor=actor,
-        )
-    except ApiError as exc:
-        problems = exc.errors or [FieldError(None, exc.code, exc.detail)]
-        return _refused(keys, problems, str(exc.extra.get("customs_code", "-1")))
+def _result(kind: DocumentType, keys: dict[str, str], outcome: batches.BatchOutcome) -> xml.DocumentResult:
+    if outcome.result is None:
+        error: ApiError = outcome.error  # type: ignore[assignment]
+        problems = error.errors or [FieldError(None, error.code, error.detail)]
+        return _refused(keys, problems, str(error.extra.get("customs_code", "-1")))
+    document = outcome.result.document
     if not kind.is_list:
-        return xml.DocumentResult.accepted_as(keys=keys, document_id=result.document.pk)
+        return xml.DocumentResult.accepted_as(keys=keys, document_id=document.pk)
     # CEB622 answers a stored list with the single window's preNo, and a draft (appStatus 1) with
     # 1, stored: the single window keeps it and declares nothing (table 3-35).
-    keys = {**keys, "pre_no": xml.pre_no_for(result.document.pk)}
-    draft = isinstance(result.document, Inventory) and result.document.status == InventoryStatus.DRAFT
+    keys = {**keys, "pre_no": xml.pre_no_for(document.pk)}
+    draft = isinstance(document, Inventory) and document.status == InventoryStatus.DRAFT
     status = STORED if draft else DECLARING
-    return xml.DocumentResult.accepted_as(keys=keys, document_id=result.document.pk, return_status=status)
+    return xml.DocumentResult.accepted_as(keys=keys, document_id=document.pk, return_status=status)
 
 
 def _signature_refusal(check: SignatureCheck, document: dict[str, Any], sender: Enterprise) -> tuple[str, str] | None:
@@ -125,7 +108,10 @@ def submit_xml_message(
     if kind.is_list:
         # Customs takes a list only signed by its declarant (-621015): refuse it here already.
         check = verify_message_signature(root=parsed.root, candidates=usable_certificates(enterprise=sender))
-    results: list[xml.DocumentResult] = []
+    # A document whose signature customs would refuse is answered at once; the others go
+    # through the batch path together, each stored or refused on its own.
+    results: list[xml.DocumentResult | None] = []
+    taken: list[tuple[int, dict[str, str], batches.BatchDocument]] = []
     for document in parsed.documents:
         keys = xml.receipt_keys(message=spec.message, document=document)
         refusal = _signature_refusal(check, document, sender) if check is not None else None
@@ -140,11 +126,18 @@ def submit_xml_message(
                 )
             )
             continue
-        results.append(_submit_one(kind, document, sender, keys, inbound, actor=actor))
+        taken.append((len(results), keys, batches.BatchDocument(kind=kind, body=_as_input(kind, document))))
+        results.append(None)
+    outcomes = batches.batch_submit(
+        documents=[document for _place, _keys, document in taken], sender=sender, actor=actor, source_message=inbound
+    )
+    for (place, keys, _document), outcome in zip(taken, outcomes, strict=True):
+        results[place] = _result(kind, keys, outcome)
+    answered = [result for result in results if result is not None]
 
     hub.inbound_message_set_outcome(
-        message=inbound, outcome=[{"status": r.return_status, "info": xml.redact(r.return_info)} for r in results]
+        message=inbound, outcome=[{"status": r.return_status, "info": xml.redact(r.return_info)} for r in answered]
     )
     return HttpResponse(
-        xml.receipt_xml(message=spec.message, results=results), status=200, content_type=XML_CONTENT_TYPE
+        xml.receipt_xml(message=spec.message, results=answered), status=200, content_type=XML_CONTENT_TYPE
     )

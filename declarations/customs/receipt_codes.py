@@ -12,6 +12,11 @@ Message specification 2022-05, table 3-35 (the statuses) and section 7 (the proc
   and, after ``MAX_RETRIES``, gives up (send_failed);
 - ``FINAL``: customs refused the list for good: rejected, and only then is the buyer's quota
   given back.
+
+Some final codes refuse the message the list came in rather than the list
+(``MESSAGE_REFUSALS``): -621029 (the signature does not verify) and -621030 (the message holds
+more than customs takes). A list that went in a message with other lists is sent again alone,
+and the code is recorded without moving it; a list refused so alone is rejected.
 """
 
 from __future__ import annotations
@@ -47,6 +52,12 @@ NEGATIVE: Mapping[str, tuple[Effect, str]] = {
 PROCESSING_ERROR = re.compile(r"-[0-9]{1,9}")
 MAX_RETRIES = 6
 
+# Final codes about the whole message a list came in (section 7), and their meaning.
+MESSAGE_REFUSALS: Mapping[str, str] = {
+    "-621029": "验签失败 (the signature does not verify)",
+    "-621030": "CEB621Message 接收失败, 清单数据超过限制 (the message holds more than customs takes)",
+}
+
 
 def effect(code: str) -> Effect:
     """What a CEB622 returnStatus does; any negative code not tabled is final."""
@@ -63,4 +74,11 @@ def codes_with(wanted: Effect) -> tuple[str, ...]:
 
 
 def meaning(code: str) -> str:
+    if code in MESSAGE_REFUSALS:
+        return MESSAGE_REFUSALS[code]
     return NEGATIVE[code][1] if code in NEGATIVE else ""
+
+
+def refuses_message(code: str) -> bool:
+    """Does this code refuse the whole message the list came in (``MESSAGE_REFUSALS``)?"""
+    return code in MESSAGE_REFUSALS

@@ -4,6 +4,11 @@
 Registered with the hub's inbox (``single_window.inbox``) at start-up. Each receipt goes
 through the list's lifecycle (``inventory_apply_receipt``), which records it, ignores
 duplicates and refuses backwards moves; each tax bill is reconciled against the estimate.
+
+A message the gateway sent may carry up to 100 documents; customs answers each document with
+its own return (it names the document by its keys), so each is matched and applied on its own,
+whatever message carried it. A return refusing the whole message a list went in with others
+(-621029, -621030) has the gateway send that list again alone (``gateway.went_with_others``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from lxml import etree
 
 from core.times import parse_ceb_time
-from declarations import events
+from declarations import events, kinds
 from declarations.clearance import lifecycle
 from declarations.customs import gateway, receipt_codes, xml
 from declarations.models import (
@@ -85,6 +90,13 @@ def apply_inventory_receipts(message: InboxMessage, body: bytes) -> str:
         if invt_no and inventory.invt_no != invt_no:
             Inventory.objects.filter(pk=inventory.pk).update(invt_no=invt_no)
         code = _text(element, "returnStatus")
+        # Customs refused the whole message the list went in, with other lists: the list goes
+        # again alone, and the refusal does not move it. Alone, the refusal is the list's own.
+        split = (
+            gateway.went_with_others(kind=kinds.INVENTORY, document=inventory)
+            if receipt_codes.refuses_message(code)
+            else None
+        )
         try:
             outcome = lifecycle.inventory_apply_receipt(
                 inventory=inventory,
@@ -92,15 +104,17 @@ def apply_inventory_receipts(message: InboxMessage, body: bytes) -> str:
                 receipt_time=receipt_time,
                 message_id=_return_id(message_guid, position),
                 note=_text(element, "returnInfo")[:500],
+                moves=split is None,
             )
         except lifecycle.UnknownReceiptCode:
             # Raised, it would fail the task on every sweep; noted, the list's other returns still apply.
             outcomes.append(f"{agent_code}/{cop_no}: unknown returnStatus {code!r}")
             continue
-        if (
-            receipt_codes.effect(code) is receipt_codes.Effect.RETRY
-            and outcome.result is not lifecycle.ReceiptResult.DUPLICATE
-        ):
+        duplicate = outcome.result is lifecycle.ReceiptResult.DUPLICATE
+        if split is not None and not duplicate and gateway.document_send_alone(kind=kinds.INVENTORY, row=split):
+            outcomes.append(f"{agent_code}/{cop_no}: {outcome.result}, sent again alone")
+            continue
+        if receipt_codes.effect(code) is receipt_codes.Effect.RETRY and not duplicate:
             # Customs asks for the list again: the gateway resends it, or gives up after a few tries.
             gateway.inventory_resend_later(inventory=inventory)
         outcomes.append(f"{agent_code}/{cop_no}: {outcome.result}")

@@ -21,14 +21,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import NotFoundError
+from core.errors import ApiError, NotFoundError
 from core.idempotency import idempotent
 from core.openapi import problems
 from core.pagination import CursorPagination
 from core.parsers import JSONParser
+from core.problems import problem_body
 from declarations import selectors
 from declarations.customs.intake import submit_xml_message
-from declarations.intake import examples, outputs, services
+from declarations.intake import batches, examples, outputs, services
+from declarations.intake.serializers import BatchInput
 from declarations.kinds import INVENTORY, KINDS, ORDER, PAYMENT, WAYBILL, DocumentType
 from declarations.models import Declaration
 from single_window.permissions import caller_enterprise
@@ -504,3 +506,65 @@ class OrderTraceApi(APIView):
         if trace is None:
             raise NotFoundError
         return Response(self.OutputSerializer(trace, context={"viewer": enterprise}).data)
+
+
+class BatchApi(APIView):
+    """Up to ``BATCH_MAX_DOCUMENTS`` documents of any of the four kinds in one request."""
+
+    @extend_schema(
+        operation_id="batches_submit",
+        tags=["batches"],
+        summary="Submit up to 1,000 documents of any kind in one request",
+        description=examples.BATCH_DESCRIPTION,
+        request=BatchInput,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", str, OpenApiParameter.HEADER, description="Makes a retry safe; kept 24 hours."
+            )
+        ],
+        responses={
+            200: OpenApiResponse(outputs.BatchOutput, description="One result per document, in order."),
+            **problems(400, 409, 413, 415, 422),
+        },
+        examples=[
+            OpenApiExample("Two orders", value=examples.BATCH_REQUEST, request_only=True),
+            OpenApiExample("One stored, one refused", value=examples.BATCH_RESPONSE, response_only=True),
+        ],
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        sender = caller_enterprise(request)
+        data = BatchInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        documents = [
+            batches.BatchDocument(kind=KINDS[entry["kind"]], body=entry["document"])
+            for entry in data.validated_data["documents"]
+        ]
+        outcomes = batches.batch_submit(documents=documents, sender=sender, actor=request.user.actor)  # type: ignore[union-attr]
+        results = [self._result(request, index, outcome) for index, outcome in enumerate(outcomes)]
+        accepted = sum(1 for outcome in outcomes if outcome.accepted)
+        answer = {"accepted": accepted, "refused": len(outcomes) - accepted, "results": results}
+        return Response(outputs.BatchOutput(answer).data)
+
+    @staticmethod
+    def _result(request: Request, index: int, outcome: batches.BatchOutcome) -> dict[str, Any]:
+        head: dict[str, Any] = {"index": index, "kind": outcome.kind.name}
+        if outcome.result is not None:
+            document = outcome.result.document
+            return {
+                **head,
+                "status": "accepted",
+                "id": document.pk,
+                "created": outcome.result.created,
+                "document_status": document.status,  # type: ignore[attr-defined]
+            }
+        error: ApiError = outcome.error  # type: ignore[assignment]
+        problem = problem_body(
+            status=error.status_code,
+            code=error.code,
+            detail=error.detail,
+            errors_=error.errors,
+            instance=f"{request.path}#/documents/{index}",
+            extra=error.extra,
+        )
+        return {**head, "status": "refused", "problem": problem}

@@ -46,6 +46,10 @@ CANCEL_NOT_ALLOWED = "cancel_not_allowed_in_state"
 CANCEL_ALREADY_REQUESTED = "cancel_already_requested"
 # The cancellation can't leave for customs (no signing key of the declarant, no customs partner).
 CANCEL_NOT_SENDABLE = "cancel_not_sendable"
+# A document of a batch met a parallel request's locks twice: nothing of it was stored; send it again.
+DOCUMENT_BUSY = "document_busy"
+# A batch with no documents, or more than BATCH_MAX_DOCUMENTS.
+BATCH_SIZE = "batch_size"
 
 # Customs' own codes for the same failures (message specification, section 7). A change or
 # deletion of a key that isn't there, or that the sender may not see, is core's ``not_found``

@@ -263,3 +263,52 @@ def submit_examples(kind: DocumentType) -> list[OpenApiExample]:
         ),
         OpenApiExample("Stored", value=OUTPUT_EXAMPLES[kind.name], response_only=True, status_codes=["201"]),
     ]
+
+
+BATCH_DESCRIPTION = """\
+Each document is what a single POST to its kind's endpoint takes (`/api/v1/orders`...), sent
+by the caller, and is stored or refused on its own: one refusal never holds back the others.
+The answer lists one result per document, in the order sent: `accepted` with the document's
+id, or `refused` with the problem details a single submission would have answered (the same
+`code`, `errors` and `customs_code`). Documents are taken in order, so a change may follow its
+document in the same batch. A batch holds up to 1,000 documents; a customs XML message (up to
+100 documents) takes the same path at its kind's endpoint.
+
+With an `Idempotency-Key`, a retry of the same batch is answered as the first time, without
+storing anything twice.
+"""
+
+
+def _second_order() -> dict[str, Any]:
+    return document("order", order_no="SW20261125000002", guid="4CDE1CFD-EDED-46B1-946C-B8022E42FC95")
+
+
+BATCH_REQUEST: dict[str, Any] = {
+    "documents": [
+        {"kind": "order", "document": ORDER},
+        {"kind": "order", "document": {**_second_order(), "currency": "840"}},
+    ]
+}
+BATCH_RESPONSE: dict[str, Any] = {
+    "accepted": 1,
+    "refused": 1,
+    "results": [
+        {"index": 0, "kind": "order", "status": "accepted", "id": 81, "created": True, "document_status": "declared"},
+        {
+            "index": 1,
+            "kind": "order",
+            "status": "refused",
+            "problem": {
+                "type": "urn:single-window:problem:validation_failed",
+                "title": "Bad request",
+                "status": 400,
+                "detail": "The request has invalid fields.",
+                "code": "validation_failed",
+                "instance": "/api/v1/batches#/documents/1",
+                "errors": [
+                    {"field": "currency", "code": "currency_not_cny", "message": "Import currency is 142 (CNY)."}
+                ],
+            },
+        },
+    ],
+}

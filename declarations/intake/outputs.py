@@ -267,3 +267,29 @@ class InventoryPage(DocumentPage):
 
     class Meta:
         ref_name = "PaginatedInventoryOutputList"
+
+
+class BatchResultOutput(serializers.Serializer[Any]):
+    """What became of one document of a batch."""
+
+    index = serializers.IntegerField(help_text="The document's place in the batch, from 0.")
+    kind = serializers.CharField()
+    status = serializers.ChoiceField(choices=["accepted", "refused"])
+    id = serializers.IntegerField(required=False, help_text="Accepted: the document's id.")
+    created = serializers.BooleanField(required=False, help_text="Accepted: a new document (app_type 1).")
+    document_status = serializers.CharField(required=False, help_text="Accepted: the document's state now.")
+    problem = serializers.DictField(
+        required=False, help_text="Refused: the problem details a single submission would have answered."
+    )
+
+    class Meta:
+        ref_name = "BatchResult"
+
+
+class BatchOutput(serializers.Serializer[Any]):
+    accepted = serializers.IntegerField()
+    refused = serializers.IntegerField()
+    results = BatchResultOutput(many=True)
+
+    class Meta:
+        ref_name = "BatchAnswer"

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import FieldError
 from declarations.intake import codes
-from declarations.models import CountryCode, Declaration, PositiveListEntry, UnitCode
+from declarations.models import Declaration
+from declarations.reference import tables
 from single_window import selectors as registry
 from single_window.models import Enterprise, EnterpriseStatus, Role
 
@@ -39,17 +39,9 @@ PARTY_CODE_FIELDS = ("ebp_code", "ebc_code", "pay_code", "logistics_code", "agen
 
 
 def enterprises_by_code(codes_: Iterable[str]) -> dict[str, Enterprise]:
-    wanted = {c for c in codes_ if c}
-    found: dict[str, Enterprise] = {}
-    if not wanted:
-        return found
-    for enterprise in Enterprise.objects.filter(Q(customs_code__in=wanted) | Q(uscc__in=wanted)).prefetch_related(
-        "role_set"
-    ):
-        for code in (enterprise.customs_code, enterprise.uscc):
-            if code in wanted:
-                found[code] = enterprise
-    return found
+    """The registered enterprises among ``codes_`` (customs codes or USCCs), by the code named,
+    roles loaded; from the registry's process cache (``single_window.registry_cache``)."""
+    return registry.enterprises_by_codes(codes_)
 
 
 def normalise_party_codes(data: dict[str, Any]) -> dict[str, Any]:
@@ -101,10 +93,8 @@ def _reference_problems(kind: str, data: dict[str, Any]) -> list[FieldError]:
     country_fields += [
         (f"items[{i}].{n}", line.get(n)) for i, line in enumerate(items) for n in ("country", "trade_country")
     ]
-    units = set(UnitCode.objects.filter(code__in={v for _f, v in unit_fields if v}).values_list("code", flat=True))
-    countries = set(
-        CountryCode.objects.filter(code__in={v for _f, v in country_fields if v}).values_list("code", flat=True)
-    )
+    reference = tables.reference_snapshot()
+    units, countries = reference.units, reference.countries
     problems += [
         FieldError(field, codes.UNKNOWN_UNIT, _("Not a customs unit code."))
         for field, value in unit_fields
@@ -116,10 +106,7 @@ def _reference_problems(kind: str, data: dict[str, Any]) -> list[FieldError]:
         if value and value not in countries
     ]
     if kind == "inventory":
-        lines = {
-            entry.tariff_line: entry
-            for entry in PositiveListEntry.objects.filter(tariff_line__in={line["gcode"][:8] for line in items})
-        }
+        lines = reference.positive_list
         for index, line in enumerate(items):
             entry = lines.get(line["gcode"][:8])
             if entry is None:

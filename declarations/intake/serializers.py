@@ -246,3 +246,29 @@ OrderInput = _build(ORDER, _OrderRules, "Order")
 PaymentInput = _build(PAYMENT, DocumentInput, "Payment")
 WaybillInput = _build(WAYBILL, DocumentInput, "Waybill")
 InventoryInput = _build(INVENTORY, _InventoryRules, "Inventory")
+
+
+class BatchEntryInput(serializers.Serializer[Any]):
+    """One document of a batch: its kind and the body its kind's endpoint takes (checked by that
+    kind's input serializer when the document's turn comes, so a bad body refuses it alone)."""
+
+    kind = serializers.ChoiceField(choices=["inventory", "order", "payment", "waybill"])
+    document = serializers.DictField(help_text="The body a single POST to the kind's endpoint takes.")
+
+    class Meta:
+        ref_name = "BatchEntry"
+
+
+class BatchInput(serializers.Serializer[Any]):
+    documents = serializers.ListField(child=BatchEntryInput(), allow_empty=False)
+
+    class Meta:
+        ref_name = "Batch"
+
+    def validate_documents(self, value: list[Any]) -> list[Any]:
+        if len(value) > settings.BATCH_MAX_DOCUMENTS:
+            raise serializers.ValidationError(
+                _("A batch holds at most %(limit)d documents.") % {"limit": settings.BATCH_MAX_DOCUMENTS},
+                code=codes.BATCH_SIZE,
+            )
+        return value

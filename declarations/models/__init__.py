@@ -9,6 +9,7 @@ from declarations.models.decisions import (
     TaxEstimate,
     TaxEstimateItem,
 )
+from declarations.models.dispatch import CustomsMessageDocument
 from declarations.models.documents import (
     INVENTORY_DECLARED_STATES,
     Declaration,
@@ -30,6 +31,7 @@ __all__ = [
     "INVENTORY_DECLARED_STATES",
     "BuyerYearQuota",
     "CountryCode",
+    "CustomsMessageDocument",
     "Declaration",
     "DeclareDecision",
     "DocumentStatus",

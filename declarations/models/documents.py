@@ -117,6 +117,9 @@ class CustomsReceipt(models.Model):
     # Customs has taken a version of this document (a receipt 2, 3, 100 or 120): a later version
     # goes out as a change (appType 2); until then every version goes out as new (appType 1).
     customs_holds = models.BooleanField(_("customs holds a version"), default=False)
+    # Set, in the transaction that declared this version, when the gateway is to build and sign
+    # it; cleared when it is packed into a message (``customs.gateway``). As ``Inventory``'s.
+    dispatch_requested_at = models.DateTimeField(_("dispatch requested at"), null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -170,6 +173,12 @@ class Order(CustomsReceipt, Declaration):
             models.Index(fields=["sender", "updated_at", "id"], name="order_sender_updated_idx"),
             # Matching and the buyer's history: WHERE buyer_id_hash = ?
             models.Index(fields=["buyer_id_hash"], name="order_buyer_idx"),
+            # The gateway's packing and its sweep: WHERE dispatch_requested_at <= now, by sender.
+            models.Index(
+                fields=["dispatch_requested_at"],
+                condition=Q(dispatch_requested_at__isnull=False),
+                name="order_dispatch_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -253,6 +262,12 @@ class Payment(CustomsReceipt, Declaration):
             models.Index(fields=["sender", "updated_at", "id"], name="payment_sender_updated_idx"),
             # Matching finds the payment of an order: WHERE ebp_code = ? AND order_no = ?
             models.Index(fields=["ebp_code", "order_no"], name="payment_order_idx"),
+            # The gateway's packing and its sweep: WHERE dispatch_requested_at <= now, by sender.
+            models.Index(
+                fields=["dispatch_requested_at"],
+                condition=Q(dispatch_requested_at__isnull=False),
+                name="payment_dispatch_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -295,6 +310,12 @@ class Waybill(CustomsReceipt, Declaration):
             models.Index(fields=["sender", "updated_at", "id"], name="waybill_sender_updated_idx"),
             # Matching finds a waybill by the list's logistics code and number.
             models.Index(fields=["logistics_code", "logistics_no", "-generation"], name="waybill_key_idx"),
+            # The gateway's packing and its sweep: WHERE dispatch_requested_at <= now, by sender.
+            models.Index(
+                fields=["dispatch_requested_at"],
+                condition=Q(dispatch_requested_at__isnull=False),
+                name="waybill_dispatch_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -309,7 +330,7 @@ class Inventory(Declaration):
     waiting_for = models.JSONField(_("waiting for"), default=list, blank=True)
     # A held list is judged again by then, and fails the declare step if still not let through.
     held_until = models.DateTimeField(_("held until"), null=True, blank=True)
-    # Set when the list is declared and cleared once its CEB621 is signed and handed to the
+    # Set when the list is declared and cleared once it is packed into a CEB621 handed to the
     # outbox (or refused): the gateway signs after the deciding transaction, outside its locks.
     dispatch_requested_at = models.DateTimeField(_("dispatch requested at"), null=True, blank=True)
     order_no = models.CharField(_("order no"), max_length=60)

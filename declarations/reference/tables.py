@@ -5,8 +5,8 @@ Loading is shared by ``manage.py import_reference`` and the migration that seeds
 row and then writes them all in one transaction, or nothing. The migration passes its historical
 model classes (``model_classes``), so the loader never needs the app registry's models.
 
-Nothing is cached: each selector is one indexed query, so an edit in the admin or an import is
-seen by the very next request.
+The selectors read a snapshot of the tables kept in each process a short while (see
+"Selectors" below); an edit in the admin or an import empties it everywhere.
 """
 
 from __future__ import annotations
@@ -16,12 +16,16 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Any
 
+from django.conf import settings
 from django.db import models, transaction
+from django.db.models.signals import post_delete, post_save
 
 from core.audit import Actor, audit_record, snapshot
 from core.models import AuditEntry
+from core.process_cache import ProcessCache
 from declarations.models import CountryCode, PositiveListEntry, ReferenceSource, TaxRate, UnitCode
 
 POSITIVE_LIST = "positive-list"
@@ -449,32 +453,88 @@ def reference_import_csv(
 
 
 # -- Selectors ------------------------------------------------------------------------------
+#
+# The four tables are read whole into an immutable snapshot, kept in each process at most
+# ``REFERENCE_CACHE_SECONDS`` (``core.process_cache``): a change saved through the ORM (an
+# import, the admin) empties every process's snapshot, this one at once and the others within
+# about ``REFERENCE_CACHE_CHECK_SECONDS`` while Redis answers. Validation of a document reads no
+# reference row from the database.
+
+REFERENCE_CACHE = ProcessCache(
+    name="reference",
+    seconds=lambda: float(settings.REFERENCE_CACHE_SECONDS),
+    check_seconds=lambda: float(settings.REFERENCE_CACHE_CHECK_SECONDS),
+)
+
+
+@dataclass(frozen=True)
+class ReferenceSnapshot:
+    """The reference tables as one read saw them. The rows are shared between callers: read
+    them, never change or save them."""
+
+    positive_list: Mapping[str, PositiveListEntry]  # by 8-digit tariff line
+    tax_rates: Mapping[str, TaxRate]  # by tariff line, 10 or 8 digits
+    countries: frozenset[str]
+    units: frozenset[str]
+
+
+def _load_snapshot() -> ReferenceSnapshot:
+    return ReferenceSnapshot(
+        positive_list=MappingProxyType({entry.tariff_line: entry for entry in PositiveListEntry.objects.all()}),
+        tax_rates=MappingProxyType({rate.tariff_line: rate for rate in TaxRate.objects.all()}),
+        countries=frozenset(CountryCode.objects.values_list("code", flat=True)),
+        units=frozenset(UnitCode.objects.values_list("code", flat=True)),
+    )
+
+
+def reference_snapshot() -> ReferenceSnapshot:
+    """The reference tables, from this process's snapshot (four queries when it has none)."""
+    snapshot: ReferenceSnapshot = REFERENCE_CACHE.fetch("tables", _load_snapshot)
+    return snapshot
+
+
+def reference_changed(**_signal: Any) -> None:
+    """A reference row changed: every process reads the tables again (``post_save`` and
+    ``post_delete`` receiver of the four models)."""
+    REFERENCE_CACHE.changed()
+
+
+def register() -> None:
+    """Empty the snapshots when a reference row is saved or deleted (``DeclarationsConfig.ready``)."""
+    for model in (PositiveListEntry, TaxRate, CountryCode, UnitCode):
+        post_save.connect(reference_changed, sender=model, dispatch_uid=f"reference-changed-save-{model.__name__}")
+        post_delete.connect(reference_changed, sender=model, dispatch_uid=f"reference-changed-delete-{model.__name__}")
 
 
 def positive_list_entry(gcode: str) -> PositiveListEntry | None:
     """The positive-list line of a goods code: its first 8 digits."""
     if not _GCODE.fullmatch(gcode):
         return None
-    return PositiveListEntry.objects.filter(tariff_line=gcode[:8]).first()
+    return reference_snapshot().positive_list.get(gcode[:8])
+
+
+def positive_list_entries(gcodes: Iterable[str]) -> dict[str, PositiveListEntry]:
+    """The positive-list lines of many goods codes, by 8-digit tariff line; codes that are not
+    on the list are left out."""
+    lines = reference_snapshot().positive_list
+    return {code[:8]: lines[code[:8]] for code in gcodes if _GCODE.fullmatch(code) and code[:8] in lines}
 
 
 def positive_list_has(gcode: str) -> bool:
     """Whether a goods code (10 digits, or an 8-digit line) is on the positive list."""
-    if not _GCODE.fullmatch(gcode):
-        return False
-    return PositiveListEntry.objects.filter(tariff_line=gcode[:8]).exists()
+    return positive_list_entry(gcode) is not None
 
 
 def tax_rates_for(gcodes: Iterable[str]) -> dict[str, TaxRate]:
-    """The rates of many goods codes in one query, by goods code; codes without a rate are left out.
+    """The rates of many goods codes, by goods code; codes without a rate are left out.
 
     A rate for the exact 10-digit code wins over the rate of its 8-digit line.
     """
-    wanted = {code for code in gcodes if _GCODE.fullmatch(code)}
-    keys = wanted | {code[:8] for code in wanted}
-    rates = {rate.tariff_line: rate for rate in TaxRate.objects.filter(tariff_line__in=keys)}
+    rates = reference_snapshot().tax_rates
     found: dict[str, TaxRate] = {}
-    for code in wanted:
+    for code in gcodes:
+        if not _GCODE.fullmatch(code):
+            continue
         rate = rates.get(code) or rates.get(code[:8])
         if rate is not None:
             found[code] = rate
@@ -487,8 +547,8 @@ def tax_rate_for(gcode: str) -> TaxRate | None:
 
 
 def country_exists(code: str) -> bool:
-    return CountryCode.objects.filter(code=code).exists()
+    return code in reference_snapshot().countries
 
 
 def unit_exists(code: str) -> bool:
-    return UnitCode.objects.filter(code=code).exists()
+    return code in reference_snapshot().units

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from core.crypto import lookup_hash
 from declarations.clearance import declare, facts, lifecycle
+from declarations.customs import gateway
 from declarations.models import (
     BuyerYearQuota,
     DeclareDecision,
@@ -339,7 +340,7 @@ def test_each_answer_is_released_once_whatever_moves_follow(declared: Inventory,
 def test_a_mark_newer_than_the_sweeps_delay_is_left_to_its_own_dispatch(declared: Inventory) -> None:
     Inventory.objects.filter(pk=declared.pk).update(dispatch_requested_at=timezone.now())
 
-    assert declare.dispatch_sweep() == 0
+    assert gateway.dispatch_sweep() == 0
 
 
 # --- Given up in send_failed -------------------------------------------------------------------------

@@ -26,7 +26,6 @@ from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
 from core.errors import Conflict
-from declarations.clearance import declare
 from declarations.customs import gateway, xml
 from declarations.intake import services
 from declarations.models import (
@@ -197,14 +196,14 @@ def test_a_list_whose_dispatch_never_ran_is_signed_and_sent_by_the_sweep(
     long_ago = timezone.now() - datetime.timedelta(minutes=5)
     Inventory.objects.filter(pk=inventory.pk).update(dispatch_requested_at=long_ago)
 
-    assert declare.dispatch_sweep() == 1
+    assert gateway.dispatch_sweep() == 1
 
     message = only_message()
     assert (message.ordering_key, message.state) == (f"inventory:{inventory.pk}", OutboxState.PENDING)
     assert_signed_with(read(message_body(message)), agent_signing_key)
     inventory.refresh_from_db()
     assert (inventory.status, inventory.dispatch_requested_at) == (InventoryStatus.DECLARED, None)
-    assert declare.dispatch_sweep() == 0
+    assert gateway.dispatch_sweep() == 0
     assert OutboxMessage.objects.filter(destination_kind="customs").count() == 1
 
 

@@ -9,6 +9,7 @@ customs signed with the key of the enterprise that sent that version.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,11 +25,12 @@ from declarations.models import Declaration, Order
 from declarations.tests.customs_xml import ceb
 from declarations.tests.helpers import EBC_CODE, Send, stored_rows
 from single_window import services as hub
-from single_window.models import OutboxMessage, PartnerKind
-from single_window.outbox import message_body
+from single_window.models import OutboxMessage, Partner, PartnerKind
+from single_window.outbox import message_body, outbox_relay_batch
 from single_window.signatures import usable_certificates, verify_message_signature
 from tests.certificates import make_key_pair
 from tests.factories import TEST_ACTOR, Persona, assert_problem
+from tests.fake_receiver import FakeReceiver
 from tests.partner_webhooks import SigningPartner, register_partner
 
 pytestmark = pytest.mark.usefixtures("parties")
@@ -187,14 +189,30 @@ def test_a_platforms_order_is_not_changed_by_the_sellers_agent(send: Send) -> No
     assert row("order") == before
 
 
+@pytest.fixture
+def relay(
+    customs: SigningPartner, webhook_receiver: FakeReceiver, django_capture_on_commit_callbacks: Any
+) -> Callable[[], None]:
+    """``relay()``: the outbox relayed once to a customs endpoint that takes every message, with
+    what it leaves to after its commit run."""
+    Partner.objects.filter(pk=customs.partner.pk).update(endpoint_url=webhook_receiver.url)
+
+    def run() -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            outbox_relay_batch()
+
+    return run
+
+
 def test_each_version_is_forwarded_signed_by_the_enterprise_that_sent_it(
-    send: Send, customs: SigningPartner, ebc: Persona, agent: Persona
+    send: Send, relay: Callable[[], None], ebc: Persona, agent: Persona
 ) -> None:
     give_signing_key(ebc)
     give_signing_key(agent)
     assert send("order", by="ebc").status_code == 201
 
     changed = send("order", by="agent", app_type="2", app_time=LATER, note="the agent's change")
+    relay()  # the second version leaves once the message of the first has reached customs
 
     assert changed.status_code == 200, changed.content
     first, second = forwarded()

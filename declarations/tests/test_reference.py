@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from core.models import AuditEntry
@@ -306,18 +307,56 @@ def test_an_exact_10_digit_rate_wins_over_its_8_digit_line() -> None:
     assert reference.tax_rate_for("beer") is None
 
 
-def test_the_rates_of_many_goods_codes_take_one_query() -> None:
+def test_the_rates_of_many_goods_codes_are_found_at_once() -> None:
     TaxRate.objects.create(tariff_line="2203000010", name="Special beer", vat_rate=Decimal("0.09"))
 
-    with CaptureQueriesContext(connection) as queries:
-        rates = reference.tax_rates_for(["2203000010", "2203000090", "3304990099", "9999999999"])
+    rates = reference.tax_rates_for(["2203000010", "2203000090", "3304990099", "9999999999"])
 
-    assert len(queries) == 1
     assert {code: rate.tariff_line for code, rate in rates.items()} == {
         "2203000010": "2203000010",
         "2203000090": "22030000",
         "3304990099": "33049900",
     }
+
+
+def test_the_tables_are_read_once_and_then_served_from_the_process() -> None:
+    with CaptureQueriesContext(connection) as first:
+        reference.tax_rates_for(["2203000090"])
+    with CaptureQueriesContext(connection) as then:
+        reference.tax_rates_for(["3304990099"])
+        reference.positive_list_entries(["3304990099", "2203000090"])
+        assert reference.country_exists("142")
+        assert reference.unit_exists("035")
+
+    assert len(first) == 4  # the four tables, whole
+    assert len(then) == 0
+
+
+@override_settings(REFERENCE_CACHE_SECONDS=0)
+def test_with_no_cache_every_read_goes_to_the_database() -> None:
+    reference.tax_rates_for(["2203000090"])
+
+    with CaptureQueriesContext(connection) as queries:
+        reference.tax_rates_for(["2203000090"])
+
+    assert len(queries) == 4
+
+
+def test_a_change_made_without_the_orm_is_seen_within_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(reference.REFERENCE_CACHE, "clock", lambda: now[0])
+    reference.REFERENCE_CACHE.reset()
+    assert reference.positive_list_has("8517130000") is False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO declarations_positivelistentry (tariff_line, name, bonded_only, remark, source)"
+            " VALUES ('85171300', 'Smartphones', false, '', 'official')"
+        )
+
+    now[0] += settings.REFERENCE_CACHE_SECONDS - 1
+    assert reference.positive_list_has("8517130000") is False
+    now[0] += 1
+    assert reference.positive_list_has("8517130000") is True
 
 
 def test_code_tables_know_their_codes() -> None:

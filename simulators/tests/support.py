@@ -149,6 +149,18 @@ def inventory_message(
     return root
 
 
+def lists_message(*messages: etree._Element) -> etree._Element:
+    """One CEB621 holding the lists of ``messages`` (unsigned, as ``inventory_message`` makes
+    them), in order, under the first one's guid."""
+    root = copy.deepcopy(messages[0])
+    transfer = root.find(q("BaseTransfer"))
+    assert transfer is not None
+    for message in messages[1:]:
+        for inventory in message.findall(q("Inventory")):
+            transfer.addprevious(copy.deepcopy(inventory))
+    return root
+
+
 def order_message() -> etree._Element:
     """The sample CEB311 (six orders of platform and enterprise 1105910159), unsigned."""
     root = _sample("CEB311Message.xml")

@@ -20,6 +20,7 @@ from simulators.tests.support import (
     dxp_envelope,
     expected_signature,
     inventory_message,
+    lists_message,
     order_message,
     q,
     sign,
@@ -116,6 +117,51 @@ def test_a_list_signed_by_another_enterprise_is_refused_621015(
         assert_signed(callback)
         assert_valid(callback)
         assert "-621015" in callback.first("returnInfo")
+
+
+def _by_list(callbacks: list[Callback]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for callback in callbacks:
+        if callback.message_type == "CEB622Message":
+            found.setdefault(callback.first("copNo"), []).append(callback.first("returnStatus"))
+    return found
+
+
+def test_each_list_of_a_message_of_several_is_answered_on_its_own(
+    customs: Start, receiver: Receiver, agent: Identity
+) -> None:
+    simulator = customs(script="default")
+    over_limit = inventory_message(cop_no="COPMULTI3", items=[("3304990010", "6000"), ("8541401000", "100")])
+    message = lists_message(inventory_message(cop_no="COPMULTI1"), inventory_message(cop_no="COPMULTI2"), over_limit)
+
+    assert ceb.schema_errors(sign(message, agent)) == []
+    assert post(simulator, to_bytes(sign(message, agent))).status_code == 200
+
+    callbacks = receiver.wait_for(lambda cs: sum(c.message_type == "CEB816Message" for c in cs) == 2)
+    time.sleep(0.2)
+    assert _by_list(receiver.received()) == {
+        "COPMULTI1": ["2", "120", "800"],
+        "COPMULTI2": ["2", "120", "800"],
+        "COPMULTI3": ["-621005"],
+    }
+    for callback in callbacks:
+        assert_valid(callback)
+        assert len(callback.root) == 1  # one return per receipt, naming its list
+    received = httpx.get(f"http://127.0.0.1:{simulator.port}/messages").json()["received"]
+    assert [entry["copNo"] for entry in received[0]["lists"]] == ["COPMULTI1", "COPMULTI2", "COPMULTI3"]
+
+
+def test_a_message_of_more_lists_than_customs_takes_is_refused_621030_for_each(
+    customs: Start, receiver: Receiver, agent: Identity
+) -> None:
+    simulator = customs(max_lists=2)
+    message = lists_message(*(inventory_message(cop_no=f"COPOVER{n}") for n in range(3)))
+
+    assert post(simulator, to_bytes(sign(message, agent))).status_code == 200
+
+    receiver.wait_for(lambda cs: len(cs) >= 3)
+    time.sleep(0.2)
+    assert _by_list(receiver.received()) == {f"COPOVER{n}": ["-621030"] for n in range(3)}
 
 
 def test_a_list_altered_after_signing_is_refused_621029(customs: Start, receiver: Receiver, agent: Identity) -> None:

@@ -212,6 +212,62 @@ def test_the_message_is_dead_after_the_last_attempt(webhook_receiver: FakeReceiv
         assert outbox.outbox_relay_batch() == 0
 
 
+@pytest.fixture
+def outcomes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, str]]:
+    """The partner kind with a sender that says a 400 is a refusal, and handlers that note what
+    became of each message: ("sent" | "dead" | "refused", message id, state seen)."""
+    seen: list[tuple[str, int, str]] = []
+
+    def send(message: OutboxMessage, body: bytes) -> outbox.DeliveryResult:
+        result = _post_to_destination(message, body)
+        return outbox.DeliveryResult(ok=result.ok, status_code=result.status_code, refused=result.status_code == 400)
+
+    def noting(what: str) -> outbox.DeadHandler:
+        return lambda message: seen.append((what, message.pk, message.state))
+
+    monkeypatch.setitem(
+        outbox._SENDERS,
+        OutboxDestination.PARTNER,
+        outbox._Registration(sender=send, on_dead=noting("dead"), on_refused=noting("refused"), on_sent=noting("sent")),
+    )
+    return seen
+
+
+@pytest.mark.django_db
+def test_a_refused_message_is_dead_at_once_and_its_refusal_handler_runs(
+    webhook_receiver: FakeReceiver, outcomes: list[tuple[str, int, str]]
+) -> None:
+    refused = enqueue(webhook_receiver, key="a", n=1)
+    delivered = enqueue(webhook_receiver, key="b", n=2)
+    webhook_receiver.answer(400)
+
+    assert outbox.outbox_relay_batch() == 2
+
+    assert (fresh(refused).state, fresh(refused).attempts) == (OutboxState.DEAD, 1)
+    assert fresh(delivered).state == OutboxState.SENT
+    assert outcomes == [("refused", refused.pk, OutboxState.DEAD), ("sent", delivered.pk, OutboxState.SENT)]
+
+
+@pytest.mark.django_db
+def test_a_failing_sent_handler_leaves_the_message_sent(
+    webhook_receiver: FakeReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(message: OutboxMessage) -> None:
+        OutboxMessage.objects.filter(pk=message.pk).update(last_error="written, then rolled back")
+        raise RuntimeError("the handler failed")
+
+    monkeypatch.setitem(
+        outbox._SENDERS,
+        OutboxDestination.PARTNER,
+        outbox._Registration(sender=_post_to_destination, on_dead=None, on_sent=broken),
+    )
+    message = enqueue(webhook_receiver)
+
+    assert outbox.outbox_relay_batch() == 1
+
+    assert (fresh(message).state, fresh(message).last_error) == (OutboxState.SENT, "")
+
+
 @pytest.mark.django_db
 def test_a_dead_message_is_redelivered_with_a_fresh_schedule_and_audited(webhook_receiver: FakeReceiver) -> None:
     message = enqueue(webhook_receiver)
