@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings.test
 
-.PHONY: run test install install-dev lint typecheck migrations-check pytest demo schema messages clean
+.PHONY: run test install install-dev lint typecheck migrations-check pytest demo schema messages clean bench bench-quick
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,15 @@ messages: install
 	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --add-location=file \
 		--ignore=$(VENV) --ignore=var --ignore='*/tests/*' --ignore='tests/*'
 	$(BIN)/python manage.py compilemessages --ignore=$(VENV)
+
+## bench: start the production stack on a database of its own, measure it from outside, stop it
+## (docs/bench.md); ARGS=--quick for about two minutes instead of up to fifteen
+bench: install-dev
+	scripts/ensure-services.sh
+	$(BIN)/python -m bench $(ARGS)
+
+bench-quick:
+	$(MAKE) bench ARGS=--quick
 
 clean:
 	rm -rf $(VENV) var
