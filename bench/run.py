@@ -150,6 +150,12 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery worker processes (default 2)")
     parser.add_argument("--driver-processes", type=int, default=2, help="load driver processes (default 2)")
     parser.add_argument("--latency-rate", type=float, default=LATENCY_RATE, help="requests/s of the latency phase")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=0,
+        help="lists of history written before measuring (manage.py generate_history), for the scale curve",
+    )
     parser.add_argument("--run-tag", default="", help="part of every business key (default: from the time)")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="where the results go (default var/bench)")
     args = parser.parse_args(argv)
@@ -209,6 +215,7 @@ class Bench:
             "started_at": self.started.isoformat(),
             "quick": self.args.quick,
             "seed": self.args.seed,
+            "history_lists": self.args.scale,
             "run_tag": self.tag,
             "profile": asdict(self.profile),
             "machine": _machine(),
@@ -318,6 +325,16 @@ class Bench:
             log=self.log / "provision.log",
         )
         steps["registry"] = round(time.monotonic() - started, 1)
+        if args.scale:
+            # With the stack's own keys, so the history reads as the stack's own documents.
+            self._say(f"History: {args.scale:,} lists of past parcels ...")
+            stacks.run_command(
+                [python, "manage.py", "generate_history", "--lists", str(args.scale), "--seed", "1"],
+                env=self.env,
+                log=self.log / "history.log",
+                timeout=7200,
+            )
+            steps["history"] = round(time.monotonic() - started, 1)
         provisioned = json.loads(provision.read_text(encoding="utf-8"))
         self.keys, secrets = provisioned["keys"], provisioned["partner_secrets"]
         pairs = self.run_dir / "verified-pairs.json"

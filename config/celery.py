@@ -38,6 +38,15 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 5.0,
         "options": {"expires": 5.0},
     },
+    # The systems that learn from events (credit: customs rejections, risk blocks, matching
+    # failures) are handed them here, in order, from a cursor in the database: a run lost to a
+    # crash or a broker away is made up by the next. Every few seconds keeps what they know
+    # close behind the feed; a run with nothing new is one indexed query per subscriber.
+    "run-event-subscriptions": {
+        "task": "single_window.run_event_subscriptions",
+        "schedule": 5.0,
+        "options": {"expires": 5.0},
+    },
     # Partners' messages are applied by a task kicked after they are stored; this sweep
     # applies the ones stored while the broker was away or whose worker died.
     "sweep-inbox": {
@@ -65,6 +74,14 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "give-up-send-failed-lists": {
         "task": "declarations.send_failed_sweep",
         "schedule": crontab(minute=41),
+    },
+    # Credit scores decay with the age of what they count, so each is recomputed once a day,
+    # at night when the area is quiet. A run does what it can in its time and hands the rest to
+    # a run of its own; the hourly repeats until 05:30 finish what a lost run left (a profile
+    # computed that day is skipped, so a repeat with nothing left is one indexed query).
+    "recompute-credit-scores": {
+        "task": "credit.recompute_sweep",
+        "schedule": crontab(minute=30, hour="1-5"),
     },
     # Lists held by the declare step are judged a last time at their deadline.
     "sweep-held-lists": {

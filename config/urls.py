@@ -10,6 +10,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("health", HealthApi.as_view(), name="health"),
     path("", include("single_window.urls")),
     path("", include("declarations.urls")),
+    path("", include("credit.urls")),
 ]
 
 urlpatterns = [

@@ -17,6 +17,9 @@ from declarations.event_types import (
     DOCUMENT_ACCEPTED,
     INVENTORY_CANCELLATION_ANSWERED,
     INVENTORY_MATCHING_RESULT,
+    INVENTORY_RISK_BLOCKED,
+    INVENTORY_RISK_CLEARED,
+    INVENTORY_RISK_REVIEW,
     INVENTORY_STATUS_CHANGED,
     INVENTORY_TAX_BILL,
 )
@@ -103,3 +106,23 @@ def inventory_cancellation_answered(
         "return_info": return_info,
     }
     _publish_to_parties(inventory, INVENTORY_CANCELLATION_ANSWERED, payload)
+
+
+def inventory_risk_review(*, inventory: Inventory, reasons: list[str]) -> None:
+    """A system of the declare step asked a regulator to look at the list first; ``reasons``
+    are the codes of the rules that asked (no figures: those stay with the regulators)."""
+    payload = {**_inventory_keys(inventory), "version": inventory.version, "reasons": reasons}
+    _publish_to_parties(inventory, INVENTORY_RISK_REVIEW, payload)
+
+
+def inventory_risk_blocked(*, inventory: Inventory, reasons: list[str]) -> None:
+    """A system of the declare step blocked the list: it will not go to customs in this version."""
+    payload = {**_inventory_keys(inventory), "version": inventory.version, "reasons": reasons}
+    _publish_to_parties(inventory, INVENTORY_RISK_BLOCKED, payload)
+
+
+def inventory_risk_cleared(*, inventory: Inventory) -> None:
+    """A regulator approved the list in review; it is judged again and normally declared. The
+    regulator's reason stays in the audit log."""
+    payload = {**_inventory_keys(inventory), "version": inventory.version}
+    _publish_to_parties(inventory, INVENTORY_RISK_CLEARED, payload)

@@ -22,6 +22,9 @@ DECISION_MODELS = (
     "inventorystatuschange",
 )
 
+# The risk review queue: "change" is the right to approve or reject a list in it.
+REVIEW_MODELS = ("inventoryinreview",)
+
 
 def register() -> None:
     """Called once, from ``DeclarationsConfig.ready``."""
@@ -29,11 +32,11 @@ def register() -> None:
         "declarations",
         {
             CUSTOMS_OFFICER: {
-                "view": (*REFERENCE_MODELS, *DOCUMENT_MODELS, *DECISION_MODELS),
-                "change": REFERENCE_MODELS,
+                "view": (*REFERENCE_MODELS, *DOCUMENT_MODELS, *DECISION_MODELS, *REVIEW_MODELS),
+                "change": (*REFERENCE_MODELS, *REVIEW_MODELS),
                 "add": REFERENCE_MODELS,
             },
             COMMERCE_BUREAU: {"view": DECISION_MODELS},
-            AUDITOR: {"view": (*REFERENCE_MODELS, *DOCUMENT_MODELS, *DECISION_MODELS)},
+            AUDITOR: {"view": (*REFERENCE_MODELS, *DOCUMENT_MODELS, *DECISION_MODELS, *REVIEW_MODELS)},
         },
     )

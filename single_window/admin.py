@@ -32,6 +32,7 @@ from single_window.models import (
     Park,
     Partner,
     RegulatorScope,
+    SubscriptionCursor,
     WebhookEndpoint,
 )
 from single_window.scope import ScopedAdminMixin
@@ -435,6 +436,34 @@ class EventAdmin(ScopedAdminMixin, admin.ModelAdmin[Event]):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False
+
+
+@admin.register(SubscriptionCursor)
+class SubscriptionCursorAdmin(ScopedAdminMixin, admin.ModelAdmin[SubscriptionCursor]):
+    """How far each system has read the events, and what holds one back (the operators')."""
+
+    list_display = ("name", "last_event_id", "gap_at", "failures", "failing_event_id", "last_error_at", "updated_at")
+    readonly_fields = (
+        "name",
+        "last_event_id",
+        "gap_at",
+        "gap_waiting_on",
+        "gap_seen_at",
+        "failures",
+        "failing_event_id",
+        "last_error",
+        "last_error_at",
+        "updated_at",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: SubscriptionCursor | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: SubscriptionCursor | None = None) -> bool:
         return False
 
 

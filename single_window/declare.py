@@ -97,7 +97,7 @@ class ListFacts:
 
 class Verdict(enum.StrEnum):
     PASS = "pass"  # noqa: S105 - a verdict, not a secret
-    REVIEW = "review"  # a person must look first (the list is held)
+    REVIEW = "review"  # a regulator must look first (the list waits in the review queue)
     HOLD = "hold"  # wait for something (a guarantee topped up, stock arriving) until hold_until
     BLOCK = "block"  # never to customs in this version
 
@@ -141,6 +141,26 @@ class Participant(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Review:
+    """A regulator's conclusion on a list a system sent to review."""
+
+    ref: ListRef
+    approved: bool
+    reason: str
+    # Who concluded it, as the audit log names them ("user:12 alice").
+    reviewer: str
+
+
+class ReviewFollower(Protocol):
+    """A participant that wants to know how the reviews it asked for ended (optional)."""
+
+    def reviewed(self, review: Review) -> None:
+        """Record the regulator's conclusion; asked again about ``review.ref`` after an
+        approval, the system should let the list pass (the review is what it asked for)."""
+        ...
+
+
 _PARTICIPANTS: dict[str, Participant] = {}
 _RECONSIDER: list[Callable[[int], None]] = []
 
@@ -165,6 +185,15 @@ def participants() -> tuple[Participant, ...]:
 
 def participant(name: str) -> Participant | None:
     return _PARTICIPANTS.get(name)
+
+
+def review_concluded(review: Review) -> None:
+    """Tell every participant that follows reviews how one ended (before the list is judged
+    again after an approval, in the transaction of the list's move)."""
+    for system in participants():
+        follow = getattr(system, "reviewed", None)
+        if follow is not None:
+            follow(review)
 
 
 def register_reconsider(callback: Callable[[int], None]) -> None:

@@ -696,6 +696,47 @@ class EventCounter(models.Model):
         return f"{self.enterprise_id}: {self.last_sequence}"
 
 
+SUBSCRIBER_NAME_MAX_LENGTH = 64
+
+
+class SubscriptionCursor(models.Model):
+    """How far a subscriber of the product (``single_window.subscriptions``) has read the events.
+
+    Every event up to ``last_event_id`` has been handed to the subscriber or was of no type it
+    follows; the move commits with what the subscriber wrote for those events. ``gap_at`` is an
+    id below a visible one and not visible itself (its transaction still open, or rolled back):
+    the cursor waits there until every transaction in ``gap_waiting_on`` (those writing events
+    when the gap was first seen) has ended. ``failures`` counts the runs in a row whose handler
+    raised on ``failing_event_id``.
+    """
+
+    name = models.CharField(_("subscriber"), max_length=SUBSCRIBER_NAME_MAX_LENGTH, unique=True)
+    last_event_id = models.PositiveBigIntegerField(_("last event id"), default=0)
+    gap_at = models.PositiveBigIntegerField(_("waiting for event id"), null=True, blank=True)
+    gap_waiting_on = models.JSONField(_("transactions waited for"), default=list, blank=True)
+    gap_seen_at = models.DateTimeField(_("gap seen at"), null=True, blank=True)
+    failures = models.PositiveIntegerField(_("failures in a row"), default=0)
+    failing_event_id = models.PositiveBigIntegerField(_("failing event id"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("event subscription")
+        verbose_name_plural = _("event subscriptions")
+        ordering = ("name",)
+        constraints = [
+            models.CheckConstraint(condition=~Q(name=""), name="subscription_cursor_named"),
+            models.CheckConstraint(
+                condition=Q(gap_at__isnull=True) | Q(gap_at__gt=models.F("last_event_id")),
+                name="subscription_cursor_gap_ahead",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.last_event_id}"
+
+
 class InboxMessage(models.Model):
     """A partner's message as it arrived (body encrypted), and what became of it."""
 

@@ -36,7 +36,7 @@ from typing import Any
 from celery import current_app
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -171,8 +171,15 @@ def outbox_enqueue(
         event_id=event_id,
         next_attempt_at=timezone.now(),
     )
-    transaction.on_commit(kick_relay)
+    _kick_relay_on_commit()
     return message
+
+
+def _kick_relay_on_commit() -> None:
+    """One kick when the transaction commits, however many messages it wrote."""
+    connection = transaction.get_connection()
+    if not any(entry[1] is kick_relay for entry in connection.run_on_commit):
+        transaction.on_commit(kick_relay)
 
 
 def kick_relay() -> None:
@@ -224,13 +231,10 @@ def _claim(*, limit: int, now: datetime.datetime) -> list[_Claim]:
             .order_by("next_attempt_at", "id")
             .values_list("id", "attempts")[:limit]
         )
-        claims = []
-        for message_id, attempts in rows:
-            OutboxMessage.objects.filter(pk=message_id).update(
-                state=OutboxState.SENDING, lease_until=now + LEASE, attempts=attempts + 1
-            )
-            claims.append(_Claim(message_id=message_id, attempt=attempts + 1))
-    return claims
+        OutboxMessage.objects.filter(pk__in=[message_id for message_id, _attempts in rows]).update(
+            state=OutboxState.SENDING, lease_until=now + LEASE, attempts=F("attempts") + 1
+        )
+    return [_Claim(message_id=message_id, attempt=attempts + 1) for message_id, attempts in rows]
 
 
 def _release(claim: _Claim) -> None:

@@ -33,6 +33,22 @@ class IsActiveEnterprise(BasePermission):
         return True
 
 
+class IsActiveEnterpriseOrRegulator(BasePermission):
+    """As ``IsActiveEnterprise``, or the key of an active regulator (a user, not an enterprise).
+
+    For the few endpoints regulators read over the API; what a regulator may see there is the
+    endpoint's to decide (its permissions and scope), as the admin does.
+    """
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        caller = request.user
+        if isinstance(caller, Caller) and caller.enterprise is None and caller.user is not None:
+            if not caller.user.is_active:
+                raise Forbidden(_("The regulator's account is not active."), code=errors.PERMISSION_DENIED)
+            return True
+        return IsActiveEnterprise().has_permission(request, view)
+
+
 def caller_enterprise(request: Request) -> Enterprise:
     """The calling enterprise of a view guarded by ``IsActiveEnterprise``."""
     caller = request.user

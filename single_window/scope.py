@@ -46,6 +46,7 @@ from single_window.models import (
     Park,
     Partner,
     RegulatorScope,
+    SubscriptionCursor,
     WebhookEndpoint,
 )
 
@@ -250,3 +251,5 @@ def register() -> None:
     register_scope_rule(AuditEntry, _audit_entries)
     # The customs authority and the payment companies serve every district.
     register_nationwide(Partner)
+    # The systems' reading positions in the events are the operators' (superusers) alone.
+    register_scope_rule(SubscriptionCursor, lambda _scope: Q(pk__in=[]))

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from single_window import inbox
+from single_window import inbox, subscriptions
 from single_window.outbox import outbox_relay_batch
 
 logger = logging.getLogger(__name__)
@@ -39,3 +39,14 @@ def sweep_inbox() -> int:
             # One message failing (it stays received, retried next sweep) must not hold up the rest.
             logger.exception("inbox message %s could not be applied; retried by the next sweep", message_id)
     return len(ids)
+
+
+@shared_task(name="single_window.run_event_subscriptions", ignore_result=True)
+def run_event_subscriptions() -> int:
+    """Hand new events to the systems that subscribed to them, each in order and once. Safe to
+    run twice at once: a subscriber's cursor is worked by one run at a time, the other skips it."""
+    results = subscriptions.subscriptions_run()
+    handled = sum(result.handled for result in results.values())
+    if handled:
+        logger.info("event subscriptions: %d events handled", handled)
+    return handled

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from declarations.reference import tables
 from declarations.tests import conftest as declaration_fixtures
+from risk import credit_classes
 from single_window import registry_cache
 from single_window.models import Appointment, Park, Role
 from tests.clients import CommittingAPIClient
@@ -52,15 +53,18 @@ def django_db_serialized_rollback() -> None:
 
 @pytest.fixture(autouse=True)
 def empty_cache() -> Iterator[None]:
-    """Throttle counters live in the (Redis) cache, registry rows in the process's own: every
-    test starts with none (rows another test rolled back are never served)."""
+    """Throttle counters live in the (Redis) cache; registry rows, reference tables and credit
+    classes in the process's own: every test starts with none (rows another test rolled back
+    are never served)."""
     cache.clear()
     registry_cache.CACHE.reset()
     tables.REFERENCE_CACHE.reset()
+    credit_classes.CACHE.reset()
     yield
     cache.clear()
     registry_cache.CACHE.reset()
     tables.REFERENCE_CACHE.reset()
+    credit_classes.CACHE.reset()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from types import ModuleType
 
 from core import errors, idempotency
 from core.errors import ApiError, FieldError
+from credit import codes as credit_codes
 from declarations.clearance import lifecycle
 from declarations.customs import codes as customs_codes
 from declarations.intake import codes as intake_codes
@@ -31,6 +32,7 @@ CODE_MODULES: dict[str, list[ModuleType]] = {
     "core": [errors],
     "single_window": [error_codes],
     "declarations": [intake_codes, customs_codes],
+    "credit": [credit_codes],
 }
 OTHER_CODES: dict[str, list[str]] = {
     "core": [

@@ -181,6 +181,14 @@ LOOKUP_HASH_KEY: str = env.str("LOOKUP_HASH_KEY", default="")
 # (at registration and at every delivery) unless this is on: only for local runs and tests.
 WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
 
+# --- Event subscriptions (single_window/subscriptions.py) ----------------------------------
+# The systems that learn from events (credit) are handed them by a periodic task, in id order:
+# at most this many events are read per transaction...
+EVENT_SUBSCRIPTION_BATCH_SIZE = env.int("EVENT_SUBSCRIPTION_BATCH_SIZE", default=500)
+# ...and a run stops starting new batches after this many seconds (below the tasks' soft limit);
+# the next run, a few seconds later, carries on from the cursor.
+EVENT_SUBSCRIPTION_RUN_SECONDS = env.float("EVENT_SUBSCRIPTION_RUN_SECONDS", default=20.0)
+
 # --- Customs XML -------------------------------------------------------------------------
 # A message holds up to 100 documents; anything larger is refused before it is parsed.
 CEB_XML_MAX_BYTES = env.int("CEB_XML_MAX_BYTES", default=10 * 1024 * 1024)
@@ -215,6 +223,10 @@ DECLARE_HOLD_SECONDS = env.int("DECLARE_HOLD_SECONDS", default=24 * 3600)
 # A list left in send_failed this long is given up: its buyer's quota and what the systems
 # reserved are released (the enterprise may still change it, which declares it again).
 SEND_FAILED_GIVE_UP_SECONDS = env.int("SEND_FAILED_GIVE_UP_SECONDS", default=72 * 3600)
+# Risk control answers in the declare step (docs/risk.md); off, lists are not judged by it.
+RISK_DECLARE_STEP = env.bool("RISK_DECLARE_STEP", default=True)
+# The key of risk's reproducible random selection (HMAC of the list version); empty: LOOKUP_HASH_KEY.
+RISK_SELECTION_KEY = env.str("RISK_SELECTION_KEY", default="")
 # The Partner (kind customs) messages go to; empty: the one active customs partner.
 CUSTOMS_PARTNER_CODE: str = env.str("CUSTOMS_PARTNER_CODE", default="")
 # The single window's user number on the e-port's data exchange platform (BaseTransfer dxpId).
@@ -272,6 +284,10 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "DeliveryStateEnum": "single_window.models.OutboxState",
         "CertificateAlgorithmEnum": "single_window.models.CertificateAlgorithm",
         "SigningKeyAlgorithmEnum": "single_window.models.SigningKeyAlgorithm",
+        "CreditGradeEnum": "credit.models.Grade",
+        "CreditConsentPurposeEnum": "credit.models.ConsentPurpose",
+        "CreditConsentStatusEnum": "credit.models.ConsentStatus",
+        "CustomsClassSourceEnum": "credit.models.ClassDecisionSource",
         "HealthCheckStatusEnum": ["ok", "down"],
         "HealthStatusEnum": ["ok", "degraded", "down"],
     },
@@ -289,6 +305,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery closes a worker's database connection after every task unless this is set: with it,
+# connections are closed every 2 x this many tasks, and the database's own CONN_MAX_AGE and
+# health checks (Django's) decide the rest. Opening a connection costs more than most tasks.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

@@ -19,6 +19,9 @@ WEBHOOK_ALLOW_PRIVATE_URLS = True
 # Most tests declare lists with no customs partner and no signing key: the gateway would send
 # them all to send_failed. Its own tests switch it on.
 CUSTOMS_GATEWAY_ENABLED = False
+# Risk control would judge every list of every test by its rules (splitting, velocity, random
+# selection): the tests that judge with it register its participant themselves.
+RISK_DECLARE_STEP = False
 # No broker worker runs the packing in most tests: what a request declares is packed when its
 # transaction commits, so the test sees the message once the answer is back.
 CUSTOMS_BATCH_WINDOW_MS = 0

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from declarations.admin import documents, reference
+from declarations.admin import documents, reference, review
 
-__all__ = ["documents", "reference"]
+__all__ = ["documents", "reference", "review"]

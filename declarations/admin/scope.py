@@ -26,6 +26,7 @@ from declarations.models import (
     DeclareDecision,
     Inventory,
     InventoryCancellation,
+    InventoryInReview,
     InventoryItem,
     InventoryStatusChange,
     Order,
@@ -69,6 +70,8 @@ def _of_list(path: str) -> ScopeRule:
 def register() -> None:
     """Called once, from ``DeclarationsConfig.ready``."""
     register_scope_rule(Inventory, inventory_rule)
+    # The risk review queue: the same lists, seen the same way.
+    register_scope_rule(InventoryInReview, inventory_rule)
     register_scope_rule(Order, _named_by_a_list("ebp_code", "order_no"))
     register_scope_rule(Payment, _named_by_a_list("ebp_code", "order_no"))
     register_scope_rule(Waybill, _named_by_a_list("logistics_code", "logistics_no"))

@@ -5,11 +5,15 @@ positive list and the buyer's quota hold (``clearance.matching``). It hands the 
 (``clearance.facts``) to every system registered with the hub's declare step
 (``single_window.declare``) and combines their answers (``docs/declare-step.md``):
 
-1. any ``block``: the list goes to ``match_failed`` (what the others reserved is released);
-2. else any ``review`` or ``hold``: the list is ``held`` until the latest deadline; a system
+1. any ``block``: the list goes to ``risk_blocked`` (what the others reserved is released, and
+   the buyer's quota);
+2. else any ``review``: the list goes to ``risk_review``, the regulators' review queue, until a
+   regulator in scope approves it (``inventory_risk_approve``: judged again, normally declared)
+   or rejects it (``inventory_risk_reject``: ``risk_rejected``, everything released);
+3. else any ``hold``: the list is ``held`` until the latest deadline; a system
    that changes its mind calls ``single_window.declare.reconsider``, and ``held_sweep`` judges
    the list again at the deadline, failing it (``declare_timeout``) if it still waits;
-3. else ``declared``: the list is marked for dispatch (``customs.gateway.document_mark``), and
+4. else ``declared``: the list is marked for dispatch (``customs.gateway.document_mark``), and
    after this transaction commits the customs gateway packs it with its declarant's other lists
    into a CEB621, signs, checks and enqueues it, outside the parcel and quota locks. The gateway's
    ``dispatch_sweep`` sends any list left marked.
@@ -27,8 +31,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from declarations import kinds
+from core.audit import Actor, audit_record
+from core.errors import InvalidInput
+from core.models import AuditEntry
+from declarations import events, kinds
 from declarations.clearance import facts as list_facts
 from declarations.clearance import lifecycle, match_rules, reservations
 from declarations.customs import gateway
@@ -101,6 +109,11 @@ def _record(inventory: Inventory, answers: list[tuple[str, contract.Decision]]) 
     )
 
 
+def _codes(answers: list[tuple[str, contract.Decision]], verdict: contract.Verdict) -> list[str]:
+    """The reason codes of the answers with ``verdict`` (the rules that sent the list where it went)."""
+    return sorted({r.code for _system, decision in answers if decision.verdict is verdict for r in decision.reasons})
+
+
 def _summary(answers: list[tuple[str, contract.Decision]]) -> str:
     return "; ".join(
         f"{system}: {decision.verdict.value} {','.join(r.code for r in decision.reasons)}".strip()
@@ -120,9 +133,18 @@ def _judge(inventory: Inventory, *, final: bool) -> str:
     verdicts = {decision.verdict for _system, decision in answers}
     if contract.Verdict.BLOCK in verdicts:
         lifecycle.inventory_transition(
-            inventory=inventory, to=InventoryStatus.MATCH_FAILED, source=SYSTEM, note=f"blocked: {_summary(answers)}"
+            inventory=inventory, to=InventoryStatus.RISK_BLOCKED, source=SYSTEM, note=f"blocked: {_summary(answers)}"
         )
-    elif verdicts & {contract.Verdict.REVIEW, contract.Verdict.HOLD}:
+        events.inventory_risk_blocked(inventory=inventory, reasons=_codes(answers, contract.Verdict.BLOCK))
+    elif contract.Verdict.REVIEW in verdicts:
+        # A regulator looks first (the review queue); it waits for the regulator, not a deadline.
+        Inventory.objects.filter(pk=inventory.pk).update(held_until=None)
+        inventory.held_until = None
+        lifecycle.inventory_transition(
+            inventory=inventory, to=InventoryStatus.RISK_REVIEW, source=SYSTEM, note=f"review: {_summary(answers)}"
+        )
+        events.inventory_risk_review(inventory=inventory, reasons=_codes(answers, contract.Verdict.REVIEW))
+    elif contract.Verdict.HOLD in verdicts:
         # A system that failed to answer is asked again; only its own verdict ends the wait.
         waiting = [
             reason.code
@@ -166,7 +188,7 @@ def _judge(inventory: Inventory, *, final: bool) -> str:
 
 def inventory_declare(*, inventory: Inventory) -> str:
     """Declare a matched list if every system lets it; runs in the matching transaction with the
-    list locked. Returns the list's new status: declared, held or match_failed."""
+    list locked. Returns the list's new status: declared, held, risk_review or risk_blocked."""
     if inventory.status != InventoryStatus.MATCHED:
         msg = f"only a matched list is declared, not one in {inventory.status}"
         raise ValueError(msg)
@@ -247,6 +269,95 @@ def send_failed_sweep(*, now: datetime.datetime | None = None, limit: int = 200)
             quotas.quota_give_back(inventory=inventory)
             reservations.release_all(inventory=inventory, outcome=InventoryStatus.SEND_FAILED)
     return len(ids)
+
+
+# --- The regulators' review ----------------------------------------------------------------------
+
+REVIEW_RULE = "risk_review"
+
+
+def _reviewed(inventory_id: int) -> Inventory:
+    inventory = Inventory.objects.select_for_update().prefetch_related("items").filter(pk=inventory_id).first()
+    if inventory is None:
+        raise Inventory.DoesNotExist
+    if inventory.status != InventoryStatus.RISK_REVIEW:
+        raise lifecycle.TransitionNotAllowed(
+            inventory_id=inventory.pk, from_status=inventory.status, to_status=InventoryStatus.DECLARED
+        )
+    return inventory
+
+
+def _conclude(inventory: Inventory, *, approved: bool, actor: Actor, reason: str) -> None:
+    """Record the regulator's conclusion: the systems (``review_concluded``), the trace, the audit log."""
+    contract.review_concluded(
+        contract.Review(
+            ref=contract.ListRef(inventory.pk, inventory.version),
+            approved=approved,
+            reason=reason,
+            reviewer=actor.label,
+        )
+    )
+    RuleResult.objects.create(
+        inventory=inventory,
+        run=(RuleResult.objects.filter(inventory=inventory).aggregate(run=Max("run"))["run"] or 0),
+        rule=REVIEW_RULE,
+        outcome=RuleResult.Outcome.PASSED if approved else RuleResult.Outcome.FAILED,
+        documents=[f"inventory:{inventory.pk}"],
+        note=f"{'approved' if approved else 'rejected'} by {actor.label}: {reason}"[:200],
+    )
+
+
+def _audit_review(inventory: Inventory, *, before: str, actor: Actor, reason: str) -> None:
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        instance=inventory,
+        before={"status": before},
+        after={"status": inventory.status},
+        reason=reason,
+    )
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(_("A review's conclusion needs a reason."))
+    return reason
+
+
+def inventory_risk_approve(*, inventory_id: int, actor: Actor, reason: str) -> str:
+    """A regulator approves a list in risk review: the systems are told, and the list is judged
+    again at once (declared and dispatched unless another system still holds or blocks it).
+    Audited with the reason. Returns the list's new status."""
+    reason = _reason(reason)
+    with transaction.atomic():
+        inventory = _reviewed(inventory_id)
+        _conclude(inventory, approved=True, actor=actor, reason=reason)
+        events.inventory_risk_cleared(inventory=inventory)
+        lapsed = match_rules.agent_appointed(inventory)
+        if lapsed is not None:
+            _fail_rule(inventory, lapsed)
+        else:
+            _judge(inventory, final=False)
+        _audit_review(inventory, before=InventoryStatus.RISK_REVIEW, actor=actor, reason=reason)
+        return inventory.status
+
+
+def inventory_risk_reject(*, inventory_id: int, actor: Actor, reason: str) -> str:
+    """A regulator rejects a list in risk review: ``risk_rejected``, never to customs in this
+    version; the buyer's quota and every system's reservation are released. Audited."""
+    reason = _reason(reason)
+    with transaction.atomic():
+        inventory = _reviewed(inventory_id)
+        _conclude(inventory, approved=False, actor=actor, reason=reason)
+        lifecycle.inventory_transition(
+            inventory=inventory,
+            to=InventoryStatus.RISK_REJECTED,
+            source=SYSTEM,
+            note=f"rejected in review by {actor.label}: {reason}"[:500],
+        )
+        _audit_review(inventory, before=InventoryStatus.RISK_REVIEW, actor=actor, reason=reason)
+        return inventory.status
 
 
 def register() -> None:

@@ -1,46 +1,24 @@
 """The facts the declare step hands to the systems: a frozen ``ListFacts`` built from a list.
 
-Personal data leaves only as keyed hashes (``core.crypto.lookup_hash``), of values normalised
+Personal data leaves only as keyed hashes (``single_window.hashes``), of values normalised
 so that the same phone or address written two ways is the same fact.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from django.utils import timezone
 
-from core.crypto import lookup_hash
 from declarations.models import DocumentStatus, Inventory, TaxEstimate, Waybill
+from single_window import hashes
 from single_window import selectors as registry
 from single_window.declare import ItemFacts, ListFacts, ListRef, TaxFacts
 
-PHONE_PURPOSE = "consignee-phone"
-ADDRESS_PURPOSE = "consignee-address"
-
-_NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
-# A leading province (or autonomous region, municipality) and city name: the same street
-# is written with and without them.
-_REGION_PREFIX = re.compile(r"^(?:.{2,7}?(?:省|自治区|特别行政区))?(?:.{2,7}?(?:市|自治州|地区|盟))?")
-
-
-def normalise_phone(value: str) -> str:
-    """Digits only, without China's country code: "+86 138-0013-8000" is "13800138000"."""
-    digits = "".join(ch for ch in unicodedata.normalize("NFKC", value) if ch.isdigit() and ch.isascii())
-    return digits[2:] if digits.startswith("86") and len(digits) == 13 else digits
-
-
-def normalise_address(value: str) -> str:
-    """Full-width folded, case folded, whitespace and punctuation removed, and a leading
-    province and city dropped: "广东省 深圳市南山区科技园１号" is "南山区科技园1号"."""
-    text = _NOT_WORD.sub("", unicodedata.normalize("NFKC", value)).casefold()
-    stripped = _REGION_PREFIX.sub("", text, count=1)
-    return stripped or text
-
-
-def _hash(value: str, purpose: str) -> str:
-    return lookup_hash(value, purpose=purpose) if value else ""
+PHONE_PURPOSE = hashes.PHONE_PURPOSE
+ADDRESS_PURPOSE = hashes.ADDRESS_PURPOSE
+# The normalisation is the hub's (``single_window.hashes``), so a system's watch list hashes a
+# phone or address exactly as the facts do.
+normalise_phone = hashes.normalise_phone
+normalise_address = hashes.normalise_address
 
 
 def _park_code(inventory: Inventory) -> str:
@@ -80,7 +58,7 @@ def list_facts(*, inventory: Inventory) -> ListFacts:
     """The list as the systems see it; the consignee's phone is the parcel's waybill's."""
     estimate = TaxEstimate.objects.filter(inventory=inventory).first()
     waybill = _waybill(inventory)
-    phone = normalise_phone(waybill.consignee_telephone if waybill is not None else inventory.buyer_telephone)
+    phone = waybill.consignee_telephone if waybill is not None else inventory.buyer_telephone
     return ListFacts(
         ref=ListRef(inventory.pk, inventory.version),
         cop_no=inventory.cop_no,
@@ -96,8 +74,8 @@ def list_facts(*, inventory: Inventory) -> ListFacts:
         port_code=inventory.port_code,
         park_code=_park_code(inventory),
         buyer_hash=inventory.buyer_id_hash,
-        consignee_phone_hash=_hash(phone, PHONE_PURPOSE),
-        consignee_address_hash=_hash(normalise_address(inventory.consignee_address), ADDRESS_PURPOSE),
+        consignee_phone_hash=hashes.phone_hash(phone),
+        consignee_address_hash=hashes.address_hash(inventory.consignee_address),
         gross_weight=inventory.gross_weight,
         net_weight=inventory.net_weight,
         freight=inventory.freight,

@@ -47,10 +47,19 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
     S.PENDING_DOCUMENTS: _states(S.MATCHED, S.MATCH_FAILED, S.DELETED),
     # A change (appType 2) goes back to waiting and re-runs matching.
     S.MATCH_FAILED: _states(S.PENDING_DOCUMENTS, S.DELETED),
-    # The declare step (clearance.declare) asks the systems: declared, held for them, or blocked.
-    S.MATCHED: _states(S.DECLARED, S.HELD, S.MATCH_FAILED, S.DELETED),
-    # Let through, blocked or timed out, changed by the enterprise, or deleted.
-    S.HELD: _states(S.DECLARED, S.MATCH_FAILED, S.PENDING_DOCUMENTS, S.DELETED),
+    # The declare step (clearance.declare) asks the systems: declared, held for them, sent to a
+    # regulator's review, or blocked.
+    S.MATCHED: _states(S.DECLARED, S.HELD, S.RISK_REVIEW, S.RISK_BLOCKED, S.MATCH_FAILED, S.DELETED),
+    # Let through, sent to review or blocked, timed out, changed by the enterprise, or deleted.
+    S.HELD: _states(S.DECLARED, S.RISK_REVIEW, S.RISK_BLOCKED, S.MATCH_FAILED, S.PENDING_DOCUMENTS, S.DELETED),
+    # A regulator approves (judged again: declared, or held or blocked by another system) or
+    # rejects; the agent's appointment lapsed meanwhile; changed by the enterprise, or deleted.
+    S.RISK_REVIEW: _states(
+        S.DECLARED, S.HELD, S.RISK_BLOCKED, S.RISK_REJECTED, S.MATCH_FAILED, S.PENDING_DOCUMENTS, S.DELETED
+    ),
+    # Final for this version, as match_failed: a change (appType 2) is matched and judged afresh.
+    S.RISK_REJECTED: _states(S.PENDING_DOCUMENTS, S.DELETED),
+    S.RISK_BLOCKED: _states(S.PENDING_DOCUMENTS, S.DELETED),
     S.DECLARED: _states(S.ACCEPTED, S.REJECTED, S.SEND_FAILED),
     # Customs took it after all (a late 2 or 3), changed by the enterprise (matched and declared
     # again: the resend), or deleted.
@@ -72,7 +81,9 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
 # The states a new list is stored in: appStatus 1 (draft) or 2 (declared, waiting for documents).
 ENTRY_STATES = _states(S.DRAFT, S.PENDING_DOCUMENTS)
 # States in which no message of the list's current version has gone to customs.
-NOT_SENT = _states(S.DRAFT, S.PENDING_DOCUMENTS, S.MATCH_FAILED, S.MATCHED, S.HELD)
+NOT_SENT = _states(
+    S.DRAFT, S.PENDING_DOCUMENTS, S.MATCH_FAILED, S.MATCHED, S.HELD, S.RISK_REVIEW, S.RISK_REJECTED, S.RISK_BLOCKED
+)
 FINAL_STATES = frozenset(state for state, following in TRANSITIONS.items() if not following)
 
 # How far a list has come. A receipt naming an earlier stage than the list's (a late 120 after
@@ -83,6 +94,9 @@ PROGRESS: Mapping[str, int] = {
     S.MATCH_FAILED: 1,
     S.MATCHED: 2,
     S.HELD: 2,
+    S.RISK_REVIEW: 2,
+    S.RISK_REJECTED: 1,
+    S.RISK_BLOCKED: 1,
     S.DECLARED: 3,
     S.SEND_FAILED: 3,
     S.ACCEPTED: 4,

@@ -37,7 +37,14 @@ from declarations.tax import quotas
 
 SYSTEM = StatusChangeSource.SINGLE_WINDOW
 # The lists a new or changed document of their parcel is matched again for.
-REMATCHED = (InventoryStatus.PENDING_DOCUMENTS, InventoryStatus.MATCH_FAILED, InventoryStatus.HELD)
+REMATCHED = (
+    InventoryStatus.PENDING_DOCUMENTS,
+    InventoryStatus.MATCH_FAILED,
+    InventoryStatus.HELD,
+    InventoryStatus.RISK_REVIEW,
+)
+# The lists a withdrawn or new document sends back to waiting before matching again.
+RESTARTED = (InventoryStatus.MATCH_FAILED, InventoryStatus.HELD, InventoryStatus.RISK_REVIEW)
 TAX_RATE_AVAILABLE = "tax_rate_available"
 LEGAL_UNIT1 = "unit1_is_legal_first_unit"
 
@@ -234,7 +241,7 @@ def inventory_match(*, inventory: Inventory) -> None:
     order, payment, waybill = parcel_documents(inventory)
     waiting_for = [n for n, d in (("order", order), ("payment", payment), ("waybill", waybill)) if d is None]
     if order is None or payment is None or waybill is None:
-        if inventory.status in (InventoryStatus.MATCH_FAILED, InventoryStatus.HELD):
+        if inventory.status in RESTARTED:
             lifecycle.inventory_transition(
                 inventory=inventory,
                 to=InventoryStatus.PENDING_DOCUMENTS,
@@ -248,7 +255,7 @@ def inventory_match(*, inventory: Inventory) -> None:
     if inventory.waiting_for:
         inventory.waiting_for = []
         inventory.save(update_fields=["waiting_for", "updated_at"])
-    if inventory.status in (InventoryStatus.MATCH_FAILED, InventoryStatus.HELD):
+    if inventory.status in RESTARTED:
         lifecycle.inventory_transition(
             inventory=inventory, to=InventoryStatus.PENDING_DOCUMENTS, source=SYSTEM, note="matching again"
         )

@@ -25,7 +25,19 @@ S = InventoryStatus
 State = DeclareDecision.State
 
 # Moves after which a reserved answer holds nothing any more.
-RELEASE_ON = frozenset({S.MATCH_FAILED, S.PENDING_DOCUMENTS, S.DRAFT, S.REJECTED, S.DELETED, S.CANCELLED, S.RETURNED})
+RELEASE_ON = frozenset(
+    {
+        S.MATCH_FAILED,
+        S.RISK_REJECTED,
+        S.RISK_BLOCKED,
+        S.PENDING_DOCUMENTS,
+        S.DRAFT,
+        S.REJECTED,
+        S.DELETED,
+        S.CANCELLED,
+        S.RETURNED,
+    }
+)
 # Moves after release that give back what the release consumed.
 GIVE_BACK_ON = frozenset({S.CANCELLED, S.RETURNED})
 

@@ -6,6 +6,7 @@ import re
 
 from core.crypto import encrypt_text, lookup_hash
 from core.masking import mask_id_number
+from single_window import hashes
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -15,7 +16,7 @@ RESIDENT_ID_CARD = "1"
 
 def normalise_id_number(value: str) -> str:
     """Upper-case and without spaces, so ``x`` and ``X`` are one buyer (and one quota)."""
-    return re.sub(r"\s+", "", value).upper()
+    return hashes.normalise_id_number(value)
 
 
 def resident_id_check_character(first17: str) -> str:
@@ -28,7 +29,7 @@ def is_valid_resident_id(value: str) -> bool:
 
 
 def id_number_hash(normalised: str) -> str:
-    return lookup_hash(normalised, purpose="resident-id")
+    return lookup_hash(normalised, purpose=hashes.ID_NUMBER_PURPOSE)
 
 
 def protect_id_number(value: str) -> tuple[str, str]:

@@ -42,6 +42,13 @@ class InventoryStatus(models.TextChoices):
     MATCHED = "matched", _("matched")
     # A system of the declare step asked to wait (a review, a guarantee, stock) until held_until.
     HELD = "held", _("held before declaring")
+    # A system of the declare step asked a regulator to look first (the risk review queue);
+    # not customs' manual review (300), which comes after acceptance.
+    RISK_REVIEW = "risk_review", _("in risk review")
+    # The regulator who reviewed it refused it: never to customs in this version.
+    RISK_REJECTED = "risk_rejected", _("rejected in risk review")
+    # A system of the declare step blocked it (a watch list, a rule): never to customs in this version.
+    RISK_BLOCKED = "risk_blocked", _("blocked by risk control")
     DECLARED = "declared", _("declared to customs")
     SEND_FAILED = "send_failed", _("sending failed")
     ACCEPTED = "accepted", _("accepted by customs")
@@ -428,10 +435,22 @@ class Inventory(Declaration):
             ),
             # The held sweep: WHERE status = 'held' AND held_until <= now.
             models.Index(fields=["held_until"], condition=Q(status="held"), name="inventory_held_idx"),
+            # The regulators' review queue, oldest first: WHERE status = 'risk_review' ORDER BY updated_at.
+            models.Index(fields=["updated_at"], condition=Q(status="risk_review"), name="inventory_risk_review_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.agent_code}/{self.cop_no}"
+
+
+class InventoryInReview(Inventory):
+    """The lists in risk review, as the regulators' review queue shows them (a proxy: its own
+    admin page and permissions; "change" is the right to approve or reject)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("list in risk review")
+        verbose_name_plural = _("risk review queue")
 
 
 class InventoryItem(models.Model):

@@ -23,6 +23,8 @@ RETURN_WINDOW = datetime.timedelta(days=30)
 GIVE_BACK_ON = frozenset(
     {
         InventoryStatus.MATCH_FAILED,
+        InventoryStatus.RISK_REJECTED,
+        InventoryStatus.RISK_BLOCKED,
         InventoryStatus.PENDING_DOCUMENTS,
         InventoryStatus.DRAFT,
         InventoryStatus.REJECTED,

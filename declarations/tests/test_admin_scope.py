@@ -28,6 +28,15 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from core.models import AuditEntry
+from credit.models import (
+    CreditConsent,
+    CreditEvent,
+    CreditGradeOverride,
+    CreditProfile,
+    CreditReportRead,
+    CustomsClass,
+    CustomsClassDecision,
+)
 from declarations.intake import examples
 from declarations.intake.identity import protect_id_number
 from declarations.intake.serializers import InventoryInput
@@ -36,6 +45,7 @@ from declarations.models import (
     CountryCode,
     Inventory,
     InventoryCancellation,
+    InventoryInReview,
     Order,
     Payment,
     PositiveListEntry,
@@ -45,6 +55,15 @@ from declarations.models import (
     Waybill,
 )
 from declarations.tests.helpers import BUYER_ID_ENDING_X, Send, url
+from risk.models import (
+    Assessment,
+    GoodsRestriction,
+    RiskHit,
+    RiskRule,
+    RiskRuleVersion,
+    WatchListEntry,
+    WeightNorm,
+)
 from single_window import selectors, services, webhooks
 from single_window.models import (
     ApiKey,
@@ -59,6 +78,7 @@ from single_window.models import (
     PartnerKind,
     RegulatorScope,
     Role,
+    SubscriptionCursor,
     WebhookEndpoint,
 )
 from single_window.roles import COMMERCE_BUREAU, CUSTOMS_OFFICER
@@ -214,6 +234,28 @@ def _nationwide(model: type[Model]) -> Callable[[World], tuple[Model | None, Mod
     return lambda _world: (model._default_manager.first(), None)
 
 
+def _risk_rows(w: World, model: type[Model]) -> tuple[Model | None, Model | None]:
+    """What risk found about the near and the far list (an assessment and a hit each)."""
+    rule, _created = RiskRule.objects.get_or_create(
+        code="watch_list", defaults={"name": "watch list", "kind": "watch_list", "outcome": "block"}
+    )
+    found: list[Model] = []
+    for inventory, park in ((w.near, w.park), (w.far, w.far_park)):
+        where = {"customs_code": inventory.customs_code, "park_code": park.code}
+        key = {"inventory_id": inventory.pk, "list_version": inventory.version}
+        if model is Assessment:
+            found.append(
+                Assessment.objects.get_or_create(**key, defaults={**where, "verdict": "block", "cop_no": "x"})[0]
+            )
+        else:
+            found.append(
+                RiskHit.objects.get_or_create(
+                    **key, rule=rule, defaults={**where, "rule_code": rule.code, "rule_version": 1, "outcome": "block"}
+                )[0]
+            )
+    return found[0], found[1]
+
+
 def _audit(w: World) -> tuple[Model | None, Model | None]:
     def about(enterprise: Enterprise) -> AuditEntry:
         key = ApiKey.objects.filter(enterprise=enterprise).first()
@@ -262,6 +304,26 @@ ROWS: dict[type[Model], Callable[[World], tuple[Model | None, Model | None]]] = 
     TaxRate: _nationwide(TaxRate),
     CountryCode: _nationwide(CountryCode),
     UnitCode: _nationwide(UnitCode),
+    # The systems' reading positions in the events: the operators' alone.
+    SubscriptionCursor: lambda _world: (None, SubscriptionCursor.objects.first()),
+    # Credit's rows go with their enterprise (credit/scope.py); its tests hold the rows.
+    **{
+        model: _by_enterprise(model)
+        for model in (CreditProfile, CreditEvent, CreditGradeOverride, CreditReportRead, CustomsClassDecision)
+    },
+    CreditConsent: lambda w: (
+        CreditConsent.objects.filter(grantor=w.near_agent).first(),
+        CreditConsent.objects.filter(grantor=w.far_agent).first(),
+    ),
+    CustomsClass: _nationwide(CustomsClass),
+    # The risk review queue shows lists in review (none here; declarations/tests/test_risk_review.py).
+    InventoryInReview: lambda _world: (None, None),
+    # Risk's findings go with the list's district or park (risk/scope.py); its tables are nationwide.
+    Assessment: lambda w: _risk_rows(w, Assessment),
+    RiskHit: lambda w: _risk_rows(w, RiskHit),
+    **{
+        model: _nationwide(model) for model in (RiskRule, RiskRuleVersion, WatchListEntry, GoodsRestriction, WeightNorm)
+    },
 }
 
 

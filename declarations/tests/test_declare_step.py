@@ -146,9 +146,29 @@ def test_the_facts_name_the_parties_and_carry_personal_data_only_as_keyed_hashes
         assert personal not in text
 
 
-def test_a_review_holds_the_list_and_nothing_goes_to_customs(send: Send, systems: dict[str, System]) -> None:
+def test_a_review_sends_the_list_to_the_review_queue_and_nothing_goes_to_customs(
+    send: Send, systems: dict[str, System]
+) -> None:
     systems["zeta"].decision = answer(contract.Verdict.REVIEW, "watch_list")
     docs = parcel(3)
+
+    submit(send, docs)
+
+    inventory = list_of(docs)
+    assert inventory.status == S.RISK_REVIEW
+    # It waits for a regulator, not for a deadline.
+    assert inventory.held_until is None
+    assert inventory.dispatch_requested_at is None
+    assert rules_of(inventory)["declare:zeta"] == ("failed", "review watch_list")
+    decision = DeclareDecision.objects.get(inventory=inventory, system="zeta")
+    assert decision.reasons == [{"code": "watch_list", "message": "watch_list said so", "evidence": {"figure": "42"}}]
+    # In review, not failed: the buyer's quota stays reserved for it.
+    assert quota_reserved() > 0
+
+
+def test_a_hold_holds_the_list_until_the_default_deadline(send: Send, systems: dict[str, System]) -> None:
+    systems["zeta"].decision = answer(contract.Verdict.HOLD, "guarantee_insufficient")
+    docs = parcel(13)
     before = timezone.now()
 
     submit(send, docs)
@@ -161,14 +181,10 @@ def test_a_review_holds_the_list_and_nothing_goes_to_customs(send: Send, systems
         expected <= inventory.held_until <= timezone.now() + datetime.timedelta(seconds=settings.DECLARE_HOLD_SECONDS)
     )
     assert inventory.dispatch_requested_at is None
-    assert rules_of(inventory)["declare:zeta"] == ("failed", "review watch_list")
-    decision = DeclareDecision.objects.get(inventory=inventory, system="zeta")
-    assert decision.reasons == [{"code": "watch_list", "message": "watch_list said so", "evidence": {"figure": "42"}}]
-    # Held, not failed: the buyer's quota stays reserved for it.
     assert quota_reserved() > 0
 
 
-def test_a_block_fails_the_list_and_gives_back_what_the_others_and_the_quota_held(
+def test_a_block_stops_the_list_and_gives_back_what_the_others_and_the_quota_held(
     send: Send, systems: dict[str, System]
 ) -> None:
     systems["zeta"].decision = answer(contract.Verdict.BLOCK, "watch_list_enterprise")
@@ -177,8 +193,8 @@ def test_a_block_fails_the_list_and_gives_back_what_the_others_and_the_quota_hel
     submit(send, docs)
 
     inventory = list_of(docs)
-    assert inventory.status == S.MATCH_FAILED
-    assert ("release", ref_of(inventory), "match_failed") in systems["alpha"].told
+    assert inventory.status == S.RISK_BLOCKED
+    assert ("release", ref_of(inventory), "risk_blocked") in systems["alpha"].told
     assert set(DeclareDecision.objects.filter(inventory=inventory).values_list("system", "state")) == {
         ("alpha", "released"),
         ("zeta", "released"),
@@ -186,7 +202,7 @@ def test_a_block_fails_the_list_and_gives_back_what_the_others_and_the_quota_hel
     assert quota_reserved() == 0
     last = lifecycle.inventory_history(inventory=inventory).last()
     assert last is not None
-    assert (last.to_status, last.note) == ("match_failed", "blocked: zeta: block watch_list_enterprise")
+    assert (last.to_status, last.note) == ("risk_blocked", "blocked: zeta: block watch_list_enterprise")
 
 
 def test_a_system_that_changes_its_mind_has_the_held_list_declared(send: Send, systems: dict[str, System]) -> None:
@@ -245,12 +261,12 @@ def test_a_system_that_fails_to_answer_holds_the_list_and_is_asked_again_rather_
     assert inventory.status == S.DECLARED
 
 
-def test_a_changed_order_sends_a_held_list_back_to_matching(send: Send, systems: dict[str, System]) -> None:
+def test_a_changed_order_sends_a_list_in_review_back_to_matching(send: Send, systems: dict[str, System]) -> None:
     systems["zeta"].decision = answer(contract.Verdict.REVIEW, "price_anomaly")
     docs = parcel(8)
     submit(send, docs)
     inventory = list_of(docs)
-    assert inventory.status == S.HELD
+    assert inventory.status == S.RISK_REVIEW
 
     changed = {**docs["order"], "app_type": "2", "app_time": "20261125110000", "note": "corrected"}
     response = send("order", changed)
@@ -258,7 +274,11 @@ def test_a_changed_order_sends_a_held_list_back_to_matching(send: Send, systems:
     assert response.status_code == 200, response.content
     inventory.refresh_from_db()
     moves = [(c.from_status, c.to_status) for c in lifecycle.inventory_history(inventory=inventory)]
-    assert moves[-3:] == [("held", "pending_documents"), ("pending_documents", "matched"), ("matched", "held")]
+    assert moves[-3:] == [
+        ("risk_review", "pending_documents"),
+        ("pending_documents", "matched"),
+        ("matched", "risk_review"),
+    ]
     assert ("release", ref_of(inventory), "pending_documents") in systems["zeta"].told
     assert len(systems["zeta"].asked) == 2
 
