@@ -17,7 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth.models import Group, User
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 from lxml import etree
 from pytest_django.fixtures import Settings
@@ -40,10 +42,21 @@ from declarations.models import (
 from declarations.tests.customs_xml import ceb, message_xml
 from declarations.tests.helpers import AGENT_CODE, Send, url
 from declarations.tests.parcels import BUYER_ID, list_of, parcel, quota, receipt, submit
+from risk.models import Assessment, RiskRule, WatchListEntry
+from risk.participant import RiskParticipant
+from single_window import declare as contract
 from single_window import inbox
 from single_window import services as hub
-from single_window.models import EnterpriseSigningKey, OutboxMessage, OutboxState, Partner, PartnerKind
+from single_window.models import (
+    EnterpriseSigningKey,
+    OutboxMessage,
+    OutboxState,
+    Partner,
+    PartnerKind,
+    RegulatorScope,
+)
 from single_window.outbox import message_body, outbox_relay_batch
+from single_window.roles import CUSTOMS_OFFICER
 from single_window.signatures import usable_certificates, verify_message_signature
 from tests.certificates import KeyPair, make_key_pair
 from tests.factories import TEST_ACTOR, Persona
@@ -512,3 +525,51 @@ def test_a_parcel_goes_from_submission_to_release_through_the_api_a_worker_and_c
         inventory=inventory, source=StatusChangeSource.CUSTOMS_RECEIPT, applied=True
     ).values_list("receipt_code", flat=True)
     assert list(applied) == ["2", "120", "800"]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("reseed_after_flush", "celery_worker_process", "agent_signing_key")
+def test_a_parcel_held_for_review_reaches_customs_only_after_a_regulator_approves_it(
+    send: Send, customs: tuple[Partner, str], customs_simulator: str
+) -> None:
+    """Risk sends the list to the regulators' queue; nothing leaves for customs until an officer
+    of its district approves it in the admin; then the worker and customs release it."""
+    partner, _secret = customs
+    Partner.objects.filter(pk=partner.pk).update(endpoint_url=f"{customs_simulator}/ceb")
+    RiskRule.objects.exclude(code="watch_list").update(enabled=False)
+    RiskRule.objects.filter(code="watch_list").update(enabled=True, outcome="review")
+    docs = parcel(12)
+    WatchListEntry.objects.create(kind="enterprise", value=docs["inventory"]["ebc_code"], label="under watch")
+    contract.register_participant(RiskParticipant())
+    try:
+        submit(send, docs)
+        inventory = list_of(docs)
+        assert inventory.status == InventoryStatus.RISK_REVIEW
+        time.sleep(1)  # the worker had its chance: nothing may leave for a list under review
+        assert not OutboxMessage.objects.filter(destination_kind="customs", message_type=gateway.CEB621).exists()
+
+        officer = User.objects.create_user(username="officer", is_staff=True)
+        officer.groups.add(Group.objects.get(name=CUSTOMS_OFFICER))
+        RegulatorScope.objects.create(user=officer, customs_district=inventory.customs_code)
+        admin = Client()
+        admin.force_login(officer)
+        answer = admin.post(
+            f"/admin/declarations/inventoryinreview/{inventory.pk}/change/",
+            {"decision": "approve", "reason": "invoice and identity checked"},
+        )
+        assert answer.status_code == 302
+    finally:
+        contract.unregister_participant("risk")
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        inventory.refresh_from_db()
+        if inventory.status == InventoryStatus.RELEASED:
+            break
+        time.sleep(0.2)
+    assert inventory.status == InventoryStatus.RELEASED
+    applied = InventoryStatusChange.objects.filter(
+        inventory=inventory, source=StatusChangeSource.CUSTOMS_RECEIPT, applied=True
+    ).values_list("receipt_code", flat=True)
+    assert list(applied) == ["2", "120", "800"]
+    assert Assessment.objects.get(inventory_id=inventory.pk).review == "approved"
