@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import OperationalError
 from django.test import override_settings
 from rest_framework.test import APIClient
 
 from core.models import IdempotencyRecord
-from declarations.intake import examples
+from declarations.intake import examples, services
 from declarations.models import Inventory, InventoryStatus, Order, OrderItem, Payment, Waybill
 from declarations.tests.parcels import parcel
 from tests.factories import ApiKeyFactory, Persona
@@ -174,3 +175,45 @@ def test_a_batch_needs_a_key(parties: dict[str, Persona]) -> None:
 
     assert response.status_code == 401
     assert not Order.objects.exists()
+
+
+def _busy_for(order_no: str, times: int, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """``document_submit`` meets a parallel request's lock ``times`` times for one order."""
+    real = services.document_submit
+    met: list[str] = []
+
+    def submit(**kwargs: Any) -> services.SubmitResult:
+        if kwargs["data"]["order_no"] == order_no and len(met) < times:
+            met.append(order_no)
+            raise OperationalError("deadlock detected")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "document_submit", submit)
+    return met
+
+
+def test_a_document_that_met_a_lock_is_tried_again_alone_and_stored(
+    ebp_client: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    met = _busy_for(parcel(2)["order"]["order_no"], 1, monkeypatch)
+
+    body = ebp_client.post(URL, batch(*orders(3)), format="json").json()
+
+    assert met == [parcel(2)["order"]["order_no"]]
+    assert [r["status"] for r in body["results"]] == ["accepted", "accepted", "accepted"]
+    assert Order.objects.count() == 3
+
+
+def test_a_document_that_meets_a_lock_twice_is_refused_and_nothing_of_it_is_stored(
+    ebp_client: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _busy_for(parcel(2)["order"]["order_no"], 2, monkeypatch)
+
+    body = ebp_client.post(URL, batch(*orders(3)), format="json").json()
+
+    assert [r["status"] for r in body["results"]] == ["accepted", "refused", "accepted"]
+    assert (body["results"][1]["problem"]["status"], body["results"][1]["problem"]["code"]) == (409, "document_busy")
+    assert set(Order.objects.values_list("order_no", flat=True)) == {
+        parcel(1)["order"]["order_no"],
+        parcel(3)["order"]["order_no"],
+    }
