@@ -83,6 +83,13 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "credit.recompute_sweep",
         "schedule": crontab(minute=30, hour="1-5"),
     },
+    # Tax bills that arrived before customs' number of their list was known are attached to
+    # their lists (and their events published) once it is.
+    "link-tax-bills": {
+        "task": "finance.bills_link_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     # Lists held by the declare step are judged a last time at their deadline.
     "sweep-held-lists": {
         "task": "declarations.held_sweep",

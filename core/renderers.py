@@ -28,3 +28,21 @@ class JSONRenderer(renderers.JSONRenderer):
         if self.get_indent(accepted_media_type or "", renderer_context or {}):
             return super().render(data, accepted_media_type, renderer_context)
         return orjson.dumps(data, default=_DRF_ENCODER.default, option=_OPTIONS)
+
+
+class CSVRenderer(renderers.BaseRenderer):
+    """Lets a view offer CSV (``Accept: text/csv`` or ``?format=csv``); the view builds the
+    file itself (``core.csv.csv_response``), and an error is written as its JSON problem."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Mapping[str, Any] | None = None
+    ) -> bytes:
+        if data is None:
+            return b""
+        if isinstance(data, bytes):
+            return data
+        return orjson.dumps(data, default=_DRF_ENCODER.default, option=_OPTIONS)

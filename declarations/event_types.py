@@ -9,7 +9,6 @@ from single_window.event_types import register_event_type
 DOCUMENT_ACCEPTED = "document.accepted"
 INVENTORY_MATCHING_RESULT = "inventory.matching_result"
 INVENTORY_STATUS_CHANGED = "inventory.status_changed"
-INVENTORY_TAX_BILL = "inventory.tax_bill"
 INVENTORY_CANCELLATION_ANSWERED = "inventory.cancellation_answered"
 # The declare step's systems sent the list to a regulator's review, blocked it, or the review
 # cleared it.
@@ -23,7 +22,6 @@ def register() -> None:
     register_event_type(DOCUMENT_ACCEPTED, _("document accepted"))
     register_event_type(INVENTORY_MATCHING_RESULT, _("matching result"))
     register_event_type(INVENTORY_STATUS_CHANGED, _("list status changed"))
-    register_event_type(INVENTORY_TAX_BILL, _("tax bill"))
     register_event_type(INVENTORY_CANCELLATION_ANSWERED, _("cancellation answered"))
     register_event_type(INVENTORY_RISK_REVIEW, _("list sent to risk review"))
     register_event_type(INVENTORY_RISK_BLOCKED, _("list blocked by risk control"))

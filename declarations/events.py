@@ -21,7 +21,6 @@ from declarations.event_types import (
     INVENTORY_RISK_CLEARED,
     INVENTORY_RISK_REVIEW,
     INVENTORY_STATUS_CHANGED,
-    INVENTORY_TAX_BILL,
 )
 from declarations.models import Inventory
 from single_window.events import event_publish
@@ -83,14 +82,6 @@ def document_accepted(*, kind: DocumentType, document: Any, created: bool) -> No
     event_publish(
         enterprise=document.sender, type=DOCUMENT_ACCEPTED, payload=payload, subject=f"{kind.name}:{document.pk}"
     )
-
-
-def inventory_tax_bill(
-    *, inventory: Inventory, tax_no: str, totals: dict[str, str], differences: dict[str, Any]
-) -> None:
-    """Customs issued the list's tax bill; ``differences`` names what differs from the estimate."""
-    payload = {**_inventory_keys(inventory), "tax_no": tax_no, **totals, "differs_from_estimate": bool(differences)}
-    _publish_to_parties(inventory, INVENTORY_TAX_BILL, payload)
 
 
 def inventory_cancellation_answered(

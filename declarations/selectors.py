@@ -5,6 +5,7 @@ How a document looks to its reader is its output serializer's (``declarations.in
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from declarations.models import (
     TaxEstimate,
     Waybill,
 )
+from finance import selectors as finance
 from single_window import selectors as registry
 from single_window.models import Enterprise
 
@@ -97,7 +99,8 @@ class ParcelTrace:
     """One parcel's documents as far as the enterprise may see them, and what happened to it.
 
     ``events`` are in time order, each a dict with its ``type`` and ``at`` (an aware datetime):
-    ``document_received``, the list's ``status_change`` rows and ``rule_result`` rows.
+    ``document_received``, the list's ``status_change`` rows, ``rule_result`` rows, and its tax
+    bills' ``tax_bill`` (issued) and ``tax_bill_status`` (summarised, paid, void) rows.
     """
 
     ebp_code: str
@@ -107,6 +110,8 @@ class ParcelTrace:
     waybill: Waybill | None
     inventory: Inventory | None
     events: list[dict[str, Any]]
+    # Customs' tax bills of the list (finance's), oldest first.
+    tax_bills: list[finance.BillView] = dataclasses.field(default_factory=list)
 
     @property
     def tax_estimate(self) -> TaxEstimate | None:
@@ -169,6 +174,7 @@ def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> Par
         for kind, document in documents.items()
         if document is not None
     ]
+    tax_bills: list[finance.BillView] = []
     if inventory is not None:
         changes = InventoryStatusChange.objects.filter(inventory=inventory).values(
             "created_at", "from_status", "to_status", "source", "receipt_code", "applied", "note"
@@ -187,6 +193,20 @@ def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> Par
             "note",
         )
         events += [{"type": "rule_result", "at": r["created_at"], **_without(r, "created_at")} for r in results]
+        tax_bills = finance.tax_bills_of_list(inventory_id=inventory.pk)
+        for bill in tax_bills:
+            events += [
+                {
+                    "type": "tax_bill" if change.status == "1" else "tax_bill_status",
+                    "at": change.at,
+                    "tax_no": bill.tax_no,
+                    "status": change.status,
+                    "ent_duty_no": change.ent_duty_no,
+                    "tax_total": bill.tax_total,
+                    "differs_from_estimate": bill.differs,
+                }
+                for change in bill.changes
+            ]
     events.sort(key=lambda event: event["at"])  # stable: same-instant events keep their order
     return ParcelTrace(
         ebp_code=ebp_code,
@@ -196,4 +216,5 @@ def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> Par
         waybill=waybill,
         inventory=inventory,
         events=events,
+        tax_bills=tax_bills,
     )

@@ -209,3 +209,63 @@ def reconsider(*, inventory_id: int) -> None:
     up): the list is judged again now. Call it after the change committed."""
     for callback in _RECONSIDER:
         callback(inventory_id)
+
+
+# --- Lists customs numbered ---------------------------------------------------------------------
+#
+# Customs names a list it took by its own number (``invtNo``): the tax bill (CEB816) and its
+# status changes (CEB818) carry nothing else that is sure to be there. A system that receives
+# such a message asks the app that owns lists, through this register, which list (and which
+# version of it) the number is, as facts of the same kind as ``ListFacts``.
+
+
+@dataclass(frozen=True)
+class ItemTaxFacts:
+    """One line of the single window's tax estimate (CNY, two decimals)."""
+
+    gnum: int
+    gcode: str
+    dutiable_value: Decimal
+    customs_tax: Decimal
+    value_added_tax: Decimal
+    consumption_tax: Decimal
+
+
+@dataclass(frozen=True)
+class CustomsListFacts:
+    """A list customs gave a number to: its key, its parties and the estimate of its tax."""
+
+    ref: ListRef
+    invt_no: str
+    cop_no: str
+    status: str
+    ebp_code: str
+    ebc_code: str
+    agent_code: str
+    assure_code: str
+    logistics_code: str
+    order_no: str
+    customs_code: str
+    tax: TaxFacts | None
+    tax_items: tuple[ItemTaxFacts, ...]
+
+
+_LIST_LOOKUP: list[Callable[[str], CustomsListFacts | None]] = []
+
+
+def register_list_lookup(lookup: Callable[[str], CustomsListFacts | None]) -> None:
+    """Called by the app that owns lists: how a list is found by its customs number."""
+    if _LIST_LOOKUP:
+        msg = "the declare step's list lookup is already registered"
+        raise ImproperlyConfigured(msg)
+    _LIST_LOOKUP.append(lookup)
+
+
+def list_by_customs_number(invt_no: str) -> CustomsListFacts | None:
+    """The list customs numbered ``invt_no`` (its live version), or None: not numbered yet,
+    unknown, or no app that owns lists is installed."""
+    if not invt_no:
+        return None
+    for lookup in _LIST_LOOKUP:
+        return lookup(invt_no)
+    return None

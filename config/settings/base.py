@@ -225,6 +225,11 @@ DECLARE_HOLD_SECONDS = env.int("DECLARE_HOLD_SECONDS", default=24 * 3600)
 SEND_FAILED_GIVE_UP_SECONDS = env.int("SEND_FAILED_GIVE_UP_SECONDS", default=72 * 3600)
 # Risk control answers in the declare step (docs/risk.md); off, lists are not judged by it.
 RISK_DECLARE_STEP = env.bool("RISK_DECLARE_STEP", default=True)
+# Finance answers in the declare step: a list is declared only when its guarantor's account
+# covers its estimated tax (docs/finance.md); off, guarantees are not reserved.
+FINANCE_DECLARE_STEP = env.bool("FINANCE_DECLARE_STEP", default=True)
+# A list whose guarantor has no guarantee account: held (true) or declared without one (false).
+FINANCE_GUARANTEE_REQUIRED = env.bool("FINANCE_GUARANTEE_REQUIRED", default=True)
 # The key of risk's reproducible random selection (HMAC of the list version); empty: LOOKUP_HASH_KEY.
 RISK_SELECTION_KEY = env.str("RISK_SELECTION_KEY", default="")
 # The Partner (kind customs) messages go to; empty: the one active customs partner.

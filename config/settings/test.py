@@ -22,6 +22,8 @@ CUSTOMS_GATEWAY_ENABLED = False
 # Risk control would judge every list of every test by its rules (splitting, velocity, random
 # selection): the tests that judge with it register its participant themselves.
 RISK_DECLARE_STEP = False
+# Likewise the guarantee: its tests register finance's participant and open accounts.
+FINANCE_DECLARE_STEP = False
 # No broker worker runs the packing in most tests: what a request declares is packed when its
 # transaction commits, so the test sees the message once the answer is back.
 CUSTOMS_BATCH_WINDOW_MS = 0

@@ -35,7 +35,6 @@ from declarations.models import (
     PositiveListEntry,
     QuotaReservation,
     RuleResult,
-    TaxBill,
     TaxEstimate,
     TaxEstimateItem,
     TaxRate,
@@ -88,7 +87,6 @@ def register() -> None:
         DeclareDecision,
         QuotaReservation,
         TaxEstimate,
-        TaxBill,
         InventoryStatusChange,
     ):
         register_scope_rule(model, _of_list("inventory"))

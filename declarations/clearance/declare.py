@@ -361,5 +361,7 @@ def inventory_risk_reject(*, inventory_id: int, actor: Actor, reason: str) -> st
 
 
 def register() -> None:
-    """Let systems that change their mind about a held list have it judged again."""
+    """Let systems that change their mind about a held list have it judged again, and find a
+    list by the number customs gave it."""
     contract.register_reconsider(_reconsider)
+    contract.register_list_lookup(list_facts.customs_list_facts)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from declarations.models import DocumentStatus, Inventory, TaxEstimate, Waybill
 from single_window import hashes
 from single_window import selectors as registry
-from single_window.declare import ItemFacts, ListFacts, ListRef, TaxFacts
+from single_window.declare import CustomsListFacts, ItemFacts, ItemTaxFacts, ListFacts, ListRef, TaxFacts
 
 PHONE_PURPOSE = hashes.PHONE_PURPOSE
 ADDRESS_PURPOSE = hashes.ADDRESS_PURPOSE
@@ -101,4 +101,52 @@ def list_facts(*, inventory: Inventory) -> ListFacts:
         ),
         tax=_tax(estimate),
         declared_at=timezone.now(),
+    )
+
+
+def customs_list_facts(invt_no: str) -> CustomsListFacts | None:
+    """The live list customs numbered ``invt_no``, with its estimate (the hub's list lookup,
+    ``single_window.declare.list_by_customs_number``). Two queries."""
+    inventory = (
+        Inventory.objects.filter(invt_no=invt_no)
+        .exclude(status="deleted")
+        .select_related("tax_estimate")
+        .order_by("-id")
+        .first()
+    )
+    if inventory is None:
+        return None
+    try:
+        estimate: TaxEstimate | None = inventory.tax_estimate
+    except TaxEstimate.DoesNotExist:
+        estimate = None
+    items = (
+        tuple(
+            ItemTaxFacts(
+                gnum=line.gnum,
+                gcode=line.gcode,
+                dutiable_value=line.dutiable_value,
+                customs_tax=line.customs_tax,
+                value_added_tax=line.value_added_tax,
+                consumption_tax=line.consumption_tax,
+            )
+            for line in estimate.items.all()
+        )
+        if estimate is not None
+        else ()
+    )
+    return CustomsListFacts(
+        ref=ListRef(inventory_id=inventory.pk, version=inventory.version),
+        invt_no=inventory.invt_no,
+        cop_no=inventory.cop_no,
+        status=inventory.status,
+        ebp_code=inventory.ebp_code,
+        ebc_code=inventory.ebc_code,
+        agent_code=inventory.agent_code,
+        assure_code=inventory.assure_code,
+        logistics_code=inventory.logistics_code,
+        order_no=inventory.order_no,
+        customs_code=inventory.customs_code,
+        tax=_tax(estimate),
+        tax_items=items,
     )

@@ -1,9 +1,9 @@
-"""What customs sends back: list receipts (CEB622), tax bills (CEB816), cancellation answers
+"""What customs sends back about lists and documents: list receipts (CEB622), cancellation answers
 (CEB624) and the answers to forwarded orders, payments and waybills (CEB312/412/512).
 
 Registered with the hub's inbox (``single_window.inbox``) at start-up. Each receipt goes
 through the list's lifecycle (``inventory_apply_receipt``), which records it, ignores
-duplicates and refuses backwards moves; each tax bill is reconciled against the estimate.
+duplicates and refuses backwards moves. Tax bills (CEB816, CEB818) are finance's.
 
 A message the gateway sent may carry up to 100 documents; customs answers each document with
 its own return (it names the document by its keys), so each is matched and applied on its own,
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
@@ -31,8 +30,6 @@ from declarations.models import (
     Order,
     Payment,
     StatusChangeSource,
-    TaxBill,
-    TaxEstimate,
     Waybill,
 )
 from single_window.inbox import Handler, InboxRejected, register_handler
@@ -119,58 +116,6 @@ def apply_inventory_receipts(message: InboxMessage, body: bytes) -> str:
             gateway.inventory_resend_later(inventory=inventory)
         outcomes.append(f"{agent_code}/{cop_no}: {outcome.result}")
     return "; ".join(outcomes) or "no InventoryReturn"
-
-
-def _amount(element: etree._Element, name: str) -> Decimal:
-    try:
-        return Decimal(_text(element, name) or "0")
-    except InvalidOperation as exc:
-        raise InboxRejected(f"{name} is not a number") from exc
-
-
-def apply_tax_bills(message: InboxMessage, body: bytes) -> str:
-    """Store each CEB816 bill and flag where it differs from the single window's estimate."""
-    root = _read(body, "CEB816Message")
-    outcomes = []
-    for tax in root.iterchildren(f"{{{xml.CEB_NS}}}Tax"):
-        head = tax.find(f"{{{xml.CEB_NS}}}TaxHeadRd")
-        if head is None:
-            continue
-        invt_no, tax_no = _text(head, "invtNo"), _text(head, "taxNo")
-        inventory = Inventory.objects.filter(invt_no=invt_no).first()
-        if inventory is None:
-            outcomes.append(f"{tax_no}: no list with invtNo {invt_no}")
-            continue
-        bill = {
-            "customs_tax": _amount(head, "customsTax"),
-            "value_added_tax": _amount(head, "valueAddedTax"),
-            "consumption_tax": _amount(head, "consumptionTax"),
-        }
-        estimate = TaxEstimate.objects.filter(inventory=inventory).first()
-        differences = {
-            name: [str(getattr(estimate, name)) if estimate else None, str(value)]
-            for name, value in bill.items()
-            if estimate is None or getattr(estimate, name) != value
-        }
-        TaxBill.objects.update_or_create(
-            tax_no=tax_no,
-            defaults={
-                "inventory": inventory,
-                "invt_no": invt_no,
-                "status": _text(head, "status")[:4],
-                "return_time": _time(_text(head, "returnTime")),
-                "differences": differences,
-                **bill,
-            },
-        )
-        events.inventory_tax_bill(
-            inventory=inventory,
-            tax_no=tax_no,
-            totals={name: str(value) for name, value in bill.items()},
-            differences=differences,
-        )
-        outcomes.append(f"{tax_no}: {'differs from the estimate' if differences else 'matches the estimate'}")
-    return "; ".join(outcomes) or "no Tax"
 
 
 def apply_cancellation_receipts(message: InboxMessage, body: bytes) -> str:
@@ -284,10 +229,9 @@ def apply_document_receipts(message_type: str) -> Handler:
 
 
 def register() -> None:
-    # Receipts and tax bills come from customs alone: a payment company's secret releases nothing.
+    # Receipts come from customs alone: a payment company's secret releases nothing.
     customs = (PartnerKind.CUSTOMS,)
     for message_type in DOCUMENT_RETURNS:
         register_handler(message_type, apply_document_receipts(message_type), partner_kinds=customs)
     register_handler("CEB622Message", apply_inventory_receipts, partner_kinds=customs)
     register_handler("CEB624Message", apply_cancellation_receipts, partner_kinds=customs)
-    register_handler("CEB816Message", apply_tax_bills, partner_kinds=customs)

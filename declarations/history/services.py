@@ -61,12 +61,12 @@ from declarations.models import (
     Payment,
     QuotaReservation,
     StatusChangeSource,
-    TaxBill,
     TaxEstimate,
     TaxEstimateItem,
     Waybill,
 )
 from declarations.tax import calculation as tax
+from finance.models import TaxBill
 
 S = InventoryStatus
 CUSTOMS = StatusChangeSource.CUSTOMS_RECEIPT
@@ -733,8 +733,11 @@ ESTIMATE_ITEM = Table(TaxEstimateItem, (
     "id", "estimate_id", "gnum", "gcode", "dutiable_value", "customs_tax", "value_added_tax", "consumption_tax",
 ))  # fmt: skip
 TAX_BILL = Table(TaxBill, (
-    "id", "inventory_id", "tax_no", "invt_no", "customs_tax", "value_added_tax", "consumption_tax", "status",
-    "return_time", "differences", "received_at",
+    "id", "tax_no", "invt_no", "inventory_id", "list_version", "cop_no", "assure_code", "ebc_code", "ebp_code",
+    "agent_code", "logistics_code", "customs_code", "order_no", "logistics_no", "status", "ent_duty_no",
+    "customs_tax", "value_added_tax", "consumption_tax", "tax_total", "note", "issued_at", "received_at",
+    "estimated_customs_tax", "estimated_value_added_tax", "estimated_consumption_tax", "estimated_total",
+    "differences", "guarantee_code", "guarantee_amount", "guarantee_effect",
 ))  # fmt: skip
 CANCELLATION = Table(InventoryCancellation, (
     "id", "created_at", "updated_at", "inventory_id", "requested_by_id", "reason", "status",
@@ -963,9 +966,12 @@ class Writer:
                 f"{_yuan(item_duty)}\t{_yuan(item_vat)}\t{_yuan(item_ct)}"
             )
         if p.billed is not None:
+            total = _yuan(taxed.total)
             out[TAX_BILL.name].append(
-                f"{next(ids[TAX_BILL.name])}\t{inventory_id}\tTAX{p.invt_no}\t{p.invt_no}\t{duty}\t{vat}\t{ct}\t1\t"
-                f"{_ts(p.billed)}\t{{}}\t{_ts(p.billed + rng.uniform(0.2, 2))}"
+                f"{next(ids[TAX_BILL.name])}\tTAX{p.invt_no}\t{p.invt_no}\t{inventory_id}\t1\t{cop_no}\t{ebc.code}\t"
+                f"{ebc.code}\t{ebp.code}\t{agent.code}\t{carrier.code}\t{customs_code}\t{order_no}\t{waybill_no}\t1\t\t"
+                f"{duty}\t{vat}\t{ct}\t{total}\t\t{_ts(p.billed)}\t{_ts(p.billed + rng.uniform(0.2, 2))}\t"
+                f"{duty}\t{vat}\t{ct}\t{total}\t{{}}\t\t0\tnone"
             )
         if p.cancellation is not None:
             asked, answered = p.cancellation

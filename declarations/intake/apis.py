@@ -367,6 +367,7 @@ TRACE_EXAMPLE = {
         "tax_estimate": TAX_ESTIMATE_EXAMPLE,
     },
     "tax_estimate": TAX_ESTIMATE_EXAMPLE,
+    "tax_bills": [],
     "events": [
         {"at": "2026-11-25T10:15:01+08:00", "type": "document_received", "document": "order:12"},
         {
@@ -449,10 +450,47 @@ class RuleResultEvent(serializers.Serializer[Any]):
         ref_name = "TraceRuleResult"
 
 
+class TaxBillEvent(serializers.Serializer[Any]):
+    type = serializers.CharField(help_text="tax_bill (customs issued it) or tax_bill_status (summarised, paid, void)")
+    at = outputs.ChinaTime()
+    tax_no = serializers.CharField()
+    status = serializers.CharField(help_text="1 generated, 2 summarised, 3 void (CEB816/CEB818).")
+    ent_duty_no = serializers.CharField(allow_blank=True, help_text="The payment notice number, once paid.")
+    tax_total = serializers.DecimalField(max_digits=19, decimal_places=2)
+    differs_from_estimate = serializers.BooleanField()
+
+    class Meta:
+        ref_name = "TraceTaxBill"
+
+
+class TaxBillOutput(serializers.Serializer[Any]):
+    """Customs' bill beside the single window's estimate (yuan, two decimals)."""
+
+    tax_no = serializers.CharField()
+    invt_no = serializers.CharField()
+    status = serializers.CharField(help_text="1 generated, 2 summarised, 3 void.")
+    ent_duty_no = serializers.CharField(allow_blank=True)
+    customs_tax = serializers.DecimalField(max_digits=19, decimal_places=2)
+    value_added_tax = serializers.DecimalField(max_digits=19, decimal_places=2)
+    consumption_tax = serializers.DecimalField(max_digits=19, decimal_places=2)
+    tax_total = serializers.DecimalField(max_digits=19, decimal_places=2)
+    estimated_total = serializers.DecimalField(max_digits=19, decimal_places=2, allow_null=True)
+    differs_from_estimate = serializers.BooleanField(source="differs")
+    differences = serializers.DictField(
+        help_text='Each component (and item) that differs: {"consumption_tax": {"estimate": "0.00", "bill": "22.05"}}.'
+    )
+    issued_at = outputs.ChinaTime()
+
+    class Meta:
+        ref_name = "TraceTaxBillDetail"
+
+
 TRACE_EVENT_SHAPES: dict[str, type[serializers.Serializer[Any]]] = {
     "document_received": DocumentReceivedEvent,
     "status_change": StatusChangeEvent,
     "rule_result": RuleResultEvent,
+    "tax_bill": TaxBillEvent,
+    "tax_bill_status": TaxBillEvent,
 }
 
 
@@ -483,6 +521,7 @@ class OrderTraceApi(APIView):
         waybill = WAYBILL.output_serializer(allow_null=True)
         inventory = INVENTORY.output_serializer(allow_null=True)
         tax_estimate = outputs.TaxEstimateOutput(allow_null=True, help_text="The list's, as on the list.")
+        tax_bills = TaxBillOutput(many=True, help_text="Customs' tax bills of the list (CEB816), oldest first.")
         events = TraceEvents()
 
         class Meta:

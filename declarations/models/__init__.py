@@ -5,7 +5,6 @@ from declarations.models.decisions import (
     DeclareDecision,
     QuotaReservation,
     RuleResult,
-    TaxBill,
     TaxEstimate,
     TaxEstimateItem,
 )
@@ -51,7 +50,6 @@ __all__ = [
     "ReferenceSource",
     "RuleResult",
     "StatusChangeSource",
-    "TaxBill",
     "TaxEstimate",
     "TaxEstimateItem",
     "TaxRate",

@@ -183,31 +183,3 @@ class TaxEstimateItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gnum} {self.gcode}"
-
-
-class TaxBill(models.Model):
-    """The customs tax bill (CEB816) of a list, reconciled against the estimate."""
-
-    inventory = models.ForeignKey(Inventory, on_delete=models.PROTECT, related_name="tax_bills")
-    tax_no = models.CharField(_("tax bill number"), max_length=64, unique=True)
-    invt_no = models.CharField(_("list number (customs)"), max_length=18)
-    customs_tax = models.DecimalField(_("customs duty"), max_digits=19, decimal_places=5)
-    value_added_tax = models.DecimalField(_("VAT"), max_digits=19, decimal_places=5)
-    consumption_tax = models.DecimalField(_("consumption tax"), max_digits=19, decimal_places=5)
-    status = models.CharField(_("customs status"), max_length=4)
-    return_time = models.DateTimeField(_("issued at"))
-    # Each component where the bill and the estimate differ: {"value_added_tax": ["37.13", "37.20"]}.
-    differences = models.JSONField(_("differences from the estimate"), default=dict, blank=True)
-    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("customs tax bill")
-        verbose_name_plural = _("customs tax bills")
-        ordering = ("-received_at",)
-
-    def __str__(self) -> str:
-        return self.tax_no
-
-    @property
-    def differs(self) -> bool:
-        return bool(self.differences)

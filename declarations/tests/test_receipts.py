@@ -1,7 +1,7 @@
-"""Customs calling back: CEB622 receipts and CEB816 tax bills
+"""Customs calling back: CEB622 receipts and CEB624 answers
 posted to ``/api/v1/webhooks/customs``, stored by the hub's inbox and applied by the handlers
-``declarations`` registered: the list moves through its lifecycle, a bill is reconciled against
-the estimate.
+``declarations`` registered: the list moves through its lifecycle. (Tax bills are finance's:
+``tests/test_finance_tax_bills.py``.)
 
 The XML is written here from the customs schema (the simulator's builders were the model, not a
 dependency) and checked against ``declarations.customs.xml.customs_schema()`` before it is sent.
@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,8 +29,6 @@ from declarations.models import (
     InventoryCancellation,
     InventoryStatus,
     InventoryStatusChange,
-    TaxBill,
-    TaxEstimate,
 )
 from single_window import error_codes, tasks
 from single_window.models import Enterprise, Event, InboxMessage, PartnerKind, Role
@@ -103,42 +100,6 @@ def ceb622(*returns: Mapping[str, object]) -> bytes:
     root = _message("CEB622Message")
     for values in returns:
         _add(etree.SubElement(root, ceb("InventoryReturn")), values)
-    return valid(root)
-
-
-def ceb816(customs_tax: str, vat: str, consumption_tax: str, *, tax_no: str = f"TAX{INVT_NO}") -> bytes:
-    """A tax bill of the example list with one line carrying the whole amounts."""
-    root = _message("CEB816Message")
-    tax = etree.SubElement(root, ceb("Tax"))
-    _add(
-        etree.SubElement(tax, ceb("TaxHeadRd")),
-        {
-            "guid": guid(),
-            "returnTime": return_time("20261125160000"),
-            "invtNo": INVT_NO,
-            "taxNo": tax_no,
-            "customsTax": customs_tax,
-            "valueAddedTax": vat,
-            "consumptionTax": consumption_tax,
-            "status": "1",
-            "assureCode": HEAD["assure_code"],
-            "ebcCode": HEAD["ebc_code"],
-            "logisticsCode": HEAD["logistics_code"],
-            "agentCode": HEAD["agent_code"],
-            "customsCode": HEAD["customs_code"],
-        },
-    )
-    _add(
-        etree.SubElement(tax, ceb("TaxListRd")),
-        {
-            "gnum": 1,
-            "gcode": examples.INVENTORY["items"][0]["gcode"],
-            "taxPrice": "210.00",
-            "customsTax": customs_tax,
-            "valueAddedTax": vat,
-            "consumptionTax": consumption_tax,
-        },
-    )
     return valid(root)
 
 
@@ -344,74 +305,6 @@ def test_a_receipt_stored_while_the_broker_was_down_is_applied_by_the_sweep(
 
     assert InboxMessage.objects.get().state == "applied"
     assert status_of(declared) == S.ACCEPTED
-
-
-# --- CEB816 ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def released(declared: Inventory) -> Inventory:
-    Inventory.objects.filter(pk=declared.pk).update(status=S.RELEASED, invt_no=INVT_NO)
-    declared.refresh_from_db()
-    return declared
-
-
-def estimate(inventory: Inventory, customs_tax: str, vat: str, consumption_tax: str) -> TaxEstimate:
-    amounts = [Decimal(customs_tax), Decimal(vat), Decimal(consumption_tax)]
-    return TaxEstimate.objects.create(
-        inventory=inventory,
-        mode=TaxEstimate.Mode.WITHIN_LIMITS,
-        dutiable_total=Decimal("210.00"),
-        customs_tax=amounts[0],
-        value_added_tax=amounts[1],
-        consumption_tax=amounts[2],
-        tax_total=sum(amounts, Decimal(0)),
-    )
-
-
-def test_a_tax_bill_equal_to_the_estimate_is_stored_with_no_differences(
-    customs: SigningPartner, released: Inventory
-) -> None:
-    estimate(released, "0.00", "19.11", "0.00")
-
-    message = deliver(customs, ceb816("0", "19.11000", "0.0"))
-
-    assert (message.state, message.message_type) == ("applied", "CEB816Message")
-    assert message.note == f"TAX{INVT_NO}: matches the estimate"
-    bill = TaxBill.objects.get()
-    assert (bill.inventory, bill.invt_no, bill.tax_no, bill.status) == (released, INVT_NO, f"TAX{INVT_NO}", "1")
-    assert (bill.customs_tax, bill.value_added_tax, bill.consumption_tax) == (
-        Decimal(0),
-        Decimal("19.11"),
-        Decimal(0),
-    )
-    assert bill.return_time == datetime.datetime(2026, 11, 25, 16, 0, tzinfo=CST)
-    assert bill.differences == {}
-
-
-def test_a_tax_bill_that_differs_from_the_estimate_is_flagged(customs: SigningPartner, released: Inventory) -> None:
-    estimate(released, "0.00", "19.11", "0.00")
-
-    message = deliver(customs, ceb816("0", "19.11", "22.05"))
-
-    assert message.note == f"TAX{INVT_NO}: differs from the estimate"
-    assert TaxBill.objects.get().differences == {"consumption_tax": ["0.00", "22.05"]}
-
-
-def test_a_tax_bill_sent_twice_is_kept_once(customs: SigningPartner, released: Inventory) -> None:
-    estimate(released, "0.00", "19.11", "0.00")
-
-    deliver(customs, ceb816("0", "19.11", "0"))
-    deliver(customs, ceb816("0", "19.11", "0"))
-
-    assert TaxBill.objects.count() == 1
-
-
-def test_a_tax_bill_for_an_unknown_list_is_kept_with_the_reason(customs: SigningPartner, declared: Inventory) -> None:
-    message = deliver(customs, ceb816("0", "19.11", "0"))
-
-    assert (message.state, message.note) == ("applied", f"TAX{INVT_NO}: no list with invtNo {INVT_NO}")
-    assert not TaxBill.objects.exists()
 
 
 # --- CEB624 ---------------------------------------------------------------------------------------------

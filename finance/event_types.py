@@ -1,0 +1,21 @@
+"""The events finance publishes to enterprises, registered with the hub at start-up."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from single_window.event_types import register_event_type
+
+# Customs issued a list's tax bill (CEB816), reconciled against the single window's estimate;
+# customs changed its status (CEB818: summarised, paid, void).
+INVENTORY_TAX_BILL = "inventory.tax_bill"
+INVENTORY_TAX_BILL_STATUS = "inventory.tax_bill_status"
+# A list of the guarantor's was held: its guarantee account does not cover the list's tax.
+GUARANTEE_INSUFFICIENT = "finance.guarantee_insufficient"
+
+
+def register() -> None:
+    """Called once, from ``FinanceConfig.ready``."""
+    register_event_type(INVENTORY_TAX_BILL, _("tax bill"))
+    register_event_type(INVENTORY_TAX_BILL_STATUS, _("tax bill status changed"))
+    register_event_type(GUARANTEE_INSUFFICIENT, _("guarantee insufficient"))

@@ -1,0 +1,116 @@
+"""What finance tells others: a list's tax bills (the parcel trace, the admin's list pages),
+a guarantor's account, and the statements of a period.
+
+Other apps import this module only. Bills go out as frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from finance import guarantees
+from finance.models import GuaranteeAccount, TaxBill, TaxBillStatusChange
+from single_window.models import Enterprise
+
+
+@dataclass(frozen=True)
+class BillStatusView:
+    status: str
+    ent_duty_no: str
+    at: datetime.datetime
+
+
+@dataclass(frozen=True)
+class BillView:
+    """A list's tax bill as the trace shows it: customs' figures, the estimate's, what differs."""
+
+    tax_no: str
+    invt_no: str
+    status: str
+    ent_duty_no: str
+    customs_tax: Decimal
+    value_added_tax: Decimal
+    consumption_tax: Decimal
+    tax_total: Decimal
+    estimated_total: Decimal | None
+    differences: dict[str, Any]
+    issued_at: datetime.datetime
+    received_at: datetime.datetime
+    changes: tuple[BillStatusView, ...]
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.differences)
+
+
+def tax_bills_of_list(*, inventory_id: int) -> list[BillView]:
+    """The bills customs issued for a list, oldest first, each with its status changes."""
+    found = list(TaxBill.objects.filter(inventory_id=inventory_id).order_by("issued_at", "id"))
+    changes: dict[int, list[BillStatusView]] = {}
+    for change in TaxBillStatusChange.objects.filter(bill__in=found, applied=True).order_by("occurred_at", "id"):
+        assert change.bill_id is not None  # noqa: S101 - filtered on bill
+        changes.setdefault(change.bill_id, []).append(
+            BillStatusView(status=change.status, ent_duty_no=change.ent_duty_no, at=change.occurred_at)
+        )
+    return [
+        BillView(
+            tax_no=bill.tax_no,
+            invt_no=bill.invt_no,
+            status=bill.status,
+            ent_duty_no=bill.ent_duty_no,
+            customs_tax=bill.customs_tax,
+            value_added_tax=bill.value_added_tax,
+            consumption_tax=bill.consumption_tax,
+            tax_total=bill.tax_total,
+            estimated_total=bill.estimated_total,
+            differences=bill.differences,
+            issued_at=bill.issued_at,
+            received_at=bill.received_at,
+            changes=tuple(changes.get(bill.pk, ())),
+        )
+        for bill in found
+    ]
+
+
+def bill_flags_of_lists(*, inventory_ids: Iterable[int]) -> dict[int, bool]:
+    """For the admin's list pages: list id -> whether a bill of it differs from the estimate
+    (lists without a bill are absent). One query."""
+    rows = (
+        TaxBill.objects.filter(inventory_id__in=list(inventory_ids))
+        .exclude(status="3")
+        .values("inventory_id")
+        .annotate(bills=Count("id"), differing=Count("id", filter=~Q(differences={})))
+    )
+    return {row["inventory_id"]: row["differing"] > 0 for row in rows if row["inventory_id"] is not None}
+
+
+def account_of_enterprise(*, enterprise: Enterprise) -> GuaranteeAccount | None:
+    codes = [code for code in (enterprise.customs_code, enterprise.uscc) if code]
+    return GuaranteeAccount.objects.filter(code__in=codes).first() if codes else None
+
+
+def cover_of(code: str) -> guarantees.Cover:
+    return guarantees.cover_of(code)
+
+
+def bills_of_guarantor(*, enterprise: Enterprise) -> QuerySet[TaxBill]:
+    codes = [code for code in (enterprise.customs_code, enterprise.uscc) if code]
+    return TaxBill.objects.filter(assure_code__in=codes)
+
+
+def tax_paid(*, enterprise: Enterprise, since: datetime.datetime) -> Decimal:
+    """Tax of the bills issued since ``since`` for lists of ``enterprise`` (as e-commerce
+    enterprise or guarantor) that customs has not voided."""
+    codes = [code for code in (enterprise.customs_code, enterprise.uscc) if code]
+    total = (
+        TaxBill.objects.filter(Q(ebc_code__in=codes) | Q(assure_code__in=codes), issued_at__gte=since)
+        .exclude(status="3")
+        .aggregate(total=Sum("tax_total"))["total"]
+    )
+    return total or Decimal(0)
