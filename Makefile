@@ -25,6 +25,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py guarantee_account 3301960002 --amount 1000000 --reason "demo: the seller's guarantee"
 	$(BIN)/python manage.py runstack
 
 ## test: lint, type-check, check migrations, run the suite on PostgreSQL and Redis

@@ -7,7 +7,8 @@
 2. the e-commerce enterprise appoints the broker (for the year, as ``load_demo`` does);
 3. the customs and payment partners, pointed at the simulators; their signing secrets;
 4. the signing keys of the enterprises that sign, made and registered as ``load_demo`` makes
-   the demo's (``demo_signing_keys_install``), certificates where the customs simulator reads them;
+   the demo's (``demo_signing_keys_install``), certificates where the customs simulator reads them,
+   and the seller's guarantee account (it guarantees its lists' tax), as ``make run`` opens the demo's;
 5. an API key per enterprise by ``manage.py issue_api_key`` (the key is its last line).
 
 The keys and partner secrets go to ``--out`` (mode 0600), never to the console.
@@ -86,6 +87,14 @@ def main(argv: Sequence[str]) -> int:
             keys_directory=args.keys,
             certificates_directory=args.certificates,
         )
+    # The e-commerce enterprise guarantees its lists' tax (assureCode): its account covers a long run.
+    call_command(
+        "guarantee_account",
+        by_key["seller"].customs_code,
+        amount="1000000000",
+        reason="bench: the seller's guarantee",
+        stdout=io.StringIO(),
+    )
     # 5.
     keys = {}
     for enterprise in ENTERPRISES:

@@ -90,6 +90,11 @@ def bill_flags_of_lists(*, inventory_ids: Iterable[int]) -> dict[int, bool]:
     return {row["inventory_id"]: row["differing"] > 0 for row in rows if row["inventory_id"] is not None}
 
 
+def tax_bills_in_force() -> QuerySet[TaxBill]:
+    """Bills customs has not voided (for an ``Exists`` on a list: ``inventory_id=OuterRef("pk")``)."""
+    return TaxBill.objects.exclude(status="3")
+
+
 def account_of_enterprise(*, enterprise: Enterprise) -> GuaranteeAccount | None:
     codes = [code for code in (enterprise.customs_code, enterprise.uscc) if code]
     return GuaranteeAccount.objects.filter(code__in=codes).first() if codes else None

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR
 from django.core.exceptions import PermissionDenied
-from django.db.models import Max, Model
+from django.db.models import Exists, Max, Model, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.http import urlencode
@@ -53,6 +53,7 @@ from declarations.models import (
     TaxEstimateItem,
     Waybill,
 )
+from finance import selectors as finance
 from single_window.scope import ScopedAdminMixin
 
 UNMASK_PERMISSION = "declarations.view_personal_data"
@@ -493,8 +494,32 @@ def inventory_review(*, inventory: Inventory, unmasked: bool) -> dict[str, Any]:
         "rule_run": run,
         "rule_results": results,
         "tax_estimate": TaxEstimate.objects.filter(inventory=inventory).prefetch_related("items").first(),
+        "tax_bills": finance.tax_bills_of_list(inventory_id=inventory.pk),
         "history": lifecycle.inventory_history(inventory=inventory),
     }
+
+
+class TaxBillFilter(admin.SimpleListFilter):
+    """Lists by their customs tax bill (finance's): none yet, as estimated, or differing."""
+
+    title = _("tax bill")
+    parameter_name = "tax_bill"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("differs", _("differs from the estimate")),
+            ("as_estimated", _("as estimated")),
+            ("none", _("none yet")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "differs":
+            return queryset.filter(bill_differs=True)
+        if self.value() == "as_estimated":
+            return queryset.filter(billed=True, bill_differs=False)
+        if self.value() == "none":
+            return queryset.filter(billed=False)
+        return queryset
 
 
 @admin.register(Inventory)
@@ -503,9 +528,33 @@ class InventoryAdmin(DocumentAdmin):
     buyer_hash_field = "buyer_id_hash"
     change_form_template = "admin/declarations/inventory/change_form.html"
     inlines = (InventoryItemInline,)
-    list_display = ("cop_no", "agent_code", "order_no", "logistics_no", "trade_mode", "status", "updated_at")
-    list_filter = ("status", "trade_mode", "customs_code")
+    list_display = (
+        "cop_no",
+        "agent_code",
+        "order_no",
+        "logistics_no",
+        "trade_mode",
+        "status",
+        "tax_bill",
+        "updated_at",
+    )
+    list_filter = ("status", "trade_mode", "customs_code", TaxBillFilter)
     search_fields = ("cop_no", "invt_no", "pre_no", "order_no", "logistics_no")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        lists: QuerySet[Any] = super().get_queryset(request)
+        bills = finance.tax_bills_in_force()
+        annotated: QuerySet[Any] = lists.annotate(
+            billed=Exists(bills.filter(inventory_id=OuterRef("pk"))),
+            bill_differs=Exists(bills.filter(inventory_id=OuterRef("pk")).exclude(differences={})),
+        )
+        return annotated
+
+    @admin.display(description=_("tax bill"))
+    def tax_bill(self, obj: Any) -> str:
+        if not getattr(obj, "billed", False):
+            return "-"
+        return str(_("differs from the estimate") if obj.bill_differs else _("as estimated"))
 
     def render_change_form(  # noqa: PLR0917 - Django's signature
         self,

@@ -197,7 +197,11 @@ def test_a_billed_list_released_later_keeps_the_bill_s_use(guarantor: Enterprise
     guarantees.list_reserve(facts=listed)
     guarantees.list_consume(ref=listed.ref)
     guarantees.bill_charge(
-        tax_no="TAX1", tax_total=Decimal("31.00"), assure_code=GUARANTOR, inventory_id=listed.ref.inventory_id, version=1
+        tax_no="TAX1",
+        tax_total=Decimal("31.00"),
+        assure_code=GUARANTOR,
+        inventory_id=listed.ref.inventory_id,
+        version=1,
     )
 
     guarantees.list_release(ref=listed.ref, outcome="cancelled")
@@ -222,6 +226,8 @@ def test_a_top_up_has_the_held_lists_judged_again(
 
     assert judged == [held.ref.inventory_id]
     entry = AuditEntry.objects.filter(object_type="finance.guaranteeaccount", action="update").get()
+    assert entry.before is not None
+    assert entry.after is not None
     assert (entry.reason, entry.before["amount"], entry.after["amount"]) == ("top-up BG-2", "10.00", "100.00")
     assert GuaranteeMovement.objects.filter(kind="adjust").count() == 2
 
@@ -234,7 +240,10 @@ def test_an_account_change_needs_a_reason_and_a_non_negative_amount(guarantor: E
     with pytest.raises(guarantees.InvalidInput) as negative:
         guarantees.account_update(account=account, actor=ACTOR, reason="cut", amount=Decimal(-1))
 
-    assert (no_reason.value.code, negative.value.code) == ("finance_reason_required", "finance_guarantee_amount_invalid")
+    assert (no_reason.value.code, negative.value.code) == (
+        "finance_reason_required",
+        "finance_guarantee_amount_invalid",
+    )
     account.refresh_from_db()
     assert account.amount == Decimal("10.00")
 
