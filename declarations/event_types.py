@@ -10,6 +10,8 @@ DOCUMENT_ACCEPTED = "document.accepted"
 INVENTORY_MATCHING_RESULT = "inventory.matching_result"
 INVENTORY_STATUS_CHANGED = "inventory.status_changed"
 INVENTORY_CANCELLATION_ANSWERED = "inventory.cancellation_answered"
+# Customs answered a return request (CEB626): entered, concluded or refused.
+INVENTORY_RETURN_ANSWERED = "inventory.return_answered"
 # The declare step's systems sent the list to a regulator's review, blocked it, or the review
 # cleared it.
 INVENTORY_RISK_REVIEW = "inventory.risk_review"
@@ -23,6 +25,7 @@ def register() -> None:
     register_event_type(INVENTORY_MATCHING_RESULT, _("matching result"))
     register_event_type(INVENTORY_STATUS_CHANGED, _("list status changed"))
     register_event_type(INVENTORY_CANCELLATION_ANSWERED, _("cancellation answered"))
+    register_event_type(INVENTORY_RETURN_ANSWERED, _("return answered"))
     register_event_type(INVENTORY_RISK_REVIEW, _("list sent to risk review"))
     register_event_type(INVENTORY_RISK_BLOCKED, _("list blocked by risk control"))
     register_event_type(INVENTORY_RISK_CLEARED, _("list cleared in risk review"))

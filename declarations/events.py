@@ -17,12 +17,13 @@ from declarations.event_types import (
     DOCUMENT_ACCEPTED,
     INVENTORY_CANCELLATION_ANSWERED,
     INVENTORY_MATCHING_RESULT,
+    INVENTORY_RETURN_ANSWERED,
     INVENTORY_RISK_BLOCKED,
     INVENTORY_RISK_CLEARED,
     INVENTORY_RISK_REVIEW,
     INVENTORY_STATUS_CHANGED,
 )
-from declarations.models import Inventory
+from declarations.models import Inventory, InventoryReturn
 from single_window.events import event_publish
 from single_window.models import Enterprise
 from single_window.selectors import enterprise_get_by_code
@@ -97,6 +98,33 @@ def inventory_cancellation_answered(
         "return_info": return_info,
     }
     _publish_to_parties(inventory, INVENTORY_CANCELLATION_ANSWERED, payload)
+
+
+def inventory_return_answered(*, inventory_return: InventoryReturn, return_status: str) -> None:
+    """Customs answered a return request (CEB626): ``status`` is entered, concluded or refused;
+    the list stays released. Told to the list's declaring agent and its e-commerce enterprise
+    (and its sender, when another)."""
+    inventory = inventory_return.inventory
+    payload = {
+        **_inventory_keys(inventory),
+        "return_id": inventory_return.pk,
+        "status": inventory_return.status,
+        "return_status": return_status,
+        "return_info": inventory_return.return_info[:200],
+        "dutiable_value": str(inventory_return.dutiable_value),
+        "quota_given_back": inventory_return.quota_given_back,
+    }
+    parties = {enterprise.pk: enterprise for enterprise in _inventory_parties(inventory)}
+    agent = enterprise_get_by_code(code=inventory.agent_code)
+    if agent is not None:
+        parties.setdefault(agent.pk, agent)
+    for pk in sorted(parties):
+        event_publish(
+            enterprise=parties[pk],
+            type=INVENTORY_RETURN_ANSWERED,
+            payload=payload,
+            subject=f"inventory:{inventory.pk}",
+        )
 
 
 def inventory_risk_review(*, inventory: Inventory, reasons: list[str]) -> None:

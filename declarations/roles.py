@@ -8,7 +8,17 @@ from single_window.roles import AUDITOR, COMMERCE_BUREAU, CUSTOMS_OFFICER, regis
 REFERENCE_MODELS = ("positivelistentry", "taxrate", "countrycode", "unitcode")
 
 # The import documents, read-only and masked in the admin; the items are shown inline.
-DOCUMENT_MODELS = ("order", "orderitem", "payment", "waybill", "inventory", "inventoryitem", "inventorycancellation")
+DOCUMENT_MODELS = (
+    "order",
+    "orderitem",
+    "payment",
+    "waybill",
+    "inventory",
+    "inventoryitem",
+    "inventorycancellation",
+    "inventoryreturn",
+    "inventoryreturnitem",
+)
 
 # What the single window decided about a list: rule results, the declare step's decisions,
 # quotas, tax estimates, history.

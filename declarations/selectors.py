@@ -18,6 +18,7 @@ from declarations.models import (
     Declaration,
     DocumentStatus,
     Inventory,
+    InventoryReturn,
     InventoryStatusChange,
     Order,
     Payment,
@@ -90,6 +91,34 @@ def inventory_for_cancel(*, enterprise: Enterprise, inventory_id: int) -> Invent
     )
 
 
+def inventory_for_return(*, enterprise: Enterprise, inventory_id: int) -> Inventory | None:
+    """A list whose declaring agent (``agent_code``) is the enterprise: only it files or reads
+    the list's returns; anyone else gets what a list that does not exist gets."""
+    own_codes = [c for c in (enterprise.customs_code, enterprise.uscc) if c]
+    return Inventory.objects.filter(pk=inventory_id, agent_code__in=own_codes).first()
+
+
+def inventory_returns(*, inventory: Inventory) -> QuerySet[InventoryReturn]:
+    """The list's return requests, oldest first, with their lines."""
+    return InventoryReturn.objects.filter(inventory=inventory).prefetch_related("items").order_by("created_at", "id")
+
+
+def _return_event(inventory_return: InventoryReturn) -> dict[str, Any]:
+    return {
+        "type": "return",
+        "at": inventory_return.created_at,
+        "return_id": inventory_return.pk,
+        "status": inventory_return.status,
+        "whole_list": inventory_return.whole_list,
+        "items": [{"gnum": item.gnum, "qty": item.qty} for item in inventory_return.items.all()],
+        "dutiable_value": inventory_return.dutiable_value,
+        "quota_given_back": inventory_return.quota_given_back,
+        "return_status": inventory_return.return_status,
+        "return_info": inventory_return.return_info,
+        "answered_at": inventory_return.answered_at,
+    }
+
+
 def _without(row: Mapping[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != key}
 
@@ -99,8 +128,9 @@ class ParcelTrace:
     """One parcel's documents as far as the enterprise may see them, and what happened to it.
 
     ``events`` are in time order, each a dict with its ``type`` and ``at`` (an aware datetime):
-    ``document_received``, the list's ``status_change`` rows, ``rule_result`` rows, and its tax
-    bills' ``tax_bill`` (issued) and ``tax_bill_status`` (summarised, paid, void) rows.
+    ``document_received``, the list's ``status_change`` rows, ``rule_result`` rows, its tax
+    bills' ``tax_bill`` (issued) and ``tax_bill_status`` (summarised, paid, void) rows, and its
+    return requests (``return``, at the time each was filed, with its state now).
     """
 
     ebp_code: str
@@ -207,6 +237,7 @@ def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> Par
                 }
                 for change in bill.changes
             ]
+        events += [_return_event(r) for r in inventory_returns(inventory=inventory)]
     events.sort(key=lambda event: event["at"])  # stable: same-instant events keep their order
     return ParcelTrace(
         ebp_code=ebp_code,

@@ -12,6 +12,7 @@ from declarations.intake.apis import (
     InventoryCancelApi,
     InventoryCollectionApi,
     InventoryDetailApi,
+    InventoryReturnsApi,
     OrderByKeyApi,
     OrderCollectionApi,
     OrderDetailApi,
@@ -45,6 +46,7 @@ def _document_urls(
 urlpatterns: list[URLPattern] = [
     path("batches", BatchApi.as_view(), name="batch-submit"),
     path("inventories/<int:inventory_id>/cancel", InventoryCancelApi.as_view(), name="inventory-cancel"),
+    path("inventories/<int:inventory_id>/returns", InventoryReturnsApi.as_view(), name="inventory-returns"),
     path("orders/<str:first>/<str:second>/trace", OrderTraceApi.as_view(), name="order-trace"),
     *_document_urls(OrderCollectionApi, OrderDetailApi, OrderByKeyApi),
     *_document_urls(PaymentCollectionApi, PaymentDetailApi, PaymentByKeyApi),

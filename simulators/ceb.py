@@ -45,6 +45,7 @@ RECEIPT_OF = {
     "CEB511Message": "CEB512Message",
     "CEB621Message": "CEB622Message",
     "CEB623Message": "CEB624Message",
+    "CEB625Message": "CEB626Message",
 }
 
 # Each return element's fields, in the schema's order.
@@ -78,6 +79,19 @@ RETURN_FIELDS: dict[str, tuple[str, ...]] = {
         "returnTime",
         "returnInfo",
     ),
+    "InvtRefundReturn": (
+        "guid",
+        "customsCode",
+        "agentCode",
+        "ebpCode",
+        "ebcCode",
+        "copNo",
+        "preNo",
+        "invtNo",
+        "returnStatus",
+        "returnTime",
+        "returnInfo",
+    ),
 }
 RETURN_ELEMENT = {
     "CEB312Message": "OrderReturn",
@@ -85,6 +99,7 @@ RETURN_ELEMENT = {
     "CEB512Message": "LogisticsReturn",
     "CEB622Message": "InventoryReturn",
     "CEB624Message": "InvtCancelReturn",
+    "CEB626Message": "InvtRefundReturn",
 }
 TAX_HEAD_FIELDS = (
     "guid",
@@ -103,6 +118,8 @@ TAX_HEAD_FIELDS = (
     "agentCode",
     "customsCode",
 )
+# CEB818 (section 3.18, table 3-62): a tax bill's new status (1 issued, 2 summarised, 3 void).
+TAX_STATUS_FIELDS = ("guid", "returnTime", "invtNo", "taxNo", "status", "entDutyNo", "assureCode")
 TAX_LIST_FIELDS = ("gnum", "gcode", "taxPrice", "customsTax", "valueAddedTax", "consumptionTax")
 
 
@@ -362,7 +379,7 @@ def _message(root_name: str, guid: str) -> etree._Element:
 
 
 def receipt(root_name: str, guid: str, returns: Sequence[Mapping[str, object]]) -> bytes:
-    """A receipt message (CEB312/412/512/622/624), one return per mapping; validated."""
+    """A receipt message (CEB312/412/512/622/624/626), one return per mapping; validated."""
     element_name = RETURN_ELEMENT[root_name]
     root = _message(root_name, guid)
     for values in returns:
@@ -387,6 +404,17 @@ def tax_bill(guid: str, taxes: Iterable[tuple[Mapping[str, object], Sequence[Map
             item = etree.SubElement(tax, ceb("TaxListRd"))
             for name in TAX_LIST_FIELDS:
                 _add(item, name, values[name])
+    return to_bytes(root)
+
+
+def tax_status(guid: str, statuses: Iterable[Mapping[str, object]]) -> bytes:
+    """A CEB818 tax bill status message: one Tax (TaxHeadStatus) per mapping; validated."""
+    root = _message("CEB818Message", guid)
+    for values in statuses:
+        head = etree.SubElement(etree.SubElement(root, ceb("Tax")), ceb("TaxHeadStatus"))
+        for name in TAX_STATUS_FIELDS:
+            if values.get(name) not in (None, ""):
+                _add(head, name, values[name])
     return to_bytes(root)
 
 

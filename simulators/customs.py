@@ -1,7 +1,7 @@
 """The customs simulator: ``python -m simulators.customs --port 8201 --callback-url URL --secret whsec_...``.
 
-``POST /ceb`` takes CEB621 (lists), CEB311/411/511 (order, payment, waybill) and CEB623
-(cancellation), bare or inside a DXP envelope. A message that is not well-formed, does not
+``POST /ceb`` takes CEB621 (lists), CEB311/411/511 (order, payment, waybill), CEB623
+(cancellation) and CEB625 (return request), bare or inside a DXP envelope. A message that is not well-formed, does not
 validate, or is of another type is answered at once with HTTP 400 and a CEB900Message, and
 nothing else happens. Otherwise the answer is HTTP 200 with a small ``CustomsAck`` XML, and the
 receipts follow as signed callbacks (``simulators/README.md`` has the whole contract).
@@ -105,6 +105,10 @@ class ListRecord:
     pre_no: str
     invt_no: str = ""
     status: str = "2"
+    # The tax bill in force (CEB816), and what return requests took of each line (by gnum).
+    tax_no: str = ""
+    returned: dict[int, Decimal] = field(default_factory=dict)
+    refunds: int = 0
 
 
 @dataclass(frozen=True)
@@ -240,6 +244,8 @@ class CustomsSimulator(SimulatorProcess):
             entry["cancellations"] = [
                 self._take_cancel(cancel, signature) for cancel in root.iter(ceb.ceb("InvtCancel"))
             ]
+        elif incoming.message_type == "CEB625Message":
+            entry["returns"] = [self._take_refund(refund, signature) for refund in root.iter(ceb.ceb("InvtRefund"))]
         else:
             entry["documents"] = self._take_documents(incoming.message_type, root, signature)
         self.log.received(entry)
@@ -378,16 +384,30 @@ class CustomsSimulator(SimulatorProcess):
                 steps.append(lambda: self._tax_bill(record))
         self._chain(steps)
 
-    def _tax_bill(self, record: ListRecord) -> Outgoing:
+    def _tax_bill(
+        self, record: ListRecord, *, tax_no: str = "", remaining: dict[int, Decimal] | None = None
+    ) -> Outgoing:
+        """The list's CEB816; ``remaining``: the quantities left of each line after returns (a
+        bill issued again, ``tax_no``), freight and insurance in proportion to the goods left."""
         head = record.head
-        items = [
-            tax.Item(
-                gnum=int(item["gnum"]), gcode=item.get("gcode", ""), total_price=_decimal(item.get("totalPrice", ""))
-            )
-            for item in record.items
-        ]
+        items = []
+        declared_goods = kept_goods = Decimal(0)
+        for item in record.items:
+            total = _decimal(item.get("totalPrice", ""))
+            declared_goods += total
+            if remaining is not None:
+                qty = _decimal(item.get("qty", ""))
+                left = remaining.get(int(item["gnum"]), Decimal(0))
+                if left <= 0:
+                    continue
+                total = tax.fen(total * left / qty) if qty else Decimal(0)
+            kept_goods += total
+            items.append(tax.Item(gnum=int(item["gnum"]), gcode=item.get("gcode", ""), total_price=total))
+        share = kept_goods / declared_goods if declared_goods else Decimal(1)
         taxes = tax.compute(
-            items, freight=_decimal(head.get("freight", "")), insured_fee=_decimal(head.get("insuredFee", ""))
+            items,
+            freight=tax.fen(_decimal(head.get("freight", "")) * share),
+            insured_fee=tax.fen(_decimal(head.get("insuredFee", "")) * share),
         )
         totals = {
             "customsTax": sum((t.customs_tax for t in taxes), Decimal("0.00")),
@@ -398,7 +418,7 @@ class CustomsSimulator(SimulatorProcess):
             "guid": new_guid(),
             "returnTime": return_time(),
             "invtNo": record.invt_no,
-            "taxNo": f"TAX{record.invt_no}",
+            "taxNo": tax_no or f"TAX{record.invt_no}",
             **totals,
             "status": "1",
             "note": "simulator tax bill: fixed rates of simulators/tax.py",
@@ -420,6 +440,8 @@ class CustomsSimulator(SimulatorProcess):
             for t in taxes
         ]
         guid = new_guid()
+        with self._lock:
+            record.tax_no = str(tax_head["taxNo"])
         body = ceb.tax_bill(guid, [(tax_head, lines)])
         summary = {"copNo": head.get("copNo"), "invtNo": record.invt_no, **{k: str(v) for k, v in totals.items()}}
         return Outgoing(body, new_webhook_id(), "CEB816Message", summary)
@@ -529,6 +551,116 @@ class CustomsSimulator(SimulatorProcess):
 
         self._chain([functools.partial(step, status) for status in statuses])
         return {"invtNo": invt_no, "plan": " -> ".join(statuses)}
+
+    # --- Return requests ---------------------------------------------------------------------
+
+    @staticmethod
+    def _refund_signature_failure(signature: ceb.SignatureCheck, declarant: str) -> tuple[str, str] | None:
+        if signature.problem == "missing":
+            return "-625028", f"-625028 保存签名信息发生错误,签名信息为空 ({signature.info})"
+        if signature.problem == "invalid":
+            return "-625208", f"-625208 验签失败 ({signature.info})"
+        if declarant not in signature.signers:
+            return "-625013", f"-625013 退货申请单和证书中的申报单位代码不一致 ({declarant})"
+        return None
+
+    @staticmethod
+    def _refund_problem(record: ListRecord, lines: list[dict[str, str]]) -> tuple[str, str] | None:
+        """Each line must be a line of the list, its quantity above 0 and within what remains."""
+        declared = {int(item["gnum"]): _decimal(item.get("qty", "")) for item in record.items}
+        for line in lines:
+            gnum, qty = int(line.get("gnum", "0")), _decimal(line.get("qty", ""))
+            if gnum not in declared:
+                return "-625209", f"-625209 退货申请单[{record.invt_no}],在关联的清单中未找到表体序号为[{gnum}]的数据"
+            if qty <= 0 or qty > declared[gnum] - record.returned.get(gnum, Decimal(0)):
+                return "-625001", f"-625001 退货申请单报文校验失败, 表体第[{gnum}]项数量超过清单可退数量"
+        return None
+
+    def _take_refund(self, refund: etree._Element, signature: ceb.SignatureCheck) -> dict[str, str]:
+        """One return request of a CEB625: refused at once (-625016 an unknown list, -625022 a
+        list not released, a signature or line problem), or answered 120 then 399; after 399 the
+        list's bill is voided (CEB818 status 3) and, when goods remain, issued again for them
+        (CEB816, ``TAX{invtNo}R{n}``). The list stays released."""
+        head_element = refund.find(ceb.ceb("InvtRefundHead"))
+        head = ceb.fields(head_element) if head_element is not None else {}
+        lines = [ceb.fields(line) for line in refund.iter(ceb.ceb("InvtRefundList"))]
+        invt_no = head.get("invtNo", "")
+        problem = self._refund_signature_failure(signature, head.get("agentCode", ""))
+        with self._lock:
+            record = self._by_invt_no.get(invt_no)
+            if problem is None and record is None:
+                problem = "-625016", f"-625016 查无此数据 (no list {invt_no})"
+            elif problem is None and record is not None and record.status != "800":
+                problem = "-625022", f"-625022 退货申请单[{invt_no}]的申报状态不符合申报的条件 (list not released)"
+            elif problem is None and record is not None:
+                problem = self._refund_problem(record, lines)
+                if problem is None:  # taken: its quantities are no longer there to return
+                    for line in lines:
+                        gnum = int(line["gnum"])
+                        record.returned[gnum] = record.returned.get(gnum, Decimal(0)) + _decimal(line["qty"])
+        statuses = [problem[0]] if problem else ["120", "399"]
+        pre_no = record.pre_no if record else (head.get("preNo") if len(head.get("preNo", "")) == 18 else "0" * 18)
+        cop_no = head.get("copNo") or (record.head.get("copNo") if record else "") or invt_no[:20]
+
+        def answer(status: str) -> Outgoing:
+            values = {
+                "guid": head.get("guid"),
+                "customsCode": head.get("customsCode"),
+                "agentCode": head.get("agentCode"),
+                "ebpCode": head.get("ebpCode"),
+                "ebcCode": head.get("ebcCode"),
+                "copNo": cop_no,
+                "preNo": pre_no,
+                "invtNo": invt_no,
+                "returnStatus": status,
+                "returnTime": return_time(),
+                "returnInfo": problem[1]
+                if problem
+                else {"120": "退货申请已入库", "399": "退货审结 (concluded)"}[status],
+            }
+            body = ceb.receipt("CEB626Message", new_guid(), [values])
+            return Outgoing(body, new_webhook_id(), "CEB626Message", {"invtNo": invt_no, "returnStatus": status})
+
+        steps: list[Callable[[], Outgoing | None]] = [functools.partial(answer, status) for status in statuses]
+        if record is not None and not problem:
+            reissue: list[dict[int, Decimal]] = []
+            steps.append(lambda: self._void_bill(record, reissue))
+            steps.append(
+                lambda: (
+                    self._tax_bill(record, tax_no=self._next_tax_no(record), remaining=reissue[0]) if reissue else None
+                )
+            )
+        self._chain(steps)
+        return {"invtNo": invt_no, "plan": " -> ".join(statuses)}
+
+    def _next_tax_no(self, record: ListRecord) -> str:
+        with self._lock:
+            return f"TAX{record.invt_no}R{record.refunds}"
+
+    def _void_bill(self, record: ListRecord, reissue: list[dict[int, Decimal]]) -> Outgoing:
+        """The CEB818 voiding the bill in force; ``reissue`` receives what remains of each line
+        when goods remain (the next step issues a bill for them)."""
+        with self._lock:
+            tax_no = record.tax_no or f"TAX{record.invt_no}"
+            record.refunds += 1
+            remaining = {
+                int(item["gnum"]): _decimal(item.get("qty", "")) - record.returned.get(int(item["gnum"]), Decimal(0))
+                for item in record.items
+            }
+        if any(qty > 0 for qty in remaining.values()):
+            reissue.append(remaining)
+        status = {
+            "guid": new_guid(),
+            "returnTime": return_time(),
+            "invtNo": record.invt_no,
+            "taxNo": tax_no,
+            "status": "3",
+            "assureCode": record.head.get("assureCode"),
+        }
+        body = ceb.tax_status(new_guid(), [status])
+        return Outgoing(
+            body, new_webhook_id(), "CEB818Message", {"invtNo": record.invt_no, "taxNo": tax_no, "status": "3"}
+        )
 
 
 # --- Customs' own checks of orders, payments and waybills -------------------------------------------

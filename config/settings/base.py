@@ -284,6 +284,8 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "ENUM_NAME_OVERRIDES": {
         "DocumentStatusEnum": "declarations.models.DocumentStatus",
         "InventoryStatusEnum": "declarations.models.InventoryStatus",
+        "InventoryReturnStatusEnum": "declarations.models.InventoryReturn.Status",
+        "InventoryCancellationStatusEnum": "declarations.models.InventoryCancellation.Status",
         # A function: the types are registered by the apps at start-up, not listed in a class.
         "EventTypeEnum": "single_window.event_types.event_type_choices",
         "DeliveryStateEnum": "single_window.models.OutboxState",

@@ -45,6 +45,8 @@ from declarations.models import (
     Inventory,
     InventoryCancellation,
     InventoryItem,
+    InventoryReturn,
+    InventoryReturnItem,
     Order,
     OrderItem,
     Payment,
@@ -590,6 +592,44 @@ class InventoryCancellationAdmin(RegulatorAdmin):
     readonly_fields = ("inventory", "requested_by", "reason", "status", "created_at", "updated_at")
     fields = readonly_fields
     verbose_name = _("cancellation request")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class InventoryReturnItemInline(ReadOnlyInline):
+    model = InventoryReturnItem
+    fields = ("gnum", "gcode", "gname", "qty", "unit", "dutiable_value")
+    readonly_fields = fields
+
+
+@admin.register(InventoryReturn)
+class InventoryReturnAdmin(RegulatorAdmin):
+    """Return requests (CEB625) and customs' answers (CEB626), scoped by their list."""
+
+    list_display = ("inventory", "requested_by", "status", "dutiable_value", "quota_given_back", "created_at")
+    list_filter = ("status", "quota_given_back")
+    readonly_fields = (
+        "inventory",
+        "requested_by",
+        "guid",
+        "reason",
+        "whole_list",
+        "status",
+        "return_status",
+        "return_info",
+        "dutiable_value",
+        "quota_given_back",
+        "quota_amount",
+        "created_at",
+        "sent_at",
+        "answered_at",
+        "concluded_at",
+        "updated_at",
+    )
+    fields = readonly_fields
+    inlines = (InventoryReturnItemInline,)
+    verbose_name = _("return request")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

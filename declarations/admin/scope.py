@@ -9,7 +9,7 @@ log among them.
 2. An order, payment or waybill is seen through a list in scope that names it (the parcel's
    keys, as matching pairs them: ``ebp_code + order_no``, ``logistics_code + logistics_no``).
 3. What the single window decided about a list (its items, rule results, decisions, tax
-   estimate and bill, history, cancellation, quota reservation) goes with the list; a buyer's
+   estimate and bill, history, cancellation, return requests, quota reservation) goes with the list; a buyer's
    yearly quota is seen through a reservation of a list in scope.
 
 Reference data (the positive list, tax rates, code tables) is nationwide: customs publishes
@@ -28,6 +28,8 @@ from declarations.models import (
     InventoryCancellation,
     InventoryInReview,
     InventoryItem,
+    InventoryReturn,
+    InventoryReturnItem,
     InventoryStatusChange,
     Order,
     OrderItem,
@@ -83,6 +85,7 @@ def register() -> None:
     for model in (
         InventoryItem,
         InventoryCancellation,
+        InventoryReturn,
         RuleResult,
         DeclareDecision,
         QuotaReservation,
@@ -91,6 +94,7 @@ def register() -> None:
     ):
         register_scope_rule(model, _of_list("inventory"))
     register_scope_rule(TaxEstimateItem, _of_list("estimate__inventory"))
+    register_scope_rule(InventoryReturnItem, _of_list("inventory_return__inventory"))
     register_scope_rule(
         BuyerYearQuota,
         lambda scope: Q(Exists(QuotaReservation.objects.filter(quota=OuterRef("pk"), inventory__in=lists_in(scope)))),

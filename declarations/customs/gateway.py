@@ -1,6 +1,6 @@
 """The customs gateway: declared lists leave for customs as signed CEB621 messages, a recorded
-cancellation as a signed CEB623, and declared orders, payments and waybills as CEB311/411/511
-sent for their senders (``document_forward``), through the hub's outbox.
+cancellation as a signed CEB623, a recorded return request as a signed CEB625, and declared
+orders, payments and waybills as CEB311/411/511 sent for their senders (``document_forward``), through the hub's outbox.
 
 Customs refuses a list not signed by the enterprise that declares it (-621015, DOMAIN.md
 section 9), so every message is signed for that enterprise (a list's ``agentCode``, the sender
@@ -35,8 +35,8 @@ Packing, step by step:
 
 Every message validates against the customs schema before it is enqueued; the relay posts it
 (``single_window.customs``). A CEB621 customs never took (the outbox gave up) puts its lists in
-``send_failed``; a CEB623 is marked ``sent`` when it is enqueued (handed to the outbox in the
-same transaction).
+``send_failed``; a CEB623 or CEB625 is marked ``sent`` when it is enqueued (handed to the outbox
+in the same transaction).
 """
 
 from __future__ import annotations
@@ -61,7 +61,14 @@ from core.times import ceb_time
 from declarations import kinds
 from declarations.clearance import lifecycle
 from declarations.customs import receipt_codes, xml
-from declarations.customs.spec import INVENTORY_CANCEL, DocumentSpec, Field, Kind
+from declarations.customs.spec import (
+    INVENTORY_CANCEL,
+    INVENTORY_RETURN,
+    INVENTORY_RETURN_LINE,
+    DocumentSpec,
+    Field,
+    Kind,
+)
 from declarations.intake.amounts import amount_text
 from declarations.kinds import DocumentType
 from declarations.models import (
@@ -70,6 +77,7 @@ from declarations.models import (
     DocumentStatus,
     Inventory,
     InventoryCancellation,
+    InventoryReturn,
     InventoryStatus,
     InventoryStatusChange,
     Order,
@@ -94,6 +102,7 @@ logger = logging.getLogger(__name__)
 
 CEB621 = "CEB621Message"
 CEB623 = "CEB623Message"
+CEB625 = "CEB625Message"
 XML_HEADERS = {"Content-Type": "application/xml"}
 DXP_MODE = "DXP"
 # A list customs has (some version of): it says so by these receipts.
@@ -295,6 +304,35 @@ def cancellation_message(*, cancellation: InventoryCancellation, declarant: Ente
     root = _message_root(CEB623)
     element = etree.SubElement(root, _q("InvtCancel"))
     _append_fields(element, INVENTORY_CANCEL, values)
+    _base_transfer(root, declarant)
+    return root
+
+
+def return_message(*, inventory_return: InventoryReturn, declarant: Enterprise) -> etree._Element:
+    """The unsigned CEB625 of a return request: the list's keys, its buyer, the reason (the
+    head, as a cancellation's), then one line per line returned with its quantity."""
+    inventory = inventory_return.inventory
+    values = {
+        f.name: _text(f, _value(inventory, f), inventory.amount_scales)
+        for f in INVENTORY_RETURN
+        if f.name not in {"guid", "app_type", "app_time", "app_status", "reason", "note"}
+    }
+    values.update(
+        guid=inventory_return.guid,
+        app_type="1",
+        app_time=ceb_time(inventory_return.created_at),
+        app_status="2",
+        reason=inventory_return.reason[:1000],
+    )
+    root = _message_root(CEB625)
+    element = etree.SubElement(root, _q("InvtRefund"))
+    _append_fields(etree.SubElement(element, _q("InvtRefundHead")), INVENTORY_RETURN, values)
+    for item in inventory_return.items.all():
+        _append_fields(
+            etree.SubElement(element, _q("InvtRefundList")),
+            INVENTORY_RETURN_LINE,
+            {f.name: _text(f, getattr(item, f.name, ""), {}) for f in INVENTORY_RETURN_LINE},
+        )
     _base_transfer(root, declarant)
     return root
 
@@ -788,6 +826,40 @@ def cancellation_send(*, cancellation: InventoryCancellation) -> OutboxMessage |
         status=InventoryCancellation.Status.SENT
     )
     cancellation.status = InventoryCancellation.Status.SENT
+    return message
+
+
+@transaction.atomic
+def return_send(*, inventory_return: InventoryReturn, signed_body: bytes | None = None) -> OutboxMessage | None:
+    """Send a recorded return request as a CEB625 and mark it sent (handed to the outbox), after
+    the message carrying the list if that is still unsent.
+
+    ``signed_body``: the declarant's own signed CEB625 holding this return alone, forwarded as
+    it came; otherwise the message is built and signed with the declarant's active key. Raises
+    ``GatewayRefusal`` when it can't be signed or sent: the caller refuses the request, so no
+    return is recorded that can't leave.
+    """
+    if not settings.CUSTOMS_GATEWAY_ENABLED or inventory_return.status != InventoryReturn.Status.RECORDED:
+        return None
+    inventory = inventory_return.inventory
+    destination = _partner_code()
+    if signed_body is None:
+        declarant = _declarant(inventory)
+        signed_body = _signed(return_message(inventory_return=inventory_return, declarant=declarant), declarant)
+    body = _validated(signed_body, message=CEB625)
+    message = outbox_enqueue(
+        destination_kind=OutboxDestination.CUSTOMS,
+        destination=destination,
+        ordering_key=_key_after_previous(kinds.INVENTORY, inventory),
+        message_type=CEB625,
+        payload=body,
+        headers=XML_HEADERS,
+    )
+    now = timezone.now()
+    InventoryReturn.objects.filter(pk=inventory_return.pk, status=InventoryReturn.Status.RECORDED).update(
+        status=InventoryReturn.Status.SENT, sent_at=now
+    )
+    inventory_return.status, inventory_return.sent_at = InventoryReturn.Status.SENT, now
     return message
 
 

@@ -1,5 +1,6 @@
 """What customs sends back about lists and documents: list receipts (CEB622), cancellation answers
-(CEB624) and the answers to forwarded orders, payments and waybills (CEB312/412/512).
+(CEB624), return answers (CEB626) and the answers to forwarded orders, payments and waybills
+(CEB312/412/512).
 
 Registered with the hub's inbox (``single_window.inbox``) at start-up. Each receipt goes
 through the list's lifecycle (``inventory_apply_receipt``), which records it, ignores
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from decimal import Decimal
 
 from lxml import etree
 
@@ -26,18 +28,25 @@ from declarations.models import (
     DocumentStatus,
     Inventory,
     InventoryCancellation,
+    InventoryReturn,
     InventoryStatus,
     Order,
     Payment,
     StatusChangeSource,
     Waybill,
 )
+from declarations.tax import quotas
 from single_window.inbox import Handler, InboxRejected, register_handler
 from single_window.models import InboxMessage, PartnerKind
 
 # CEB624: customs concluded the cancellation (撤单审结), or returned the request (退单: refused).
 CANCELLATION_CONCLUDED = "399"
 CANCELLATION_REFUSED = "100"
+# CEB626: customs entered the return (入库), concluded it (审结), or returned it (退单: refused).
+RETURN_ENTERED = "120"
+RETURN_CONCLUDED = "399"
+RETURN_REFUSED = "100"
+RETURN_OPEN = (InventoryReturn.Status.RECORDED, InventoryReturn.Status.SENT, InventoryReturn.Status.ENTERED)
 
 
 def _text(element: etree._Element, name: str) -> str:
@@ -171,6 +180,81 @@ def apply_cancellation_receipts(message: InboxMessage, body: bytes) -> str:
     return "; ".join(outcomes) or "no InvtCancelReturn"
 
 
+def _return_of(element: etree._Element) -> InventoryReturn | None:
+    """The return request a CEB626 answers: by the InvtRefundHead guid it echoes, else the
+    oldest open return of the list it names (agentCode + copNo, or invtNo)."""
+    found = (
+        InventoryReturn.objects.select_for_update()
+        .select_related("inventory")
+        .filter(guid=_text(element, "guid").upper())
+        .first()
+    )
+    if found is not None:
+        return found
+    agent_code, cop_no, invt_no = _text(element, "agentCode"), _text(element, "copNo"), _text(element, "invtNo")
+    open_returns = (
+        InventoryReturn.objects.select_for_update().select_related("inventory").filter(status__in=RETURN_OPEN)
+    )
+    if agent_code and cop_no:
+        open_returns = open_returns.filter(inventory__agent_code=agent_code, inventory__cop_no=cop_no)
+    elif invt_no:
+        open_returns = open_returns.filter(inventory__invt_no=invt_no)
+    else:
+        return None
+    return open_returns.order_by("created_at", "id").first()
+
+
+def apply_return_receipts(message: InboxMessage, body: bytes) -> str:
+    """Customs' answers to return requests (CEB626): 120 entered; 399 concluded, and the value
+    returned goes back to the buyer's annual quota (once: ``quotas.quota_give_back_returned``);
+    100 or a negative code refused. The list's lifecycle never moves (it stays released); the
+    tax bill is customs' to void or issue again (CEB818, CEB816). The enterprises concerned are
+    told of each answer that moves the return.
+
+    1, 2, 3 and 4 only say where the message is; a late 120, or anything after a final answer,
+    is noted and changes nothing.
+    """
+    root = _read(body, "CEB626Message")
+    outcomes = []
+    for element in root.iterchildren(f"{{{xml.CEB_NS}}}InvtRefundReturn"):
+        status, info = _text(element, "returnStatus"), _text(element, "returnInfo")
+        label = f"{_text(element, 'agentCode')}/{_text(element, 'copNo')}"
+        inventory_return = _return_of(element)
+        if inventory_return is None:
+            outcomes.append(f"{label}: no such return")
+            continue
+        current = inventory_return.status
+        if status == RETURN_CONCLUDED and current == InventoryReturn.Status.CONCLUDED:
+            # A repeated 399: the quota's give-back is idempotent and gives nothing more.
+            given = quotas.quota_give_back_returned(inventory_return=inventory_return)
+            outcomes.append(f"{label}: return {inventory_return.pk} already concluded (gave back {given})")
+            continue
+        if current not in RETURN_OPEN:
+            outcomes.append(f"{label}: {status} ignored, return {inventory_return.pk} is {current}")
+            continue
+        if status == RETURN_CONCLUDED:
+            inventory_return.status = InventoryReturn.Status.CONCLUDED
+            inventory_return.concluded_at = _time(_text(element, "returnTime"))
+        elif status == RETURN_REFUSED or status.startswith("-"):
+            inventory_return.status = InventoryReturn.Status.REFUSED
+        elif status == RETURN_ENTERED and current != InventoryReturn.Status.ENTERED:
+            inventory_return.status = InventoryReturn.Status.ENTERED
+        else:
+            outcomes.append(f"{label}: {status} noted")
+            continue
+        inventory_return.return_status, inventory_return.return_info = status[:10], info[:1000]
+        inventory_return.answered_at = _time(_text(element, "returnTime"))
+        inventory_return.save(
+            update_fields=["status", "return_status", "return_info", "answered_at", "concluded_at", "updated_at"]
+        )
+        given = Decimal(0)
+        if inventory_return.status == InventoryReturn.Status.CONCLUDED:
+            given = quotas.quota_give_back_returned(inventory_return=inventory_return)
+        events.inventory_return_answered(inventory_return=inventory_return, return_status=status)
+        outcomes.append(f"{label}: return {inventory_return.pk} {inventory_return.status} (gave back {given})")
+    return "; ".join(outcomes) or "no InvtRefundReturn"
+
+
 # CEB312/412/512: customs' answer to an order, payment or waybill the gateway forwarded. 100
 # (returned) and 120 (stored) are final; 2, 3, 4 (in progress) and negative codes give way to
 # any later receipt, so a late or repeated receipt never undoes a final answer.
@@ -235,3 +319,4 @@ def register() -> None:
         register_handler(message_type, apply_document_receipts(message_type), partner_kinds=customs)
     register_handler("CEB622Message", apply_inventory_receipts, partner_kinds=customs)
     register_handler("CEB624Message", apply_cancellation_receipts, partner_kinds=customs)
+    register_handler("CEB626Message", apply_return_receipts, partner_kinds=customs)

@@ -224,6 +224,18 @@ INVENTORY_CANCEL = (
     f("note", "note", T, 1000, required=False),
 )
 
+# A return request (CEB625, table 3-45): its head has the cancellation's fields (the list's
+# keys, its buyer, the reason); each line names a line of the list and the quantity returned.
+INVENTORY_RETURN = INVENTORY_CANCEL
+INVENTORY_RETURN_LINE = (
+    f("gnum", "gnum", I),
+    f("gcode", "gcode", C, 10),
+    f("gname", "gname", T, 250),
+    f("qty", "qty", D),
+    f("unit", "unit", C, 3),
+    f("note", "note", T, 1000, required=False),
+)
+
 
 @dataclass(frozen=True)
 class DocumentSpec:
@@ -252,3 +264,14 @@ INVENTORY = DocumentSpec(
     "inventory", "CEB621Message", "Inventory", "InventoryHead", INVENTORY_HEAD, "InventoryList", INVENTORY_LINE
 )
 SPECS = {spec.name: spec for spec in (ORDER, PAYMENT, WAYBILL, INVENTORY)}
+# A return request is not one of the four documents (it is filed against a list), but its
+# message reads the same way.
+INVENTORY_RETURN_SPEC = DocumentSpec(
+    "inventory_return",
+    "CEB625Message",
+    "InvtRefund",
+    "InvtRefundHead",
+    INVENTORY_RETURN,
+    "InvtRefundList",
+    INVENTORY_RETURN_LINE,
+)

@@ -42,7 +42,7 @@ from core import errors
 from core.errors import ApiError, FieldError
 from core.times import ceb_time
 from declarations.customs import codes
-from declarations.customs.spec import SPECS, DocumentSpec
+from declarations.customs.spec import INVENTORY_RETURN_SPEC, SPECS, DocumentSpec
 
 CEB_NS = "http://www.chinaport.gov.cn/ceb"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
@@ -57,7 +57,7 @@ STATUS_SCHEMA = "-2"
 STATUS_OTHER_FORMAT = "-999"
 
 # The messages this reader takes, by root element name.
-SPECS_BY_MESSAGE: dict[str, DocumentSpec] = {spec.message: spec for spec in SPECS.values()}
+SPECS_BY_MESSAGE: dict[str, DocumentSpec] = {spec.message: spec for spec in (*SPECS.values(), INVENTORY_RETURN_SPEC)}
 
 # A preNo the single window has not assigned (a refused document): CEB622 requires 18 characters.
 NO_PRE_NO = "0" * 18
@@ -306,7 +306,8 @@ def read_message(body: bytes, *, expected_message: str) -> etree._Element:
 
 
 def parse_message(body: bytes, *, expected_message: str) -> ParsedMessage:
-    """Read one submitted message (CEB311/411/511/621) into documents named as in JSON.
+    """Read one submitted message (CEB311/411/511/621, or a CEB625 return request) into
+    documents named as in JSON.
 
     Raises ``MessageRejected`` (a subclass for each reason) when the message can't be taken.
     """
@@ -424,6 +425,21 @@ _RETURNS: dict[str, _ReturnSpec] = {
         ),
         optional=frozenset({"customsCode", "ebpCode", "ebcCode", "agentCode", "invtNo"}),
     ),
+    "CEB625Message": _ReturnSpec(
+        "CEB626Message",
+        "InvtRefundReturn",
+        (
+            ("guid", "guid"),
+            ("customsCode", "customs_code"),
+            ("agentCode", "agent_code"),
+            ("ebpCode", "ebp_code"),
+            ("ebcCode", "ebc_code"),
+            ("copNo", "cop_no"),
+            ("preNo", "pre_no"),
+            ("invtNo", "invt_no"),
+        ),
+        optional=frozenset({"customsCode", "ebpCode", "ebcCode", "agentCode", "invtNo"}),
+    ),
 }
 
 # Exact lengths and maxima of the return elements (import202205.xsd).
@@ -500,7 +516,8 @@ def receipt_xml(*, message: str, results: Sequence[DocumentResult], now: datetim
     """The answer to a message, one return per document in the order given.
 
     ``message`` is the message answered (``"CEB311Message"`` or ``"CEB311"``): CEB311 is
-    answered by CEB312 (``OrderReturn``), CEB411 by CEB412, CEB511 by CEB512, CEB621 by CEB622.
+    answered by CEB312 (``OrderReturn``), CEB411 by CEB412, CEB511 by CEB512, CEB621 by CEB622,
+    CEB625 by CEB626 (``InvtRefundReturn``).
     """
     spec = _RETURNS[_message_name(message)]
     if not 1 <= len(results) <= 100:

@@ -1,4 +1,4 @@
-"""The import documents over REST: submit (JSON or customs XML), read, list, cancel."""
+"""The import documents over REST: submit (JSON or customs XML), read, list, cancel, return."""
 
 from __future__ import annotations
 
@@ -28,11 +28,12 @@ from core.pagination import CursorPagination
 from core.parsers import JSONParser
 from core.problems import problem_body
 from declarations import selectors
-from declarations.customs.intake import submit_xml_message
-from declarations.intake import batches, examples, outputs, services
-from declarations.intake.serializers import BatchInput
+from declarations.customs.intake import submit_return_xml_message, submit_xml_message
+from declarations.intake import batches, examples, outputs, returns, services
+from declarations.intake.amounts import AsciiDecimalField
+from declarations.intake.serializers import MAX_LINES, BatchInput, DecimalString
 from declarations.kinds import INVENTORY, KINDS, ORDER, PAYMENT, WAYBILL, DocumentType
-from declarations.models import Declaration
+from declarations.models import Declaration, InventoryReturn
 from single_window.permissions import caller_enterprise
 
 XML_TYPES = ("application/xml", "text/xml")
@@ -327,6 +328,155 @@ class InventoryCancelApi(APIView):
         return Response(self.OutputSerializer(cancellation).data, status=status.HTTP_201_CREATED)
 
 
+class ReturnQty(DecimalString):
+    """A quantity returned, as a decimal string; its sign is judged by the service
+    (``return_qty_not_positive``), so every line's problem comes with the others."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        AsciiDecimalField.__init__(self, max_digits=19, decimal_places=5, coerce_to_string=True, **kwargs)
+
+
+class LineInput(serializers.Serializer[Any]):
+    gnum = serializers.IntegerField(help_text="The list's line.")
+    qty = ReturnQty(help_text="The quantity returned, a decimal string above 0.")
+
+    class Meta:
+        ref_name = "InventoryReturnLineInput"
+
+
+RETURN_EXAMPLE: dict[str, Any] = {
+    "id": 5,
+    "inventory_id": 81,
+    "guid": "6B1E3C1A-8E0F-4C55-9B44-2F1D0E7A9C10",
+    "reason": "商品破损 The goods arrived damaged",
+    "whole_list": False,
+    "status": "sent",
+    "items": [
+        {
+            "gnum": 1,
+            "gcode": "3304990099",
+            "gname": "面霜",
+            "qty": "1",
+            "unit": "007",
+            "dutiable_value": "101.49",
+        }
+    ],
+    "dutiable_value": "101.49",
+    "quota_given_back": False,
+    "quota_amount": "0.00",
+    "return_status": "",
+    "return_info": "",
+    "created_at": "2026-11-28T09:30:00+08:00",
+    "sent_at": "2026-11-28T09:30:00+08:00",
+    "answered_at": None,
+    "concluded_at": None,
+}
+RETURN_DESCRIPTION = """Only the list's declaring agent (its `agent_code`) files or reads its returns; anyone
+else is answered 404, as for a list that does not exist.
+
+A return is taken while the list is `released` and within 30 days of customs' release (the
+800 receipt's `returnTime`): later it is refused `return_window_closed` (409), before release or
+after a cancellation `return_not_allowed_in_state` (409). Without `items` the whole list is
+returned (everything earlier returns have not taken); with `items`, each names a line (`gnum`)
+and a quantity above 0 and not above what remains of it (`return_unknown_gnum`,
+`return_qty_not_positive`, `return_qty_exceeds_remaining`: 400, every line in one answer).
+Nothing is stored on any refusal.
+
+The return is sent to customs as a CEB625 signed for the agent; customs answers with a CEB626:
+120 `entered`, 399 `concluded` (the dutiable value returned goes back to the buyer's annual
+quota, once), 100 or a negative code `refused`. The list stays `released` throughout.
+
+`Content-Type: application/xml` takes a signed `CEB625Message` (up to 100 `InvtRefund`, each
+naming this list by `invtNo` and `agentCode`, signed by the agent with a certificate it
+registered) and answers a `CEB626Message` with one `InvtRefundReturn` per return (2 taken, or
+customs' negative code), or a `CEB900Message` when the message fails the schema."""
+
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="inventories_returns_list",
+        tags=["inventories"],
+        summary="The return requests of a list (CEB625) and customs' answers (CEB626)",
+        description=RETURN_DESCRIPTION,
+        responses={200: outputs.InventoryReturnOutput(many=True), **problems(404)},
+        examples=[OpenApiExample("One return", value=[RETURN_EXAMPLE], response_only=True)],
+    ),
+)
+class InventoryReturnsApi(APIView):
+    parser_classes = (JSONParser, CustomsXmlParser, TextXmlParser)
+
+    class InputSerializer(serializers.Serializer[Any]):
+        reason = serializers.CharField(max_length=1000)
+        items = LineInput(
+            many=True,
+            required=False,
+            allow_empty=True,
+            help_text="The lines returned (up to 99); leave out to return the whole list.",
+        )
+
+        class Meta:
+            ref_name = "InventoryReturnInput"
+
+        def validate_items(self, value: list[Any]) -> list[Any]:
+            if len(value) > MAX_LINES:
+                raise serializers.ValidationError(f"At most {MAX_LINES} lines.", code="max_length")
+            return value
+
+    @extend_schema(
+        operation_id="inventories_returns_file",
+        tags=["inventories"],
+        summary="Return a released list, whole or some lines, within 30 days of release (CEB625)",
+        description=RETURN_DESCRIPTION,
+        request={"application/json": InputSerializer, "application/xml": OpenApiTypes.STR},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", str, OpenApiParameter.HEADER, description="Makes a retry safe; kept 24 hours."
+            )
+        ],
+        responses={
+            201: OpenApiResponse(outputs.InventoryReturnOutput, description="Recorded and handed to the gateway."),
+            200: OpenApiResponse(OpenApiTypes.STR, description="For XML, the CEB626Message answer."),
+            **problems(400, 404, 409, 415, 422),
+        },
+        examples=[
+            OpenApiExample(
+                "Some lines",
+                value={"reason": "商品破损 The goods arrived damaged", "items": [{"gnum": 1, "qty": "1"}]},
+                request_only=True,
+            ),
+            OpenApiExample("The whole list", value={"reason": "买家退货 The buyer sent it back"}, request_only=True),
+            OpenApiExample("Recorded", value=RETURN_EXAMPLE, response_only=True, status_codes=["201"]),
+        ],
+    )
+    @idempotent
+    def post(self, request: Request, inventory_id: int) -> HttpResponse:
+        enterprise = caller_enterprise(request)
+        inventory = selectors.inventory_for_return(enterprise=enterprise, inventory_id=inventory_id)
+        if inventory is None:
+            raise NotFoundError
+        actor = request.user.actor  # type: ignore[union-attr]
+        if request.content_type.split(";")[0].strip() in XML_TYPES:
+            return submit_return_xml_message(inventory=inventory, body=request.body, sender=enterprise, actor=actor)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        items = data.validated_data.get("items") or []
+        inventory_return = returns.inventory_return_request(
+            inventory=inventory,
+            reason=data.validated_data["reason"],
+            lines=[returns.ReturnLine(gnum=item["gnum"], qty=item["qty"]) for item in items],
+            requested_by=enterprise,
+            actor=actor,
+        )
+        return Response(outputs.InventoryReturnOutput(inventory_return).data, status=status.HTTP_201_CREATED)
+
+    def get(self, request: Request, inventory_id: int) -> Response:
+        inventory = selectors.inventory_for_return(enterprise=caller_enterprise(request), inventory_id=inventory_id)
+        if inventory is None:
+            raise NotFoundError
+        answer = outputs.InventoryReturnOutput(selectors.inventory_returns(inventory=inventory), many=True)
+        return Response(answer.data)
+
+
 TAX_ESTIMATE_EXAMPLE: dict[str, Any] = {
     "mode": "within_limits",
     "dutiable_total": "408.00",
@@ -485,12 +635,41 @@ class TaxBillOutput(serializers.Serializer[Any]):
         ref_name = "TraceTaxBillDetail"
 
 
+class ReturnLineEvent(serializers.Serializer[Any]):
+    gnum = serializers.IntegerField()
+    qty = serializers.SerializerMethodField(help_text="A decimal string.")
+
+    class Meta:
+        ref_name = "TraceReturnLine"
+
+    def get_qty(self, line: dict[str, Any]) -> str:
+        return format(line["qty"].normalize(), "f")
+
+
+class ReturnEvent(serializers.Serializer[Any]):
+    type = serializers.CharField(help_text="return")
+    at = outputs.ChinaTime(help_text="When the agent filed it.")
+    return_id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=InventoryReturn.Status.choices, help_text="Its state now.")
+    whole_list = serializers.BooleanField()
+    items = ReturnLineEvent(many=True)
+    dutiable_value = serializers.CharField(help_text="Yuan, two decimals.")
+    quota_given_back = serializers.BooleanField()
+    return_status = serializers.CharField(allow_blank=True, help_text="Customs' last CEB626 returnStatus.")
+    return_info = serializers.CharField(allow_blank=True)
+    answered_at = outputs.ChinaTime(allow_null=True)
+
+    class Meta:
+        ref_name = "TraceReturn"
+
+
 TRACE_EVENT_SHAPES: dict[str, type[serializers.Serializer[Any]]] = {
     "document_received": DocumentReceivedEvent,
     "status_change": StatusChangeEvent,
     "rule_result": RuleResultEvent,
     "tax_bill": TaxBillEvent,
     "tax_bill_status": TaxBillEvent,
+    "return": ReturnEvent,
 }
 
 
@@ -533,8 +712,8 @@ class OrderTraceApi(APIView):
         summary="Everything about one parcel: its four documents, tax estimate, status changes and rule results",
         description=(
             "Events are in time order: documents received, every status change of the list (with the customs "
-            "receipt code where one moved it) and every matching rule's result, with the two values that "
-            "disagreed (personal ones masked)."
+            "receipt code where one moved it), every matching rule's result, with the two values that "
+            "disagreed (personal ones masked), and the list's return requests (CEB625) with their state now."
         ),
         responses={200: OutputSerializer, **problems(404)},
         examples=[OpenApiExample("A declared parcel", value=TRACE_EXAMPLE, response_only=True)],

@@ -46,6 +46,18 @@ CANCEL_NOT_ALLOWED = "cancel_not_allowed_in_state"
 CANCEL_ALREADY_REQUESTED = "cancel_already_requested"
 # The cancellation can't leave for customs (no signing key of the declarant, no customs partner).
 CANCEL_NOT_SENDABLE = "cancel_not_sendable"
+# Return requests (CEB625): only a released list, within RETURN_WINDOW of its release.
+RETURN_NOT_ALLOWED = "return_not_allowed_in_state"
+RETURN_WINDOW_CLOSED = "return_window_closed"
+# A line the list does not have, a quantity not above 0, more than remains of the line, nothing left.
+RETURN_UNKNOWN_GNUM = "return_unknown_gnum"
+RETURN_QTY_NOT_POSITIVE = "return_qty_not_positive"
+RETURN_QTY_EXCEEDS_REMAINING = "return_qty_exceeds_remaining"
+RETURN_NOTHING_LEFT = "return_nothing_left"
+# A CEB625 whose InvtRefund names another list than the one of the URL.
+RETURN_OTHER_LIST = "return_names_another_list"
+# The return can't leave for customs (no signing key of the declarant, no customs partner).
+RETURN_NOT_SENDABLE = "return_not_sendable"
 # A document of a batch met a parallel request's locks twice: nothing of it was stored; send it again.
 DOCUMENT_BUSY = "document_busy"
 # A batch with no documents, or more than BATCH_MAX_DOCUMENTS.
@@ -71,6 +83,15 @@ CUSTOMS_CODES: dict[tuple[str, str], str] = {
     ("inventory", CHANGE_NOT_ALLOWED): "-621012",
     ("inventory", APPOINTMENT_REQUIRED): "-621016",
     ("inventory", NOT_YOUR_DOCUMENT): "-621016",
+}
+# Customs' codes for the same refusals of a return request (table 7-2, -625001 to -625209).
+RETURN_CUSTOMS_CODES: dict[str, str] = {
+    RETURN_NOT_ALLOWED: "-625022",
+    RETURN_UNKNOWN_GNUM: "-625209",
+    RETURN_QTY_NOT_POSITIVE: "-625001",
+    RETURN_QTY_EXCEEDS_REMAINING: "-625001",
+    RETURN_NOTHING_LEFT: "-625006",
+    RETURN_OTHER_LIST: "-625016",
 }
 
 

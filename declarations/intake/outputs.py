@@ -23,7 +23,7 @@ from core.times import ceb_time, iso_china
 from declarations.customs.spec import INVENTORY, ORDER, PAYMENT, WAYBILL, DocumentSpec, Field, Kind
 from declarations.intake.amounts import amount_text
 from declarations.intake.identity import masked_id_number
-from declarations.models import Declaration, DocumentStatus, InventoryStatus, TaxEstimate
+from declarations.models import Declaration, DocumentStatus, InventoryReturn, InventoryStatus, TaxEstimate
 
 # The documents a list waits for (``Inventory.waiting_for``).
 AWAITED_DOCUMENTS = ("order", "payment", "waybill")
@@ -293,3 +293,42 @@ class BatchOutput(serializers.Serializer[Any]):
 
     class Meta:
         ref_name = "BatchAnswer"
+
+
+class InventoryReturnItemOutput(serializers.Serializer[Any]):
+    gnum = serializers.IntegerField(help_text="The list's line.")
+    gcode = serializers.CharField()
+    gname = serializers.CharField()
+    qty = serializers.SerializerMethodField(help_text="The quantity returned, a decimal string.")
+    unit = serializers.CharField()
+    dutiable_value = serializers.CharField(help_text="Yuan, a decimal string: the estimate's, pro rata.")
+
+    class Meta:
+        ref_name = "InventoryReturnItem"
+
+    def get_qty(self, item: Any) -> str:
+        return amount_text(item.qty, None)
+
+
+class InventoryReturnOutput(serializers.Serializer[Any]):
+    """A return request (CEB625) and customs' last answer to it (CEB626)."""
+
+    id = serializers.IntegerField()
+    inventory_id = serializers.IntegerField()
+    guid = serializers.CharField(help_text="The InvtRefundHead guid customs' answer names.")
+    reason = serializers.CharField()
+    whole_list = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=InventoryReturn.Status.choices)
+    items = InventoryReturnItemOutput(many=True)
+    dutiable_value = serializers.CharField(help_text="Yuan, two decimals: what the lines returned are worth.")
+    quota_given_back = serializers.BooleanField(help_text="True once customs concluded it and the quota took it back.")
+    quota_amount = serializers.CharField(help_text="Yuan given back to the buyer's annual quota.")
+    return_status = serializers.CharField(allow_blank=True, help_text="Customs' last CEB626 returnStatus.")
+    return_info = serializers.CharField(allow_blank=True)
+    created_at = ChinaTime()
+    sent_at = ChinaTime(allow_null=True)
+    answered_at = ChinaTime(allow_null=True)
+    concluded_at = ChinaTime(allow_null=True)
+
+    class Meta:
+        ref_name = "InventoryReturn"

@@ -1,5 +1,6 @@
 """The four import documents: order (CEB311), payment (CEB411), waybill (CEB511) and
-declaration list, or inventory (CEB621), with the list's cancellation request (CEB623).
+declaration list, or inventory (CEB621), with the list's cancellation request (CEB623) and
+its return requests (CEB625).
 
 Columns follow the message specification (declarations/spec.py). ID numbers are stored
 encrypted, with a keyed hash of the normalised number for lookups; the plaintext is never
@@ -518,3 +519,96 @@ class InventoryCancellation(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.inventory}: {self.reason[:40]}"
+
+
+class InventoryReturn(TimeStampedModel):
+    """A return request of a released list (退货申请, CEB625), whole or of some lines; sent to
+    customs by the gateway and answered by CEB626. It never moves the list's lifecycle: the
+    list stays released, and what customs concluded goes back to the buyer's annual quota."""
+
+    class Status(models.TextChoices):
+        RECORDED = "recorded", _("recorded")
+        SENT = "sent", _("sent to customs")
+        ENTERED = "entered", _("entered by customs")  # CEB626 120
+        CONCLUDED = "concluded", _("concluded")  # CEB626 399
+        REFUSED = "refused", _("refused")  # CEB626 100 or a negative code
+
+    inventory = models.ForeignKey(Inventory, on_delete=models.PROTECT, related_name="returns")
+    requested_by = models.ForeignKey(Enterprise, on_delete=models.PROTECT, related_name="+")
+    # The InvtRefundHead guid of the CEB625 (36 characters, upper case): customs' answer names it.
+    guid = models.CharField(_("guid"), max_length=36, unique=True)
+    reason = models.CharField(_("reason"), max_length=1000)
+    whole_list = models.BooleanField(_("whole list"), default=False)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.RECORDED)
+    # Customs' last answer (CEB626): its returnStatus, returnInfo and returnTime.
+    return_status = models.CharField(_("customs return status"), max_length=10, blank=True)
+    return_info = models.CharField(_("customs return info"), max_length=1000, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    concluded_at = models.DateTimeField(_("concluded at"), null=True, blank=True)
+    # The dutiable value of the goods returned (CNY, two decimals): the estimate's item values
+    # pro rata to the quantity returned.
+    dutiable_value = models.DecimalField(_("dutiable value returned"), max_digits=19, decimal_places=2)
+    # What went back to the buyer's annual quota at the conclusion (set once: a repeated 399
+    # gives back nothing more).
+    quota_given_back = models.BooleanField(_("given back to the quota"), default=False)
+    quota_amount = models.DecimalField(_("amount given back"), max_digits=19, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = _("return request")
+        verbose_name_plural = _("return requests")
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="inventory_return_reason_required"),
+            models.CheckConstraint(
+                condition=Q(status__in=["recorded", "sent", "entered", "concluded", "refused"]),
+                name="inventory_return_status_valid",
+            ),
+            models.CheckConstraint(condition=Q(dutiable_value__gte=0), name="inventory_return_value_non_negative"),
+            models.CheckConstraint(
+                condition=Q(quota_amount__gte=0) & Q(quota_amount__lte=models.F("dutiable_value")),
+                name="inventory_return_quota_amount_range",
+            ),
+            # Only a concluded return gives anything back.
+            models.CheckConstraint(
+                condition=Q(quota_given_back=False) | Q(status="concluded"),
+                name="inventory_return_quota_only_concluded",
+            ),
+        ]
+        indexes = [
+            # What remains of a list to return, and its returns in the trace: WHERE inventory_id = ?
+            # (the foreign key's own index); customs' answer without a known guid:
+            # WHERE inventory_id = ? AND status IN (open) ORDER BY created_at.
+            models.Index(
+                fields=["inventory", "created_at"],
+                condition=Q(status__in=["recorded", "sent", "entered"]),
+                name="inventory_return_open_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inventory}: {self.reason[:40]}"
+
+
+class InventoryReturnItem(models.Model):
+    """One line of a return: the list's line (``gnum``) and the quantity returned."""
+
+    inventory_return = models.ForeignKey(InventoryReturn, on_delete=models.CASCADE, related_name="items")
+    gnum = models.IntegerField(_("gnum"))
+    gcode = models.CharField(_("gcode"), max_length=10)
+    gname = models.CharField(_("gname"), max_length=250)
+    qty = models.DecimalField(_("qty"), max_digits=19, decimal_places=5)
+    unit = models.CharField(_("unit"), max_length=3)
+    dutiable_value = models.DecimalField(_("dutiable value returned"), max_digits=19, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("return request item")
+        verbose_name_plural = _("return request items")
+        ordering = ("gnum",)
+        constraints = [
+            models.UniqueConstraint(fields=["inventory_return", "gnum"], name="inventory_return_item_gnum_unique"),
+            models.CheckConstraint(condition=Q(qty__gt=0), name="inventory_return_item_qty_positive"),
+            models.CheckConstraint(condition=Q(dutiable_value__gte=0), name="inventory_return_item_value_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gnum} {self.gname} x {self.qty}"

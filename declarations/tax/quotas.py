@@ -1,5 +1,6 @@
 """Buyers' quotas: reserved when a list is declared, consumed at release, restored on
-rejection, cancellation, and returns within 30 days of release.
+rejection, cancellation, and returns within 30 days of release (receipt 700, or the value a
+return request customs concluded, CEB626 399: ``quota_give_back_returned``).
 
 Two lists of one buyer declared at the same instant must not both fit into one remaining
 quota: the buyer's year row is locked (SELECT … FOR UPDATE, with a lock timeout) before it is
@@ -12,9 +13,18 @@ import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from declarations.models import BuyerYearQuota, Inventory, InventoryStatus, InventoryStatusChange, QuotaReservation
+from declarations.models import (
+    BuyerYearQuota,
+    Inventory,
+    InventoryReturn,
+    InventoryStatus,
+    InventoryStatusChange,
+    QuotaReservation,
+)
 from declarations.tax import calculation as tax
 
 LOCK_TIMEOUT = "5s"
@@ -158,7 +168,9 @@ def quota_give_back(*, inventory: Inventory) -> bool:
     return True
 
 
-def _released_at(inventory: Inventory) -> datetime.datetime | None:
+def inventory_released_at(*, inventory: Inventory) -> datetime.datetime | None:
+    """When customs released the list: the returnTime of its applied 800 receipt (or, without
+    one, when it was recorded); None if it never was."""
     change = (
         InventoryStatusChange.objects.filter(inventory=inventory, to_status=InventoryStatus.RELEASED, applied=True)
         .order_by("-created_at")
@@ -183,7 +195,43 @@ def quota_on_status(*, inventory: Inventory, status: str) -> None:
     elif status in GIVE_BACK_ON:
         _give_back(reservation)
     elif status == InventoryStatus.RETURNED:
-        released_at = _released_at(inventory)
+        released_at = inventory_released_at(inventory=inventory)
         within = released_at is None or timezone.now() - released_at <= RETURN_WINDOW
         if within:
             _give_back(reservation)
+
+
+def quota_give_back_returned(*, inventory_return: InventoryReturn) -> Decimal:
+    """Give back to the buyer's annual quota the dutiable value of a return customs concluded
+    (CEB626 399), once; the amount given back (0 when it was given back before, or the list
+    holds nothing consumed).
+
+    1. The return's own flag is set by compare-and-swap: a repeated 399 (or a second worker)
+       finds it set and gives back nothing more.
+    2. The buyer's year row is lowered by ONE conditional UPDATE, never below zero.
+    3. The list's reservation keeps what is still consumed, so a later cancellation or receipt
+       700 gives back only the rest.
+
+    Runs in the caller's transaction (the one applying customs' answer).
+    """
+    assert transaction.get_connection().in_atomic_block  # noqa: S101 - a contract of the caller
+    reservation = (
+        QuotaReservation.objects.select_for_update()
+        .filter(inventory_id=inventory_return.inventory_id, state=QuotaReservation.State.CONSUMED)
+        .first()
+    )
+    amount = min(inventory_return.dutiable_value, reservation.amount) if reservation is not None else Decimal(0)
+    flagged = InventoryReturn.objects.filter(
+        pk=inventory_return.pk, status=InventoryReturn.Status.CONCLUDED, quota_given_back=False
+    ).update(quota_given_back=True, quota_amount=amount)
+    if not flagged:
+        return Decimal(0)
+    inventory_return.quota_given_back, inventory_return.quota_amount = True, amount
+    if reservation is None or amount <= 0:
+        return Decimal(0)
+    BuyerYearQuota.objects.filter(pk=reservation.quota_id, consumed__gt=0).update(
+        consumed=Greatest(F("consumed") - amount, Value(Decimal(0)))
+    )
+    reservation.amount -= amount
+    reservation.save(update_fields=["amount", "updated_at"])
+    return amount

@@ -15,8 +15,11 @@ page and the change page of every model registered in the admin.
 from __future__ import annotations
 
 import datetime
+import functools
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -46,6 +49,7 @@ from declarations.models import (
     Inventory,
     InventoryCancellation,
     InventoryInReview,
+    InventoryReturn,
     Order,
     Payment,
     PositiveListEntry,
@@ -55,6 +59,16 @@ from declarations.models import (
     Waybill,
 )
 from declarations.tests.helpers import BUYER_ID_ENDING_X, Send, url
+from finance.models import (
+    GuaranteeAccount,
+    GuaranteeCoverage,
+    GuaranteeMovement,
+    GuaranteeReservation,
+    GuaranteeShortfall,
+    TaxBill,
+    TaxBillItem,
+    TaxBillStatusChange,
+)
 from risk.models import (
     Assessment,
     GoodsRestriction,
@@ -256,6 +270,82 @@ def _risk_rows(w: World, model: type[Model]) -> tuple[Model | None, Model | None
     return found[0], found[1]
 
 
+def _finance_rows(w: World, model: type[Model]) -> tuple[Model | None, Model | None]:
+    """Finance's rows of the near and the far list: each agent guarantees its list (an account,
+    a reservation, a shortfall, a bill with an item and a status, the ledger)."""
+    found: list[Model] = []
+    for inventory, park, agent in ((w.near, w.park, w.near_agent), (w.far, w.far_park, w.far_agent)):
+        assert agent.customs_code is not None
+        account, _created = GuaranteeAccount.objects.get_or_create(
+            code=agent.customs_code, defaults={"name": agent.name, "amount": Decimal(100)}
+        )
+        key = {"inventory_id": inventory.pk, "list_version": inventory.version}
+        where = {"customs_code": inventory.customs_code, "park_code": park.code, "cop_no": inventory.cop_no}
+        bill, _created = TaxBill.objects.get_or_create(
+            tax_no=f"TAX-{inventory.pk}",
+            defaults={
+                **key,
+                "invt_no": f"{inventory.pk}",
+                "assure_code": agent.customs_code,
+                "agent_code": agent.customs_code,
+                "customs_code": inventory.customs_code,
+                "status": "1",
+                "customs_tax": Decimal(0),
+                "value_added_tax": Decimal(1),
+                "consumption_tax": Decimal(0),
+                "tax_total": Decimal(1),
+                "issued_at": inventory.created_at,
+            },
+        )
+        rows: dict[type[Model], Model] = {
+            GuaranteeAccount: account,
+            TaxBill: bill,
+            TaxBillItem: TaxBillItem.objects.get_or_create(
+                bill=bill,
+                gnum=1,
+                defaults={
+                    "gcode": "1901101000",
+                    "tax_price": Decimal(10),
+                    "customs_tax": Decimal(0),
+                    "value_added_tax": Decimal(1),
+                    "consumption_tax": Decimal(0),
+                },
+            )[0],
+            TaxBillStatusChange: TaxBillStatusChange.objects.get_or_create(
+                tax_no=bill.tax_no,
+                message_guid="m",
+                defaults={"bill": bill, "status": "1", "occurred_at": bill.issued_at},
+            )[0],
+            GuaranteeMovement: GuaranteeMovement.objects.get_or_create(account=account, kind="adjust")[0],
+            GuaranteeReservation: GuaranteeReservation.objects.get_or_create(
+                **key,
+                defaults={
+                    **where,
+                    "account": account,
+                    "agent_code": agent.customs_code,
+                    "ebc_code": inventory.ebc_code,
+                    "estimated_tax": Decimal(1),
+                    "customs_class": "regular",
+                    "ratio": Decimal(1),
+                    "amount": Decimal(1),
+                    "state": "reserved",
+                },
+            )[0],
+            GuaranteeShortfall: GuaranteeShortfall.objects.get_or_create(
+                **key,
+                defaults={
+                    **where,
+                    "account": account,
+                    "assure_code": agent.customs_code,
+                    "required": Decimal(1000),
+                    "available": Decimal(1),
+                },
+            )[0],
+        }
+        found.append(rows[model])
+    return found[0], found[1]
+
+
 def _audit(w: World) -> tuple[Model | None, Model | None]:
     def about(enterprise: Enterprise) -> AuditEntry:
         key = ApiKey.objects.filter(enterprise=enterprise).first()
@@ -295,6 +385,7 @@ ROWS: dict[type[Model], Callable[[World], tuple[Model | None, Model | None]]] = 
     Payment: _parcel(Payment, "ebp_code", "order_no"),
     Waybill: _parcel(Waybill, "logistics_code", "logistics_no"),
     InventoryCancellation: _by_list(InventoryCancellation),
+    InventoryReturn: _by_list(InventoryReturn),
     TaxEstimate: _by_list(TaxEstimate),
     BuyerYearQuota: lambda w: (
         BuyerYearQuota.objects.get(reservations__inventory=w.near),
@@ -316,6 +407,20 @@ ROWS: dict[type[Model], Callable[[World], tuple[Model | None, Model | None]]] = 
         CreditConsent.objects.filter(grantor=w.far_agent).first(),
     ),
     CustomsClass: _nationwide(CustomsClass),
+    # Finance's rows go with the list's district and park, the guarantor's park (finance/scope.py).
+    **{
+        model: functools.partial(_finance_rows, model=model)
+        for model in (
+            GuaranteeAccount,
+            GuaranteeMovement,
+            GuaranteeReservation,
+            GuaranteeShortfall,
+            TaxBill,
+            TaxBillItem,
+            TaxBillStatusChange,
+        )
+    },
+    GuaranteeCoverage: _nationwide(GuaranteeCoverage),
     # The risk review queue shows lists in review (none here; declarations/tests/test_risk_review.py).
     InventoryInReview: lambda _world: (None, None),
     # Risk's findings go with the list's district or park (risk/scope.py); its tables are nationwide.
@@ -348,6 +453,13 @@ def world(send: Send, park: Park, parties: dict[str, Persona]) -> World:
     far_list = send_as(far, far_documents())
     for inventory, agent in ((near, parties["agent"].enterprise), (far_list, far["agent"].enterprise)):
         InventoryCancellation.objects.create(inventory=inventory, requested_by=agent, reason="the buyer cancelled")
+        InventoryReturn.objects.create(
+            inventory=inventory,
+            requested_by=agent,
+            guid=str(uuid.uuid4()).upper(),
+            reason="the buyer sent it back",
+            dutiable_value=Decimal(0),
+        )
 
     return World(
         near=near,

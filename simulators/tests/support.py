@@ -291,3 +291,37 @@ def cancel_message(*, invt_no: str, cop_no: str, agent_code: str = AGENT) -> etr
     for name, value in (("copCode", agent_code), ("copName", "测试企业"), ("dxpMode", "DXP"), ("dxpId", "DXPENT0001")):
         etree.SubElement(transfer, q(name)).text = value
     return root
+
+
+def refund_message(
+    *, invt_no: str, cop_no: str, lines: Iterable[tuple[int, str]], agent_code: str = AGENT
+) -> etree._Element:
+    """A CEB625 asking to return ``lines`` ((gnum, qty) pairs) of a released list, unsigned."""
+    guid = new_guid()
+    root = etree.Element(q("CEB625Message"), {"guid": guid, "version": "1.0"}, nsmap={"ceb": CEB_NS})
+    refund = etree.SubElement(root, q("InvtRefund"))
+    head = etree.SubElement(refund, q("InvtRefundHead"))
+    values = {
+        "guid": guid, "appType": "1", "appTime": "20260101100000", "appStatus": "2", "customsCode": "3700",
+        "orderNo": "order2016030811340001", "ebpCode": "1101110325", "ebpName": "测试企业", "ebcCode": EBC,
+        "ebcName": "测试企业", "logisticsNo": "L201603081138007", "logisticsCode": "1101180326",
+        "logisticsName": "测试物流企业", "copNo": cop_no, "invtNo": invt_no, "buyerIdType": "1",
+        "buyerIdNumber": "110105199003070017", "buyerName": "王小明", "buyerTelephone": "13800000000",
+        "agentCode": agent_code, "agentName": "测试企业", "reason": "buyer sent it back",
+    }  # fmt: skip
+    for name, value in values.items():
+        etree.SubElement(head, q(name)).text = value
+    for gnum, qty in lines:
+        line = etree.SubElement(refund, q("InvtRefundList"))
+        for name, value in (
+            ("gnum", str(gnum)),
+            ("gcode", "3304990010"),
+            ("gname", "goods"),
+            ("qty", qty),
+            ("unit", "007"),
+        ):
+            etree.SubElement(line, q(name)).text = value
+    transfer = etree.SubElement(root, q("BaseTransfer"))
+    for name, value in (("copCode", agent_code), ("copName", "测试企业"), ("dxpMode", "DXP"), ("dxpId", "DXPENT0001")):
+        etree.SubElement(transfer, q(name)).text = value
+    return root

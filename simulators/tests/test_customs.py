@@ -23,6 +23,7 @@ from simulators.tests.support import (
     lists_message,
     order_message,
     q,
+    refund_message,
     sign,
     to_bytes,
 )
@@ -331,3 +332,89 @@ def test_a_released_list_is_cancelled_ceb624(customs: Start, receiver: Receiver,
         for number in (invt_no, "370020269999999999")
     }
     assert by_invt_no == {invt_no: ["120", "399"], "370020269999999999": ["-623003"]}
+
+
+def _released_list(simulator: CustomsSimulator, receiver: Receiver, agent: Identity, cop_no: str) -> str:
+    """A list of two lines (one piece each) released by the simulator; its invtNo."""
+    post(simulator, to_bytes(sign(inventory_message(cop_no=cop_no), agent)))
+    released = receiver.wait_for(lambda cs: any(c.message_type == "CEB816Message" for c in cs))
+    return next(c.first("invtNo") for c in released if c.message_type == "CEB622Message" and c.first("invtNo"))
+
+
+def _of(callbacks: list[Callback], message_type: str) -> list[Callback]:
+    return [c for c in callbacks if c.message_type == message_type]
+
+
+def test_a_whole_return_is_entered_concluded_and_its_bill_voided(
+    customs: Start, receiver: Receiver, agent: Identity
+) -> None:
+    simulator = customs()
+    invt_no = _released_list(simulator, receiver, agent, "COPREFUND1")
+
+    response = post(
+        simulator,
+        to_bytes(sign(refund_message(invt_no=invt_no, cop_no="COPREFUND1", lines=[(1, "1"), (2, "1")]), agent)),
+    )
+
+    assert response.status_code == 200
+    callbacks = receiver.wait_for(lambda cs: bool(_of(cs, "CEB818Message")))
+    time.sleep(0.8)  # a bill issued again would follow the CEB818 within a step
+    callbacks = receiver.received()
+    answers = _of(callbacks, "CEB626Message")
+    for callback in (*answers, *_of(callbacks, "CEB818Message")):
+        assert_valid(callback)
+        assert_signed(callback)
+    assert [a.first("returnStatus") for a in answers] == ["120", "399"]
+    assert answers[0].first("copNo") == "COPREFUND1"
+    [void] = _of(callbacks, "CEB818Message")
+    assert (void.first("invtNo"), void.first("taxNo"), void.first("status")) == (invt_no, f"TAX{invt_no}", "3")
+    assert [b.first("taxNo") for b in _of(callbacks, "CEB816Message")] == [f"TAX{invt_no}"]
+
+
+def test_a_partial_return_voids_the_bill_and_issues_one_for_the_goods_left(
+    customs: Start, receiver: Receiver, agent: Identity
+) -> None:
+    simulator = customs()
+    invt_no = _released_list(simulator, receiver, agent, "COPREFUND2")
+
+    post(simulator, to_bytes(sign(refund_message(invt_no=invt_no, cop_no="COPREFUND2", lines=[(1, "1")]), agent)))
+    callbacks = receiver.wait_for(lambda cs: len(_of(cs, "CEB816Message")) >= 2)
+
+    [void] = _of(callbacks, "CEB818Message")
+    assert (void.first("taxNo"), void.first("status")) == (f"TAX{invt_no}", "3")
+    reissued = _of(callbacks, "CEB816Message")[-1]
+    assert_valid(reissued)
+    assert reissued.first("taxNo") == f"TAX{invt_no}R1"
+    assert [e.text for e in reissued.root.iter(q("gnum"))] == ["2"]
+
+    # The rest goes back too: the bill issued again is voided, and nothing is left to bill.
+    post(simulator, to_bytes(sign(refund_message(invt_no=invt_no, cop_no="COPREFUND2", lines=[(2, "1")]), agent)))
+    callbacks = receiver.wait_for(lambda cs: len(_of(cs, "CEB818Message")) >= 2)
+    time.sleep(0.8)
+    callbacks = receiver.received()
+    assert [v.first("taxNo") for v in _of(callbacks, "CEB818Message")] == [f"TAX{invt_no}", f"TAX{invt_no}R1"]
+    assert len(_of(callbacks, "CEB816Message")) == 2
+    assert [a.first("returnStatus") for a in _of(callbacks, "CEB626Message")] == ["120", "399", "120", "399"]
+
+
+def test_a_return_of_an_unknown_or_cancelled_list_or_beyond_its_quantity_is_refused(
+    customs: Start, receiver: Receiver, agent: Identity
+) -> None:
+    simulator = customs()
+    invt_no = _released_list(simulator, receiver, agent, "COPREFUND3")
+
+    post(simulator, to_bytes(sign(refund_message(invt_no="370020269999999999", cop_no="X", lines=[(1, "1")]), agent)))
+    post(simulator, to_bytes(sign(refund_message(invt_no=invt_no, cop_no="COPREFUND3", lines=[(1, "2")]), agent)))
+    post(simulator, to_bytes(sign(refund_message(invt_no=invt_no, cop_no="COPREFUND3", lines=[(9, "1")]), agent)))
+    refused = receiver.wait_for(lambda cs: len(_of(cs, "CEB626Message")) >= 3)
+    post(simulator, to_bytes(sign(cancel_message(invt_no=invt_no, cop_no="COPREFUND3"), agent)))
+    receiver.wait_for(lambda cs: "399" in [c.first("returnStatus") for c in _of(cs, "CEB624Message")])
+    post(simulator, to_bytes(sign(refund_message(invt_no=invt_no, cop_no="COPREFUND3", lines=[(1, "1")]), agent)))
+    refused = receiver.wait_for(lambda cs: len(_of(cs, "CEB626Message")) >= 4)
+
+    for answer in _of(refused, "CEB626Message"):
+        assert_valid(answer)
+    assert sorted(a.first("returnStatus") for a in _of(refused, "CEB626Message")) == sorted(
+        ["-625016", "-625001", "-625209", "-625022"]
+    )
+    assert not _of(refused, "CEB818Message")

@@ -7,7 +7,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("declarations", "0018_risk_review_states"),
+        ("declarations", "0019_inventory_returns"),
         ("finance", "0002_cover_ratios_and_earlier_bills"),
     ]
 
