@@ -88,6 +88,8 @@ class CustomsConfig:
     workers: int = 32
     # More lists than this in one CEB621: each is answered -621030 (the schema's own limit is 100).
     max_lists: int = 100
+    # After a released list's bill: a CEB818 summarising it, then one with its payment notice (paid).
+    settle_tax: bool = True
 
     @property
     def effective_fail_rate(self) -> float:
@@ -382,6 +384,10 @@ class CustomsSimulator(SimulatorProcess):
             steps.append(step)
             if status == "800":
                 steps.append(lambda: self._tax_bill(record))
+                if self.config.settle_tax:
+                    # Customs summarises the bill, then the summary is paid (its payment notice).
+                    steps.append(lambda: self._bill_status(record, "2"))
+                    steps.append(lambda: self._bill_status(record, "2", ent_duty_no=f"DUTY{record.invt_no}"))
         self._chain(steps)
 
     def _tax_bill(
@@ -549,7 +555,10 @@ class CustomsSimulator(SimulatorProcess):
             body = ceb.receipt("CEB624Message", new_guid(), [values])
             return Outgoing(body, new_webhook_id(), "CEB624Message", {"invtNo": invt_no, "returnStatus": status})
 
-        self._chain([functools.partial(step, status) for status in statuses])
+        steps: list[Callable[[], Outgoing | None]] = [functools.partial(step, status) for status in statuses]
+        if "399" in statuses and record is not None:
+            steps.append(lambda: self._bill_status(record, "3"))  # a cancelled list's tax is voided
+        self._chain(steps)
         return {"invtNo": invt_no, "plan": " -> ".join(statuses)}
 
     # --- Return requests ---------------------------------------------------------------------
@@ -636,6 +645,28 @@ class CustomsSimulator(SimulatorProcess):
     def _next_tax_no(self, record: ListRecord) -> str:
         with self._lock:
             return f"TAX{record.invt_no}R{record.refunds}"
+
+    def _bill_status(self, record: ListRecord, status: str, *, ent_duty_no: str = "") -> Outgoing | None:
+        """A CEB818 of the bill in force: ``2`` summarised (with ``ent_duty_no``: paid), ``3`` void.
+        None when the list has no bill in force (a list cancelled meanwhile)."""
+        with self._lock:
+            tax_no = record.tax_no
+            if status == "3":
+                record.tax_no = ""
+        if not tax_no:
+            return None
+        values = {
+            "guid": new_guid(),
+            "returnTime": return_time(),
+            "invtNo": record.invt_no,
+            "taxNo": tax_no,
+            "status": status,
+            "entDutyNo": ent_duty_no or None,
+            "assureCode": record.head.get("assureCode"),
+        }
+        body = ceb.tax_status(new_guid(), [values])
+        summary = {"invtNo": record.invt_no, "taxNo": tax_no, "status": status, "entDutyNo": ent_duty_no}
+        return Outgoing(body, new_webhook_id(), "CEB818Message", summary)
 
     def _void_bill(self, record: ListRecord, reissue: list[dict[int, Decimal]]) -> Outgoing:
         """The CEB818 voiding the bill in force; ``reissue`` receives what remains of each line
@@ -734,6 +765,14 @@ def _document_return(head_name: str, head: dict[str, str], status: str, info: st
 # --- Command line -------------------------------------------------------------------------------
 
 
+def _flag(text: str) -> bool:
+    if text.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if text.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{text!r} is not true or false")
+
+
 def parse_config(argv: Sequence[str] | None = None) -> CustomsConfig:
     parser = argparse.ArgumentParser(prog="python -m simulators.customs", description=__doc__)
     opt = add_option
@@ -793,6 +832,14 @@ def parse_config(argv: Sequence[str] | None = None) -> CustomsConfig:
         default="100",
         help_text="lists one CEB621 may hold; beyond, each is answered -621030",
         kind=int,
+    )
+    opt(
+        parser,
+        ENV_PREFIX,
+        "--settle-tax",
+        default="true",
+        help_text="after each bill, send CEB818 summarised then paid (true/false)",
+        kind=_flag,
     )
     args = parser.parse_args(argv)
     if not args.secret:

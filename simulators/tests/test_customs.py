@@ -239,7 +239,7 @@ def test_chaos_sends_a_duplicate_with_the_same_webhook_id_and_a_late_120(
 
     post(simulator, to_bytes(sign(inventory_message(), agent)))
 
-    callbacks = receiver.wait_for(lambda cs: len(cs) >= 6)
+    callbacks = receiver.wait_for(lambda cs: sum(c.message_type == "CEB622Message" for c in cs) >= 5)
     receipts = [c for c in callbacks if c.message_type == "CEB622Message"]
     assert statuses(callbacks) == ["2", "120", "120", "800", "120"]
     first, duplicate, late = receipts[1], receipts[2], receipts[4]
@@ -312,6 +312,37 @@ def test_health_and_messages(customs: Start, agent: Identity) -> None:
     assert messages["received"][0]["signers"] == [agent.code]
 
 
+def test_a_released_list_s_bill_is_summarised_then_paid_ceb818(
+    customs: Start, receiver: Receiver, agent: Identity
+) -> None:
+    simulator = customs(step_delay=0.01)
+
+    post(simulator, to_bytes(sign(inventory_message(cop_no="COPSETTLE"), agent)))
+
+    callbacks = receiver.wait_for(lambda cs: sum(c.message_type == "CEB818Message" for c in cs) >= 2)
+    after_release = [c.message_type for c in callbacks if c.message_type != "CEB622Message"]
+    assert after_release == ["CEB816Message", "CEB818Message", "CEB818Message"]
+    bill, summarised, paid = (c for c in callbacks if c.message_type != "CEB622Message")
+    tax_no = bill.first("taxNo")
+    assert [(c.first("taxNo"), c.first("status"), c.first("entDutyNo")) for c in (summarised, paid)] == [
+        (tax_no, "2", ""),
+        (tax_no, "2", f"DUTY{bill.first('invtNo')}"),
+    ]
+    for callback in (summarised, paid):
+        assert_valid(callback)
+        assert_signed(callback)
+
+
+def test_without_settlement_the_bill_is_the_last_message(customs: Start, receiver: Receiver, agent: Identity) -> None:
+    simulator = customs(step_delay=0.01, settle_tax=False)
+
+    post(simulator, to_bytes(sign(inventory_message(cop_no="COPNOSETTLE"), agent)))
+    receiver.wait_for(lambda cs: any(c.message_type == "CEB816Message" for c in cs))
+    time.sleep(0.3)
+
+    assert not [c for c in receiver.callbacks if c.message_type == "CEB818Message"]
+
+
 def test_a_released_list_is_cancelled_ceb624(customs: Start, receiver: Receiver, agent: Identity) -> None:
     simulator = customs()
     post(simulator, to_bytes(sign(inventory_message(cop_no="COPCANCEL"), agent)))
@@ -332,6 +363,12 @@ def test_a_released_list_is_cancelled_ceb624(customs: Start, receiver: Receiver,
         for number in (invt_no, "370020269999999999")
     }
     assert by_invt_no == {invt_no: ["120", "399"], "370020269999999999": ["-623003"]}
+    voided = receiver.wait_for(
+        lambda cs: any(c.first("status") == "3" for c in cs if c.message_type == "CEB818Message")
+    )
+    assert [c.first("invtNo") for c in voided if c.message_type == "CEB818Message" and c.first("status") == "3"] == [
+        invt_no
+    ]
 
 
 def _released_list(simulator: CustomsSimulator, receiver: Receiver, agent: Identity, cop_no: str) -> str:
@@ -348,7 +385,7 @@ def _of(callbacks: list[Callback], message_type: str) -> list[Callback]:
 def test_a_whole_return_is_entered_concluded_and_its_bill_voided(
     customs: Start, receiver: Receiver, agent: Identity
 ) -> None:
-    simulator = customs()
+    simulator = customs(settle_tax=False)
     invt_no = _released_list(simulator, receiver, agent, "COPREFUND1")
 
     response = post(
@@ -374,7 +411,7 @@ def test_a_whole_return_is_entered_concluded_and_its_bill_voided(
 def test_a_partial_return_voids_the_bill_and_issues_one_for_the_goods_left(
     customs: Start, receiver: Receiver, agent: Identity
 ) -> None:
-    simulator = customs()
+    simulator = customs(settle_tax=False)
     invt_no = _released_list(simulator, receiver, agent, "COPREFUND2")
 
     post(simulator, to_bytes(sign(refund_message(invt_no=invt_no, cop_no="COPREFUND2", lines=[(1, "1")]), agent)))
@@ -400,7 +437,7 @@ def test_a_partial_return_voids_the_bill_and_issues_one_for_the_goods_left(
 def test_a_return_of_an_unknown_or_cancelled_list_or_beyond_its_quantity_is_refused(
     customs: Start, receiver: Receiver, agent: Identity
 ) -> None:
-    simulator = customs()
+    simulator = customs(settle_tax=False)
     invt_no = _released_list(simulator, receiver, agent, "COPREFUND3")
 
     post(simulator, to_bytes(sign(refund_message(invt_no="370020269999999999", cop_no="X", lines=[(1, "1")]), agent)))
@@ -409,6 +446,7 @@ def test_a_return_of_an_unknown_or_cancelled_list_or_beyond_its_quantity_is_refu
     refused = receiver.wait_for(lambda cs: len(_of(cs, "CEB626Message")) >= 3)
     post(simulator, to_bytes(sign(cancel_message(invt_no=invt_no, cop_no="COPREFUND3"), agent)))
     receiver.wait_for(lambda cs: "399" in [c.first("returnStatus") for c in _of(cs, "CEB624Message")])
+    receiver.wait_for(lambda cs: bool(_of(cs, "CEB818Message")))  # the cancelled list's bill voided
     post(simulator, to_bytes(sign(refund_message(invt_no=invt_no, cop_no="COPREFUND3", lines=[(1, "1")]), agent)))
     refused = receiver.wait_for(lambda cs: len(_of(cs, "CEB626Message")) >= 4)
 
@@ -417,4 +455,5 @@ def test_a_return_of_an_unknown_or_cancelled_list_or_beyond_its_quantity_is_refu
     assert sorted(a.first("returnStatus") for a in _of(refused, "CEB626Message")) == sorted(
         ["-625016", "-625001", "-625209", "-625022"]
     )
-    assert not _of(refused, "CEB818Message")
+    # The only status change is the cancellation's void: no refused return touched the bill.
+    assert [c.first("status") for c in _of(refused, "CEB818Message")] == ["3"]
