@@ -27,9 +27,10 @@ from pytest_django.live_server_helper import LiveServer
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
+from core.audit import Actor
 from core.errors import Conflict
 from declarations.customs import gateway, xml
-from declarations.intake import services
+from declarations.intake import examples, services
 from declarations.models import (
     Inventory,
     InventoryCancellation,
@@ -41,7 +42,9 @@ from declarations.models import (
 from declarations.tests.customs_xml import ceb, message_xml
 from declarations.tests.helpers import AGENT_CODE, Send, url
 from declarations.tests.parcels import BUYER_ID, list_of, parcel, quota, receipt, submit
+from finance import guarantees
 from finance.models import TaxBill
+from finance.participant import FinanceParticipant
 from risk.models import Assessment, RiskRule, WatchListEntry
 from risk.participant import RiskParticipant
 from single_window import declare as contract
@@ -395,22 +398,26 @@ def customs_simulator(
                 process.wait()
 
 
-def _run_until_released(inventory: Inventory, *, timeout: float = 20.0) -> Inventory:
+def _run_until_released(inventory: Inventory, *, timeout: float = 20.0, paid: bool = False) -> Inventory:
     """Relay the outbox and apply the inbox, as the workers would, until customs released the
-    list and its tax bill is in."""
+    list and its tax bill is in (with ``paid``: until customs reported the bill paid)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         outbox_relay_batch()
         for message_id in inbox.inbox_pending_ids():
             inbox.inbox_apply(message_id=message_id)
         inventory.refresh_from_db()
-        if inventory.status == InventoryStatus.RELEASED and TaxBill.objects.filter(inventory_id=inventory.pk).exists():
+        bills = TaxBill.objects.filter(inventory_id=inventory.pk)
+        if paid:
+            bills = bills.exclude(ent_duty_no="")
+        if inventory.status == InventoryStatus.RELEASED and bills.exists():
             return inventory
         time.sleep(0.1)
     pytest.fail(f"the list is {inventory.status} after {timeout} s")
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("finance_participant")
 def test_a_declared_list_is_signed_sent_to_customs_and_released_with_its_tax_bill(
     reseed_after_flush: None,
     send: Send,
@@ -420,10 +427,17 @@ def test_a_declared_list_is_signed_sent_to_customs_and_released_with_its_tax_bil
 ) -> None:
     partner, _secret = customs
     Partner.objects.filter(pk=partner.pk).update(endpoint_url=f"{customs_simulator}/ceb")
+    guarantee = guarantees.account_create(
+        code=examples.INVENTORY["assure_code"],
+        name="担保企业",
+        amount=Decimal("1000.00"),
+        actor=Actor.system("test"),
+        reason="bank guarantee",
+    )
     docs = parcel(10)
 
     submit(send, docs)
-    inventory = _run_until_released(list_of(docs))
+    inventory = _run_until_released(list_of(docs), paid=True)
 
     message = only_message()
     assert message.state == OutboxState.SENT
@@ -456,6 +470,25 @@ def test_a_declared_list_is_signed_sent_to_customs_and_released_with_its_tax_bil
     }
     assert differences == expected
     assert bill.invt_no == inventory.invt_no
+    # The guarantee: reserved at declare, used by the bill, free again once customs said it was paid.
+    assert (bill.status, bill.ent_duty_no, bill.guarantee_effect) == ("2", f"DUTY{inventory.invt_no}", "freed")
+    guarantee.refresh_from_db()
+    assert (guarantee.reserved, guarantee.used) == (Decimal(0), Decimal(0))
+    assert list(guarantee.movements.order_by("id").values_list("kind", flat=True)) == [
+        "adjust",
+        "reserve",
+        "release",
+        "bill",
+        "free",
+    ]
+
+
+@pytest.fixture
+def finance_participant() -> Iterator[None]:
+    """The guarantee in the declare step (off in the test settings)."""
+    contract.register_participant(FinanceParticipant())
+    yield
+    contract.unregister_participant("finance")
 
 
 @pytest.fixture
