@@ -27,11 +27,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import Actor, audit_record
 from core.errors import InvalidInput
+from core.process_cache import ProcessCache
 from credit import selectors as credit
 from finance import codes, event_types
 from finance.models import (
@@ -85,11 +87,31 @@ class Cover:
     ratio: Decimal
 
 
-def cover_of(code: str) -> Cover:
-    """The share of a list's tax the guarantor's account must cover, by its customs class."""
+# A guarantor's class changes by a customs decision effective from a date, and the ratios by a
+# customs officer's edit: each process keeps an answer COVER_CACHE_SECONDS (``core.process_cache``),
+# and an edit of the ratios through the ORM empties every process's cache at once.
+COVER_CACHE_SECONDS = 60.0
+COVER_CACHE = ProcessCache(
+    name="finance-cover", seconds=lambda: COVER_CACHE_SECONDS, check_seconds=lambda: COVER_CACHE_SECONDS
+)
+
+
+def _read_cover(code: str) -> Cover:
     customs_class = credit.customs_class_of(code).code
     ratio = GuaranteeCoverage.objects.filter(customs_class=customs_class).values_list("ratio", flat=True).first()
     return Cover(customs_class=customs_class, ratio=FULL_COVER if ratio is None else ratio)
+
+
+def cover_of(code: str) -> Cover:
+    """The share of a list's tax the guarantor's account must cover, by its customs class."""
+    cover: Cover = COVER_CACHE.fetch(("cover", code), lambda: _read_cover(code))
+    return cover
+
+
+def register() -> None:
+    """Called once, from ``FinanceConfig.ready``: an edit of the ratios empties the cache."""
+    post_save.connect(COVER_CACHE.changed, sender=GuaranteeCoverage, dispatch_uid="finance-cover-save")
+    post_delete.connect(COVER_CACHE.changed, sender=GuaranteeCoverage, dispatch_uid="finance-cover-delete")
 
 
 def _move(account_id: int, kind: str, *, note: str = "", **changes: Decimal | int | str | None) -> None:

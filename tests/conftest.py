@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from declarations.reference import tables
 from declarations.tests import conftest as declaration_fixtures
+from finance import guarantees
 from risk import credit_classes
 from single_window import registry_cache
 from single_window.models import Appointment, Park, Role
@@ -54,17 +55,16 @@ def django_db_serialized_rollback() -> None:
 @pytest.fixture(autouse=True)
 def empty_cache() -> Iterator[None]:
     """Throttle counters live in the (Redis) cache; registry rows, reference tables and credit
-    classes in the process's own: every test starts with none (rows another test rolled back
-    are never served)."""
+    classes and guarantors' cover in the process's own: every test starts with none (rows another
+    test rolled back are never served)."""
+    caches = (registry_cache.CACHE, tables.REFERENCE_CACHE, credit_classes.CACHE, guarantees.COVER_CACHE)
     cache.clear()
-    registry_cache.CACHE.reset()
-    tables.REFERENCE_CACHE.reset()
-    credit_classes.CACHE.reset()
+    for kept in caches:
+        kept.reset()
     yield
     cache.clear()
-    registry_cache.CACHE.reset()
-    tables.REFERENCE_CACHE.reset()
-    credit_classes.CACHE.reset()
+    for kept in caches:
+        kept.reset()
 
 
 @pytest.fixture
