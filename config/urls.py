@@ -11,6 +11,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("single_window.urls")),
     path("", include("declarations.urls")),
     path("", include("credit.urls")),
+    path("finance/", include("finance.urls")),
 ]
 
 urlpatterns = [
