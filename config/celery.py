@@ -90,6 +90,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    # Payment companies' settlement files are kept FINANCE_SETTLEMENT_RETENTION_DAYS (days):
+    # once a day is close enough, at night; a run deletes in chunks until none is due.
+    "purge-settlement-files": {
+        "task": "finance.purge_settlement_files",
+        "schedule": crontab(minute=50, hour=3),
+    },
     # Lists held by the declare step are judged a last time at their deadline.
     "sweep-held-lists": {
         "task": "declarations.held_sweep",

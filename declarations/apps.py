@@ -10,12 +10,13 @@ class DeclarationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, not at the top: models are not ready when the module loads.
-        from declarations import event_types, roles
+        from declarations import event_types, roles, selectors
         from declarations.admin import scope
         from declarations.clearance import declare, verification_answers
         from declarations.customs import gateway, receipts
         from declarations.intake import codes
         from declarations.reference import tables
+        from single_window import lookups
 
         # What this system tells enterprises, the codes it answers with, and what the
         # regulators' groups may do with its models: the hub names none of them.
@@ -35,3 +36,6 @@ class DeclarationsConfig(AppConfig):
         declare.register()
         # Every process keeps the reference tables a while; a change empties them everywhere.
         tables.register()
+        # Finance reconciles payment companies' settlement files against their payments: it
+        # reads them through the hub, never importing this app.
+        lookups.register_payment_lookup(selectors.payment_facts_of)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from declarations.kinds import INVENTORY, ORDER, PAYMENT, WAYBILL, DocumentType
 from declarations.models import (
@@ -28,6 +28,7 @@ from declarations.models import (
 )
 from finance import selectors as finance
 from single_window import selectors as registry
+from single_window.lookups import PaymentFacts
 from single_window.models import Enterprise
 
 
@@ -249,3 +250,47 @@ def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> Par
         events=events,
         tax_bills=tax_bills,
     )
+
+
+def payment_facts_of(*, pay_code: str, start: datetime.datetime, end: datetime.datetime) -> list[PaymentFacts]:
+    """The hub's payment lookup (``single_window.lookups``), registered in ``DeclarationsConfig.ready``.
+
+    The declared payments of ``pay_code`` (its stored code) paid from ``start`` to before
+    ``end``, with the e-commerce enterprise of the live order each pays, in one query. A payment
+    is one row per business key, changed in place, so its row is its latest version; a draft
+    (app_status 1) has not been declared and a deleted one no longer stands: neither is here.
+    The scan is on the business key's ``pay_code`` prefix.
+    """
+    order_ebc = Order.objects.filter(ebp_code=OuterRef("ebp_code"), order_no=OuterRef("order_no")).exclude(
+        status=DocumentStatus.DELETED
+    )
+    rows = (
+        Payment.objects.filter(pay_code=pay_code, status=DocumentStatus.DECLARED, pay_time__gte=start, pay_time__lt=end)
+        .annotate(order_ebc_code=Subquery(order_ebc.values("ebc_code")[:1]))
+        .order_by("pay_time", "id")
+        .values_list(
+            "pay_code",
+            "pay_transaction_id",
+            "order_no",
+            "ebp_code",
+            "order_ebc_code",
+            "amount_paid",
+            "currency",
+            "pay_time",
+            "status",
+        )
+    )
+    return [
+        PaymentFacts(
+            pay_code=row[0],
+            pay_transaction_id=row[1],
+            order_no=row[2],
+            ebp_code=row[3],
+            ebc_code=row[4] or "",
+            amount_paid=row[5],
+            currency=row[6],
+            pay_time=row[7],
+            status=row[8],
+        )
+        for row in rows
+    ]

@@ -12,6 +12,9 @@ INVENTORY_TAX_BILL = "inventory.tax_bill"
 INVENTORY_TAX_BILL_STATUS = "inventory.tax_bill_status"
 # A list of the guarantor's was held: its guarantee account does not cover the list's tax.
 GUARANTEE_INSUFFICIENT = "finance.guarantee_insufficient"
+# A payment company's settlement file was reconciled: to the company, and to the platform and
+# e-commerce enterprise of each order with a mismatch (theirs only).
+SETTLEMENT_RECONCILED = "finance.settlement_reconciled"
 
 
 def register() -> None:
@@ -19,3 +22,4 @@ def register() -> None:
     register_event_type(INVENTORY_TAX_BILL, _("tax bill"))
     register_event_type(INVENTORY_TAX_BILL_STATUS, _("tax bill status changed"))
     register_event_type(GUARANTEE_INSUFFICIENT, _("guarantee insufficient"))
+    register_event_type(SETTLEMENT_RECONCILED, _("settlement file reconciled"))

@@ -1,8 +1,10 @@
 """What the regulators' groups may do with finance's models in the admin.
 
 Customs officers keep the guarantee accounts (amounts are changed through the account's page,
-with a reason) and the cover ratios; everyone in the regulators' groups reads the bills, the
-reservations, the shortfalls and the ledger. Bills and their status come from customs only.
+with a reason), the cover ratios and the exchange rates (customs converts declared values at
+them); every group reads the bills, the reservations, the shortfalls and the ledger, and the
+rates. The commerce bureau, which supervises the area's payment companies, and auditors read
+the settlement reports; nobody edits a report. Bills and their status come from customs only.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ READ = (
     "guaranteeshortfall",
     "guaranteemovement",
 )
+RATES = ("exchangerate",)
+SETTLEMENTS = ("settlementreport", "settlementmismatch")
 
 
 def register() -> None:
@@ -27,11 +31,11 @@ def register() -> None:
         "finance",
         {
             CUSTOMS_OFFICER: {
-                "view": READ,
-                "add": ("guaranteeaccount", "guaranteecoverage"),
-                "change": ("guaranteeaccount", "guaranteecoverage"),
+                "view": (*READ, *RATES),
+                "add": ("guaranteeaccount", "guaranteecoverage", *RATES),
+                "change": ("guaranteeaccount", "guaranteecoverage", *RATES),
             },
-            COMMERCE_BUREAU: {"view": READ},
-            AUDITOR: {"view": READ},
+            COMMERCE_BUREAU: {"view": (*READ, *RATES, *SETTLEMENTS)},
+            AUDITOR: {"view": (*READ, *RATES, *SETTLEMENTS)},
         },
     )

@@ -4,7 +4,9 @@
   e-commerce enterprise; its items and status changes go with it;
 - a guarantee account goes with its guarantor's park; its ledger goes with it;
 - a reservation or shortfall goes with the list's district and park, and with the account;
-- the cover ratios by customs class are the same for every regulator (nationwide).
+- a settlement report (and its mismatches) goes with the payment company that uploaded it;
+- the cover ratios by customs class and the exchange rates are the same for every regulator
+  (nationwide).
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from __future__ import annotations
 from django.db.models import Q
 
 from finance.models import (
+    ExchangeRate,
     GuaranteeAccount,
     GuaranteeCoverage,
     GuaranteeMovement,
     GuaranteeReservation,
     GuaranteeShortfall,
+    SettlementMismatch,
+    SettlementReport,
     TaxBill,
     TaxBillItem,
     TaxBillStatusChange,
@@ -61,4 +66,6 @@ def register() -> None:
     register_scope_rule(GuaranteeMovement, lambda scope: of_account(scope, "account__"))
     register_scope_rule(GuaranteeReservation, of_a_list)
     register_scope_rule(GuaranteeShortfall, of_a_list)
-    register_nationwide(GuaranteeCoverage)
+    register_scope_rule(SettlementReport, lambda scope: Q(uploader__in=scope.enterprises()))
+    register_scope_rule(SettlementMismatch, lambda scope: Q(report__uploader__in=scope.enterprises()))
+    register_nationwide(GuaranteeCoverage, ExchangeRate)

@@ -245,6 +245,15 @@ CUSTOMS_BATCH_WINDOW_MS = env.int("CUSTOMS_BATCH_WINDOW_MS", default=200)
 # Documents per message, at most 100 (the customs schema's limit).
 CUSTOMS_BATCH_MAX = env.int("CUSTOMS_BATCH_MAX", default=100)
 
+# --- Finance -----------------------------------------------------------------------------
+# A day without an exchange rate of its own converts at the latest earlier rate at most this
+# many days old (weekends and holidays publish none); older, the conversion is refused
+# (exchange_rate_missing).
+FINANCE_RATE_MAX_AGE_DAYS = env.int("FINANCE_RATE_MAX_AGE_DAYS", default=7)
+# Days a payment company's uploaded settlement file is kept (encrypted) before the periodic
+# task deletes it; the reconciliation report stays.
+FINANCE_SETTLEMENT_RETENTION_DAYS = env.int("FINANCE_SETTLEMENT_RETENTION_DAYS", default=180)
+
 # --- REST API ----------------------------------------------------------------------------
 API_THROTTLE_RATE: str = env.str("API_THROTTLE_RATE", default="6000/min")
 # The highest rate a key may be given its own (ApiKey.throttle_rate, set in the admin): a

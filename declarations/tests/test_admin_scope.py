@@ -60,11 +60,13 @@ from declarations.models import (
 )
 from declarations.tests.helpers import BUYER_ID_ENDING_X, Send, url
 from finance.models import (
+    ExchangeRate,
     GuaranteeAccount,
     GuaranteeCoverage,
     GuaranteeMovement,
     GuaranteeReservation,
     GuaranteeShortfall,
+    SettlementReport,
     TaxBill,
     TaxBillItem,
     TaxBillStatusChange,
@@ -421,6 +423,13 @@ ROWS: dict[type[Model], Callable[[World], tuple[Model | None, Model | None]]] = 
         )
     },
     GuaranteeCoverage: _nationwide(GuaranteeCoverage),
+    # Finance: the rates are nationwide; a settlement report goes with its payment company (its
+    # tests, finance/tests/test_admin.py, hold the rows).
+    ExchangeRate: _nationwide(ExchangeRate),
+    SettlementReport: lambda w: (
+        SettlementReport.objects.filter(uploader__park=w.park).first(),
+        SettlementReport.objects.filter(uploader__park=w.far_park).first(),
+    ),
     # The risk review queue shows lists in review (none here; declarations/tests/test_risk_review.py).
     InventoryInReview: lambda _world: (None, None),
     # Risk's findings go with the list's district or park (risk/scope.py); its tables are nationwide.

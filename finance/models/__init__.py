@@ -1,5 +1,5 @@
-"""Finance's own tables: customs' tax bills, the guarantors' guarantee accounts, and what
-each list reserved on them."""
+"""Finance's tables, one module per part: customs' tax bills, the guarantors' guarantee accounts
+and what each list reserved on them, exchange rates, settlement reconciliation."""
 
 from __future__ import annotations
 
@@ -11,13 +11,27 @@ from finance.models.guarantees import (
     GuaranteeReservation,
     GuaranteeShortfall,
 )
+from finance.models.rates import ExchangeRate
+from finance.models.settlements import (
+    MismatchKind,
+    SettlementFile,
+    SettlementFormat,
+    SettlementMismatch,
+    SettlementReport,
+)
 
 __all__ = [
+    "ExchangeRate",
     "GuaranteeAccount",
     "GuaranteeCoverage",
     "GuaranteeMovement",
     "GuaranteeReservation",
     "GuaranteeShortfall",
+    "MismatchKind",
+    "SettlementFile",
+    "SettlementFormat",
+    "SettlementMismatch",
+    "SettlementReport",
     "TaxBill",
     "TaxBillItem",
     "TaxBillStatus",
