@@ -35,13 +35,17 @@ DEMO = Parties(
 )
 
 
+# One base time for every generator of the module: two generators of one seed make the same parcels.
+BASE_TIME = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
+
+
 def generator(
     seed: int = 7, *, mismatch_share: float = 0.02, family_share: float = 0.03, over_limit_share: float = 0.005
 ) -> ParcelGenerator:
     return ParcelGenerator(
         seed=seed,
         parties=DEMO,
-        base_time=datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5),
+        base_time=BASE_TIME,
         run_tag="T1",
         mismatch_share=mismatch_share,
         family_share=family_share,
