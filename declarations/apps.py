@@ -13,7 +13,7 @@ class DeclarationsConfig(AppConfig):
         from declarations import event_types, roles, selectors
         from declarations.admin import scope
         from declarations.clearance import declare, verification_answers
-        from declarations.customs import gateway, receipts
+        from declarations.customs import arrivals, delivery, gateway, receipts
         from declarations.intake import codes
         from declarations.reference import tables
         from single_window import lookups
@@ -30,6 +30,10 @@ class DeclarationsConfig(AppConfig):
         # Declared lists and cancellations leave through the outbox; a list customs never
         # took goes to send_failed.
         gateway.register()
+        # The hub's waybill contract (facts about a waybill and its list; a delivery to tell
+        # customs, CEB513/514), and site operators' arrival manifests (CEB711/712).
+        delivery.register()
+        arrivals.register()
         # Payment companies' answers to identity verifications (matching rule 3).
         verification_answers.register()
         # Systems that change their mind about a held list have it judged again.

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from declarations.event_types import (
+    ARRIVAL_ANSWERED,
     DOCUMENT_ACCEPTED,
     INVENTORY_CANCELLATION_ANSWERED,
     INVENTORY_MATCHING_RESULT,
@@ -22,8 +23,9 @@ from declarations.event_types import (
     INVENTORY_RISK_CLEARED,
     INVENTORY_RISK_REVIEW,
     INVENTORY_STATUS_CHANGED,
+    WAYBILL_DELIVERY_ANSWERED,
 )
-from declarations.models import Inventory, InventoryReturn
+from declarations.models import ArrivalManifest, Inventory, InventoryReturn, WaybillDeliveryNotice
 from single_window.events import event_publish
 from single_window.models import Enterprise
 from single_window.selectors import enterprise_get_by_code
@@ -145,3 +147,41 @@ def inventory_risk_cleared(*, inventory: Inventory) -> None:
     regulator's reason stays in the audit log."""
     payload = {**_inventory_keys(inventory), "version": inventory.version}
     _publish_to_parties(inventory, INVENTORY_RISK_CLEARED, payload)
+
+
+def waybill_delivery_answered(*, notice: WaybillDeliveryNotice) -> None:
+    """Customs answered a delivery notice (CEB514): ``status`` is answered or refused. Told to
+    the logistics enterprise (by the waybill's code, else the waybill's sender)."""
+    payload = {
+        "notice_id": notice.pk,
+        "waybill_id": notice.waybill_id,
+        "logistics_code": notice.logistics_code,
+        "logistics_no": notice.logistics_no,
+        "status": notice.status,
+        "return_status": notice.return_status,
+        "return_info": notice.return_info[:200],
+    }
+    enterprise = enterprise_get_by_code(code=notice.logistics_code) or notice.waybill.sender
+    event_publish(
+        enterprise=enterprise,
+        type=WAYBILL_DELIVERY_ANSWERED,
+        payload=payload,
+        subject=f"waybill:{notice.waybill_id}",
+    )
+
+
+def arrival_answered(*, manifest: ArrivalManifest) -> None:
+    """Customs answered an arrival manifest (CEB712): ``status`` is answered (with customs'
+    ``rkd_no``) or refused. Told to the site operator."""
+    payload = {
+        "arrival_id": manifest.pk,
+        "cop_no": manifest.cop_no,
+        "operator_code": manifest.operator_code,
+        "status": manifest.status,
+        "rkd_no": manifest.rkd_no,
+        "return_status": manifest.return_status,
+        "return_info": manifest.return_info[:200],
+    }
+    event_publish(
+        enterprise=manifest.operator, type=ARRIVAL_ANSWERED, payload=payload, subject=f"arrival:{manifest.pk}"
+    )

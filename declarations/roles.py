@@ -18,6 +18,9 @@ DOCUMENT_MODELS = (
     "inventorycancellation",
     "inventoryreturn",
     "inventoryreturnitem",
+    "waybilldeliverynotice",
+    "arrivalmanifest",
+    "arrivalmanifestline",
 )
 
 # What the single window decided about a list: rule results, the declare step's decisions,

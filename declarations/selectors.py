@@ -15,6 +15,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from declarations.kinds import INVENTORY, ORDER, PAYMENT, WAYBILL, DocumentType
 from declarations.models import (
+    ArrivalManifest,
     Declaration,
     DocumentStatus,
     Inventory,
@@ -25,6 +26,7 @@ from declarations.models import (
     RuleResult,
     TaxEstimate,
     Waybill,
+    WaybillDeliveryNotice,
 )
 from finance import selectors as finance
 from single_window import selectors as registry
@@ -120,6 +122,26 @@ def _return_event(inventory_return: InventoryReturn) -> dict[str, Any]:
     }
 
 
+def arrival_for_operator(*, enterprise: Enterprise, arrival_id: int) -> ArrivalManifest | None:
+    """An arrival manifest the enterprise filed (its operator), with its lines; None otherwise."""
+    return ArrivalManifest.objects.filter(pk=arrival_id, operator=enterprise).prefetch_related("lines").first()
+
+
+def _delivery_event(notice: WaybillDeliveryNotice) -> dict[str, Any]:
+    """The waybill's delivery notice (CEB513) with its state now; the place is left out (it may
+    be the consignee's address)."""
+    return {
+        "type": "delivery_notice",
+        "at": notice.delivered_at,
+        "notice_id": notice.pk,
+        "status": notice.status,
+        "delivered_at": notice.delivered_at,
+        "return_status": notice.return_status,
+        "return_info": notice.return_info,
+        "answered_at": notice.answered_at,
+    }
+
+
 def _without(row: Mapping[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != key}
 
@@ -130,8 +152,9 @@ class ParcelTrace:
 
     ``events`` are in time order, each a dict with its ``type`` and ``at`` (an aware datetime):
     ``document_received``, the list's ``status_change`` rows, ``rule_result`` rows, its tax
-    bills' ``tax_bill`` (issued) and ``tax_bill_status`` (summarised, paid, void) rows, and its
-    return requests (``return``, at the time each was filed, with its state now).
+    bills' ``tax_bill`` (issued) and ``tax_bill_status`` (summarised, paid, void) rows, its
+    return requests (``return``, at the time each was filed, with its state now), and the
+    waybill's delivery notice to customs (``delivery_notice``, at the delivery, with its state now).
     """
 
     ebp_code: str
@@ -239,6 +262,8 @@ def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> Par
                 for change in bill.changes
             ]
         events += [_return_event(r) for r in inventory_returns(inventory=inventory)]
+    if waybill is not None:
+        events += [_delivery_event(n) for n in WaybillDeliveryNotice.objects.filter(waybill=waybill)]
     events.sort(key=lambda event: event["at"])  # stable: same-instant events keep their order
     return ParcelTrace(
         ebp_code=ebp_code,

@@ -24,6 +24,7 @@ from declarations.intake.apis import (
     WaybillCollectionApi,
     WaybillDetailApi,
 )
+from declarations.intake.arrival_apis import ArrivalDetailApi, ArrivalSubmitApi
 
 app_name = "declarations"
 
@@ -45,6 +46,8 @@ def _document_urls(
 
 urlpatterns: list[URLPattern] = [
     path("batches", BatchApi.as_view(), name="batch-submit"),
+    path("arrivals", ArrivalSubmitApi.as_view(), name="arrival-submit"),
+    path("arrivals/<int:arrival_id>", ArrivalDetailApi.as_view(), name="arrival-detail"),
     path("inventories/<int:inventory_id>/cancel", InventoryCancelApi.as_view(), name="inventory-cancel"),
     path("inventories/<int:inventory_id>/returns", InventoryReturnsApi.as_view(), name="inventory-returns"),
     path("orders/<str:first>/<str:second>/trace", OrderTraceApi.as_view(), name="order-trace"),

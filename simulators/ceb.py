@@ -46,6 +46,8 @@ RECEIPT_OF = {
     "CEB621Message": "CEB622Message",
     "CEB623Message": "CEB624Message",
     "CEB625Message": "CEB626Message",
+    "CEB513Message": "CEB514Message",
+    "CEB711Message": "CEB712Message",
 }
 
 # Each return element's fields, in the schema's order.
@@ -93,6 +95,28 @@ RETURN_FIELDS: dict[str, tuple[str, ...]] = {
         "returnInfo",
     ),
 }
+# CEB514 (section 3.8, table 3-28): the answer to a waybill's signed-for status (CEB513).
+RETURN_FIELDS["LogisticsStatusReturn"] = (
+    "guid",
+    "logisticsCode",
+    "logisticsNo",
+    "logisticsStatus",
+    "returnStatus",
+    "returnTime",
+    "returnInfo",
+)
+# CEB712 (section 3.16, table 3-56): the answer to an arrival manifest (入库明细单, CEB711).
+RETURN_FIELDS["DeliveryReturn"] = (
+    "guid",
+    "customsCode",
+    "operatorCode",
+    "copNo",
+    "preNo",
+    "rkdNo",
+    "returnStatus",
+    "returnTime",
+    "returnInfo",
+)
 RETURN_ELEMENT = {
     "CEB312Message": "OrderReturn",
     "CEB412Message": "PaymentReturn",
@@ -100,6 +124,8 @@ RETURN_ELEMENT = {
     "CEB622Message": "InventoryReturn",
     "CEB624Message": "InvtCancelReturn",
     "CEB626Message": "InvtRefundReturn",
+    "CEB514Message": "LogisticsStatusReturn",
+    "CEB712Message": "DeliveryReturn",
 }
 TAX_HEAD_FIELDS = (
     "guid",
@@ -379,7 +405,7 @@ def _message(root_name: str, guid: str) -> etree._Element:
 
 
 def receipt(root_name: str, guid: str, returns: Sequence[Mapping[str, object]]) -> bytes:
-    """A receipt message (CEB312/412/512/622/624/626), one return per mapping; validated."""
+    """A receipt message (CEB312/412/512/514/622/624/626/712), one return per mapping; validated."""
     element_name = RETURN_ELEMENT[root_name]
     root = _message(root_name, guid)
     for values in returns:

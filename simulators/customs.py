@@ -1,7 +1,8 @@
 """The customs simulator: ``python -m simulators.customs --port 8201 --callback-url URL --secret whsec_...``.
 
 ``POST /ceb`` takes CEB621 (lists), CEB311/411/511 (order, payment, waybill), CEB623
-(cancellation) and CEB625 (return request), bare or inside a DXP envelope. A message that is not well-formed, does not
+(cancellation), CEB625 (return request), CEB513 (a waybill signed for) and CEB711 (a site
+operator's arrival manifest, 入库明细单), bare or inside a DXP envelope. A message that is not well-formed, does not
 validate, or is of another type is answered at once with HTTP 400 and a CEB900Message, and
 nothing else happens. Otherwise the answer is HTTP 200 with a small ``CustomsAck`` XML, and the
 receipts follow as signed callbacks (``simulators/README.md`` has the whole contract).
@@ -151,6 +152,11 @@ class CustomsSimulator(SimulatorProcess):
         self._lists: dict[tuple[str, str], ListRecord] = {}
         self._by_invt_no: dict[str, ListRecord] = {}
         self._seen_guids: set[str] = set()
+        # The waybills customs knows (logisticsCode, logisticsNo): taken in a CEB511, or named
+        # by a list it took.
+        self._waybills: set[tuple[str, str]] = set()
+        # Arrival manifests taken (operatorCode, copNo) and the rkdNo each was given.
+        self._arrivals: dict[tuple[str, str], str] = {}
         self.server = SimulatorServer(
             (config.host, config.port),
             {("POST", "/ceb"): self._post_ceb, ("GET", "/health"): self._health, ("GET", "/messages"): self._messages},
@@ -248,6 +254,10 @@ class CustomsSimulator(SimulatorProcess):
             ]
         elif incoming.message_type == "CEB625Message":
             entry["returns"] = [self._take_refund(refund, signature) for refund in root.iter(ceb.ceb("InvtRefund"))]
+        elif incoming.message_type == "CEB513Message":
+            entry["statuses"] = self._take_logistics_statuses(root, signature)
+        elif incoming.message_type == "CEB711Message":
+            entry["arrival"] = self._take_arrival(root, signature)
         else:
             entry["documents"] = self._take_documents(incoming.message_type, root, signature)
         self.log.received(entry)
@@ -323,6 +333,7 @@ class CustomsSimulator(SimulatorProcess):
             if problem is None:
                 record.status = "1" if head.get("appStatus") == "1" else "2"
                 self._lists[key] = record
+                self._waybills.add((head.get("logisticsCode", ""), head.get("logisticsNo", "")))
         if problem is not None:
             statuses = [problem[0]]
         elif record.status == "1":
@@ -506,6 +517,9 @@ class CustomsSimulator(SimulatorProcess):
                 problem = failure or check(head, items)
                 if problem is not None:
                     status, info = problem
+                elif head_name == "LogisticsHead":
+                    with self._lock:
+                        self._waybills.add((head.get("logisticsCode", ""), head.get("logisticsNo", "")))
                 returns.append(_document_return(head_name, head, status, info))
         receipt_type = ceb.RECEIPT_OF[message_type]
         body = ceb.receipt(receipt_type, new_guid(), returns)
@@ -516,6 +530,78 @@ class CustomsSimulator(SimulatorProcess):
             steps.append(lambda: outgoing)  # the same receipt twice, same webhook-id
         self._chain(steps)
         return [{"returnStatus": str(r["returnStatus"])} for r in returns]
+
+    # --- Waybills signed for (CEB513 -> CEB514) ------------------------------------------------
+
+    def _take_logistics_statuses(self, root: etree._Element, signature: ceb.SignatureCheck) -> list[dict[str, str]]:
+        """Each LogisticsStatus: -505011 when the logistics enterprise did not sign it, -505014
+        for a waybill customs does not know, else 120. One CEB514 answers the message."""
+        returns: list[dict[str, object]] = []
+        for element in root.iter(ceb.ceb("LogisticsStatus")):
+            head = ceb.fields(element)
+            key = (head.get("logisticsCode", ""), head.get("logisticsNo", ""))
+            problem = _status_signature_failure(signature, key[0])
+            with self._lock:
+                known = key in self._waybills
+            if problem is None and not known:
+                problem = "-505014", f"-505014 物流运单状态报文处理失败, 未找到对应操作 (no waybill {key[1]})"
+            status, info = problem or ("120", "运单签收状态已入库 (signed-for status stored)")
+            returns.append(
+                {
+                    "guid": head.get("guid"),
+                    "logisticsCode": key[0],
+                    "logisticsNo": key[1],
+                    "logisticsStatus": head.get("logisticsStatus") or "S",
+                    "returnStatus": status,
+                    "returnTime": return_time(),
+                    "returnInfo": info,
+                }
+            )
+        body = ceb.receipt("CEB514Message", new_guid(), returns)
+        summary = {"returnStatus": ",".join(str(r["returnStatus"]) for r in returns)}
+        outgoing = Outgoing(body, new_webhook_id(), "CEB514Message", summary)
+        self._chain([lambda: outgoing])
+        return [{"logisticsNo": str(r["logisticsNo"]), "returnStatus": str(r["returnStatus"])} for r in returns]
+
+    # --- Arrival manifests (CEB711 -> CEB712) ----------------------------------------------------
+
+    def _take_arrival(self, root: etree._Element, signature: ceb.SignatureCheck) -> dict[str, str]:
+        """An arrival manifest: -800001 when the operator did not sign it, -800003 when its
+        copNo was taken before, else 2 then 120 with a new rkdNo (district + year + R + 9 digits)."""
+        head_element = root.find(f"{ceb.ceb('Delivery')}/{ceb.ceb('DeliveryHead')}")
+        head = ceb.fields(head_element) if head_element is not None else {}
+        key = (head.get("operatorCode", ""), head.get("copNo", ""))
+        pre_no, _invt_no = self._next_numbers(head.get("customsCode", ""))
+        problem = _arrival_signature_failure(signature, key[0])
+        rkd_no = ""
+        with self._lock:
+            if problem is None and key in self._arrivals:
+                problem = "-800003", f"-800003 入库明细单报已存在 ({key[1]})"
+            if problem is None:
+                self._sequence += 1
+                rkd_no = f"{head.get('customsCode', ''):0>4.4}{now_cst():%Y}R{self._sequence:09d}"
+                self._arrivals[key] = rkd_no
+        statuses = [problem[0]] if problem else ["2", "120"]
+
+        def answer(status: str) -> Outgoing:
+            values = {
+                "guid": head.get("guid"),
+                "customsCode": head.get("customsCode"),
+                "operatorCode": key[0],
+                "copNo": key[1],
+                "preNo": pre_no,
+                "rkdNo": rkd_no if status == "120" else None,
+                "returnStatus": status,
+                "returnTime": return_time(),
+                "returnInfo": problem[1]
+                if problem
+                else {"2": "电子口岸申报中 (declaring)", "120": "入库明细单已入库 (stored by customs)"}[status],
+            }
+            body = ceb.receipt("CEB712Message", new_guid(), [values])
+            return Outgoing(body, new_webhook_id(), "CEB712Message", {"copNo": key[1], "returnStatus": status})
+
+        self._chain([functools.partial(answer, status) for status in statuses])
+        return {"copNo": key[1], "operatorCode": key[0], "plan": " -> ".join(statuses), "rkdNo": rkd_no}
 
     # --- Cancellations ----------------------------------------------------------------------
 
@@ -715,6 +801,28 @@ def _document_signature_failure(
         return code, f"{code} 参数校验不通过, {signature.info}"
     if not senders & signature.signers:
         return code, f"{code} 参数校验不通过, 签名企业与申报企业不一致 (signed by another enterprise)"
+    return None
+
+
+def _status_signature_failure(signature: ceb.SignatureCheck, logistics_code: str) -> tuple[str, str] | None:
+    """A waybill's signed-for status must be signed by its logistics enterprise."""
+    if signature.problem == "missing":
+        return "-505011", "-505011 参数校验不通过, 签名信息为空 (a CEB513 must be signed)"
+    if signature.problem:
+        return "-505011", f"-505011 参数校验不通过, {signature.info}"
+    if logistics_code not in signature.signers:
+        return "-505011", "-505011 参数校验不通过, 签名企业与物流企业不一致 (signed by another enterprise)"
+    return None
+
+
+def _arrival_signature_failure(signature: ceb.SignatureCheck, operator_code: str) -> tuple[str, str] | None:
+    """An arrival manifest must be signed by its site operator."""
+    if signature.problem == "missing":
+        return "-800001", "-800001 校验不通过, 签名信息为空"
+    if signature.problem:
+        return "-800001", f"-800001 校验不通过, {signature.info}"
+    if operator_code not in signature.signers:
+        return "-800001", "-800001 校验不通过, 签名企业与监管场所经营人不一致 (signed by another enterprise)"
     return None
 
 

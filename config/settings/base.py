@@ -295,6 +295,8 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "InventoryStatusEnum": "declarations.models.InventoryStatus",
         "InventoryReturnStatusEnum": "declarations.models.InventoryReturn.Status",
         "InventoryCancellationStatusEnum": "declarations.models.InventoryCancellation.Status",
+        # Delivery notices (CEB513) and arrival manifests (CEB711) with customs.
+        "CustomsAnswerStatusEnum": "declarations.models.CustomsAnswerStatus",
         # A function: the types are registered by the apps at start-up, not listed in a class.
         "EventTypeEnum": "single_window.event_types.event_type_choices",
         "DeliveryStateEnum": "single_window.models.OutboxState",

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from declarations.admin import documents, reference, review
+from declarations.admin import documents, logistics, reference, review
 
-__all__ = ["documents", "reference", "review"]
+__all__ = ["documents", "logistics", "reference", "review"]

@@ -8,9 +8,14 @@ log among them.
    (``agent_code``).
 2. An order, payment or waybill is seen through a list in scope that names it (the parcel's
    keys, as matching pairs them: ``ebp_code + order_no``, ``logistics_code + logistics_no``).
+   A carrier's delivery notice (CEB513) goes with its waybill: by the same keys.
 3. What the single window decided about a list (its items, rule results, decisions, tax
    estimate and bill, history, cancellation, return requests, quota reservation) goes with the list; a buyer's
    yearly quota is seen through a reservation of a list in scope.
+
+4. A site operator's arrival manifest (CEB711) is in scope when its ``customs_code`` is one of
+   the regulator's districts, or the park the regulator is named to holds its operator; its
+   lines go with it.
 
 Reference data (the positive list, tax rates, code tables) is nationwide: customs publishes
 one table for the whole country, so every regulator sees all of it.
@@ -21,6 +26,8 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from declarations.models import (
+    ArrivalManifest,
+    ArrivalManifestLine,
     BuyerYearQuota,
     CountryCode,
     DeclareDecision,
@@ -42,6 +49,7 @@ from declarations.models import (
     TaxRate,
     UnitCode,
     Waybill,
+    WaybillDeliveryNotice,
 )
 from single_window.scope import Scope, ScopeRule, register_nationwide, register_scope_rule
 
@@ -52,6 +60,11 @@ def inventory_rule(scope: Scope) -> Q:
     area = ~Q(area_code="") & scope.enterprise_named("area_code")
     agent = Q(area_code="") & scope.enterprise_named("agent_code")
     return districts | area | agent
+
+
+def arrival_rule(scope: Scope) -> Q:
+    """Step 4: the arrival manifests ``scope`` covers."""
+    return Q(customs_code__in=scope.districts) | Q(scope.enterprise_named("operator_code"))
 
 
 def lists_in(scope: Scope) -> QuerySet[Inventory]:
@@ -76,6 +89,11 @@ def register() -> None:
     register_scope_rule(Order, _named_by_a_list("ebp_code", "order_no"))
     register_scope_rule(Payment, _named_by_a_list("ebp_code", "order_no"))
     register_scope_rule(Waybill, _named_by_a_list("logistics_code", "logistics_no"))
+    register_scope_rule(WaybillDeliveryNotice, _named_by_a_list("logistics_code", "logistics_no"))
+    register_scope_rule(ArrivalManifest, arrival_rule)
+    register_scope_rule(
+        ArrivalManifestLine, lambda scope: Q(manifest__in=ArrivalManifest.objects.filter(arrival_rule(scope)))
+    )
     register_scope_rule(
         OrderItem,
         lambda scope: Q(

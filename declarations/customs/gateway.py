@@ -1,6 +1,10 @@
 """The customs gateway: declared lists leave for customs as signed CEB621 messages, a recorded
 cancellation as a signed CEB623, a recorded return request as a signed CEB625, and declared
 orders, payments and waybills as CEB311/411/511 sent for their senders (``document_forward``), through the hub's outbox.
+Other parts build their own messages and hand them over signed (``enqueue_signed``: a delivery
+notice's CEB513, an arrival manifest's CEB711); what becomes of those is told to the handlers
+they register for their message type (``register_message_outcomes``), through the one customs
+sender registered here.
 
 Customs refuses a list not signed by the enterprise that declares it (-621015, DOMAIN.md
 section 9), so every message is signed for that enterprise (a list's ``agentCode``, the sender
@@ -44,13 +48,15 @@ from __future__ import annotations
 import datetime
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet, prefetch_related_objects
 from django.utils import timezone
@@ -209,6 +215,21 @@ def _message_root(message: str) -> etree._Element:
     root.set("guid", xml.new_guid())
     root.set("version", xml.MESSAGE_VERSION)
     return root
+
+
+def message_root(message: str) -> etree._Element:
+    """The root of a message the gateway builds (a new guid, version 1.0)."""
+    return _message_root(message)
+
+
+def base_transfer(root: etree._Element, declarant: Enterprise) -> None:
+    """The message's BaseTransfer, for ``declarant`` (the enterprise it is signed for)."""
+    _base_transfer(root, declarant)
+
+
+def ceb_name(name: str) -> str:
+    """An element name in the customs namespace."""
+    return _q(name)
 
 
 def customs_holds(document: Declaration) -> bool:
@@ -863,7 +884,53 @@ def return_send(*, inventory_return: InventoryReturn, signed_body: bytes | None 
     return message
 
 
+def enqueue_signed(
+    *, root: etree._Element, declarant: Enterprise, message_type: str, ordering_key: str
+) -> OutboxMessage:
+    """Sign ``root`` for ``declarant`` with its active key, check it against the schema and put
+    it in the outbox to customs, in the caller's transaction. Raises ``GatewayRefusal`` (no
+    customs partner, ``NoSigningKey``, ``SchemaRefusal``): nothing is enqueued then. What
+    becomes of the message is told to the handlers registered for its type
+    (``register_message_outcomes``)."""
+    destination = _partner_code()
+    body = _validated(_signed(root, declarant), message=message_type)
+    return outbox_enqueue(
+        destination_kind=OutboxDestination.CUSTOMS,
+        destination=destination,
+        ordering_key=ordering_key,
+        message_type=message_type,
+        payload=body,
+        headers=XML_HEADERS,
+    )
+
+
+def key_after_previous_waybill(waybill: Waybill) -> str:
+    """The ordering key of a message about ``waybill``: after its CEB511 if that is still unsent."""
+    return _key_after_previous(kinds.WAYBILL, waybill)
+
+
 # --- What became of a message -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageOutcomes:
+    """What to do when a message of one type (not a document message: a CEB513, a CEB711) was
+    sent, or never reached customs (dead, or refused as a whole)."""
+
+    on_sent: Callable[[OutboxMessage], None]
+    on_failed: Callable[[OutboxMessage], None]
+
+
+_OUTCOMES: dict[str, MessageOutcomes] = {}
+
+
+def register_message_outcomes(message_type: str, outcomes: MessageOutcomes) -> None:
+    """Called once per message type, at start-up, by the part that builds those messages: the
+    customs sender (registered once, ``register``) hands them their messages' outcomes."""
+    if message_type in _OUTCOMES:
+        msg = f"the outcomes of {message_type} are already registered"
+        raise ImproperlyConfigured(msg)
+    _OUTCOMES[message_type] = outcomes
 
 
 def _carried(message: OutboxMessage) -> list[tuple[DocumentType, CustomsMessageDocument]]:
@@ -883,6 +950,10 @@ def on_customs_dead(message: OutboxMessage) -> None:
     declared at that version goes to send_failed (an enterprise may declare it again); an order,
     payment or waybill keeps the reason in ``customs_note``. Runs in the transaction that marks
     the message dead."""
+    outcomes = _OUTCOMES.get(message.message_type)
+    if outcomes is not None:
+        outcomes.on_failed(message)
+        return
     note = NOTE_DEAD.format(error=message.last_error)[:500]
     carried = _carried(message)
     if not carried:
@@ -904,6 +975,10 @@ def on_customs_refused(message: OutboxMessage) -> None:
     """Customs refused a message as a whole (CEB900). Alone, its document follows the failure path
     (``on_customs_dead``); with others, each goes again in a message of its own
     (``_send_alone``), so one bad document does not sink the rest."""
+    outcomes = _OUTCOMES.get(message.message_type)
+    if outcomes is not None:
+        outcomes.on_failed(message)
+        return
     carried = _carried(message)
     if len(carried) <= 1:
         on_customs_dead(message)
@@ -946,6 +1021,10 @@ def document_send_alone(*, kind: DocumentType, row: CustomsMessageDocument) -> b
 def on_customs_sent(message: OutboxMessage) -> None:
     """A message reached customs: a later version of a document it carried may be waiting for
     it (marked, not packed); its packing is scheduled after this commit."""
+    outcomes = _OUTCOMES.get(message.message_type)
+    if outcomes is not None:
+        outcomes.on_sent(message)
+        return
     groups: set[tuple[str, str]] = set()
     carried = _carried(message)
     for kind in {kind for kind, _row in carried}:

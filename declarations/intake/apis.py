@@ -33,7 +33,7 @@ from declarations.intake import batches, examples, outputs, returns, services
 from declarations.intake.amounts import AsciiDecimalField
 from declarations.intake.serializers import MAX_LINES, BatchInput, DecimalString
 from declarations.kinds import INVENTORY, KINDS, ORDER, PAYMENT, WAYBILL, DocumentType
-from declarations.models import Declaration, InventoryReturn
+from declarations.models import Declaration, InventoryReturn, WaybillDeliveryNotice
 from single_window.permissions import caller_enterprise
 
 XML_TYPES = ("application/xml", "text/xml")
@@ -663,6 +663,23 @@ class ReturnEvent(serializers.Serializer[Any]):
         ref_name = "TraceReturn"
 
 
+class DeliveryNoticeEvent(serializers.Serializer[Any]):
+    type = serializers.CharField(help_text="delivery_notice")
+    at = outputs.ChinaTime(help_text="When the carrier delivered the parcel.")
+    notice_id = serializers.IntegerField()
+    status = serializers.ChoiceField(
+        choices=WaybillDeliveryNotice.Status.choices,
+        help_text="Its state now: recorded, sent, answered (CEB514 120), refused, send_failed.",
+    )
+    delivered_at = outputs.ChinaTime()
+    return_status = serializers.CharField(allow_blank=True, help_text="Customs' CEB514 returnStatus.")
+    return_info = serializers.CharField(allow_blank=True)
+    answered_at = outputs.ChinaTime(allow_null=True)
+
+    class Meta:
+        ref_name = "TraceDeliveryNotice"
+
+
 TRACE_EVENT_SHAPES: dict[str, type[serializers.Serializer[Any]]] = {
     "document_received": DocumentReceivedEvent,
     "status_change": StatusChangeEvent,
@@ -670,6 +687,7 @@ TRACE_EVENT_SHAPES: dict[str, type[serializers.Serializer[Any]]] = {
     "tax_bill": TaxBillEvent,
     "tax_bill_status": TaxBillEvent,
     "return": ReturnEvent,
+    "delivery_notice": DeliveryNoticeEvent,
 }
 
 
@@ -713,7 +731,8 @@ class OrderTraceApi(APIView):
         description=(
             "Events are in time order: documents received, every status change of the list (with the customs "
             "receipt code where one moved it), every matching rule's result, with the two values that "
-            "disagreed (personal ones masked), and the list's return requests (CEB625) with their state now."
+            "disagreed (personal ones masked), the list's return requests (CEB625) with their state now, and the "
+            "waybill's delivery notice to customs (CEB513, answered by CEB514) with its state now."
         ),
         responses={200: OutputSerializer, **problems(404)},
         examples=[OpenApiExample("A declared parcel", value=TRACE_EXAMPLE, response_only=True)],

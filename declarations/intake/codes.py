@@ -58,6 +58,12 @@ RETURN_NOTHING_LEFT = "return_nothing_left"
 RETURN_OTHER_LIST = "return_names_another_list"
 # The return can't leave for customs (no signing key of the declarant, no customs partner).
 RETURN_NOT_SENDABLE = "return_not_sendable"
+# Arrival manifests (CEB711): the operatorCode must be the caller's own code; each line's
+# logisticsNo must be a waybill the single window holds for the manifest's logisticsCode; the
+# manifest must leave signed for the operator (its signing key, a customs partner).
+ARRIVAL_OPERATOR_NOT_CALLER = "arrival_operator_not_caller"
+ARRIVAL_UNKNOWN_WAYBILL = "arrival_unknown_waybill"
+ARRIVAL_NOT_SENDABLE = "arrival_not_sendable"
 # A document of a batch met a parallel request's locks twice: nothing of it was stored; send it again.
 DOCUMENT_BUSY = "document_busy"
 # A batch with no documents, or more than BATCH_MAX_DOCUMENTS.

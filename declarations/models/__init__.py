@@ -8,6 +8,12 @@ from declarations.models.decisions import (
     TaxEstimate,
     TaxEstimateItem,
 )
+from declarations.models.delivery import (
+    ArrivalManifest,
+    ArrivalManifestLine,
+    CustomsAnswerStatus,
+    WaybillDeliveryNotice,
+)
 from declarations.models.dispatch import CustomsMessageDocument
 from declarations.models.documents import (
     INVENTORY_DECLARED_STATES,
@@ -31,8 +37,11 @@ from declarations.models.reference import CountryCode, PositiveListEntry, Refere
 
 __all__ = [
     "INVENTORY_DECLARED_STATES",
+    "ArrivalManifest",
+    "ArrivalManifestLine",
     "BuyerYearQuota",
     "CountryCode",
+    "CustomsAnswerStatus",
     "CustomsMessageDocument",
     "Declaration",
     "DeclareDecision",
@@ -59,4 +68,5 @@ __all__ = [
     "TaxRate",
     "UnitCode",
     "Waybill",
+    "WaybillDeliveryNotice",
 ]

@@ -44,6 +44,7 @@ from declarations.intake import examples
 from declarations.intake.identity import protect_id_number
 from declarations.intake.serializers import InventoryInput
 from declarations.models import (
+    ArrivalManifest,
     BuyerYearQuota,
     CountryCode,
     Inventory,
@@ -57,6 +58,7 @@ from declarations.models import (
     TaxRate,
     UnitCode,
     Waybill,
+    WaybillDeliveryNotice,
 )
 from declarations.tests.helpers import BUYER_ID_ENDING_X, Send, url
 from finance.models import (
@@ -388,6 +390,13 @@ ROWS: dict[type[Model], Callable[[World], tuple[Model | None, Model | None]]] = 
     Waybill: _parcel(Waybill, "logistics_code", "logistics_no"),
     InventoryCancellation: _by_list(InventoryCancellation),
     InventoryReturn: _by_list(InventoryReturn),
+    # A carrier's delivery notice goes with its waybill (a list in scope names it).
+    WaybillDeliveryNotice: _parcel(WaybillDeliveryNotice, "logistics_code", "logistics_no"),
+    # A site operator's arrival manifest: by its customs district or the operator's park.
+    ArrivalManifest: lambda w: (
+        ArrivalManifest.objects.get(operator=w.near_agent),
+        ArrivalManifest.objects.get(operator=w.far_agent),
+    ),
     TaxEstimate: _by_list(TaxEstimate),
     BuyerYearQuota: lambda w: (
         BuyerYearQuota.objects.get(reservations__inventory=w.near),
@@ -468,6 +477,30 @@ def world(send: Send, park: Park, parties: dict[str, Persona]) -> World:
             guid=str(uuid.uuid4()).upper(),
             reason="the buyer sent it back",
             dutiable_value=Decimal(0),
+        )
+        waybill = Waybill.objects.get(logistics_code=inventory.logistics_code, logistics_no=inventory.logistics_no)
+        WaybillDeliveryNotice.objects.create(
+            waybill=waybill,
+            logistics_code=waybill.logistics_code,
+            logistics_no=waybill.logistics_no,
+            delivered_at=inventory.created_at,
+            place="杭州市西湖区文三路 1 号",
+            guid=str(uuid.uuid4()).upper(),
+        )
+        ArrivalManifest.objects.create(
+            operator=agent,
+            guid=str(uuid.uuid4()).upper(),
+            cop_no=f"RKD{inventory.pk}",
+            customs_code=inventory.customs_code,
+            operator_code=agent.code,
+            operator_name=agent.name,
+            ie_flag="I",
+            traf_mode="5",
+            traf_no="CA1234",
+            voyage_no="20261125",
+            bill_no="784-12345675",
+            logistics_code=waybill.logistics_code,
+            logistics_name=waybill.logistics_name,
         )
 
     return World(
