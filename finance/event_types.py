@@ -12,6 +12,11 @@ INVENTORY_TAX_BILL = "inventory.tax_bill"
 INVENTORY_TAX_BILL_STATUS = "inventory.tax_bill_status"
 # A list of the guarantor's was held: its guarantee account does not cover the list's tax.
 GUARANTEE_INSUFFICIENT = "finance.guarantee_insufficient"
+# Trade financing: an institution received an application, or its applicant withdrew it; the
+# applicant's application was approved or rejected.
+APPLICATION_SUBMITTED = "finance.application_submitted"
+APPLICATION_WITHDRAWN = "finance.application_withdrawn"
+APPLICATION_DECIDED = "finance.application_decided"
 
 
 def register() -> None:
@@ -19,3 +24,6 @@ def register() -> None:
     register_event_type(INVENTORY_TAX_BILL, _("tax bill"))
     register_event_type(INVENTORY_TAX_BILL_STATUS, _("tax bill status changed"))
     register_event_type(GUARANTEE_INSUFFICIENT, _("guarantee insufficient"))
+    register_event_type(APPLICATION_SUBMITTED, _("financing application received"))
+    register_event_type(APPLICATION_WITHDRAWN, _("financing application withdrawn"))
+    register_event_type(APPLICATION_DECIDED, _("financing application decided"))

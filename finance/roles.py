@@ -2,7 +2,9 @@
 
 Customs officers keep the guarantee accounts (amounts are changed through the account's page,
 with a reason) and the cover ratios; everyone in the regulators' groups reads the bills, the
-reservations, the shortfalls and the ledger. Bills and their status come from customs only.
+reservations, the shortfalls, the ledger, and the financing applications with the reads of
+their applicants' records. Bills and their status come from customs only; applications from
+the enterprises.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ READ = (
     "guaranteereservation",
     "guaranteeshortfall",
     "guaranteemovement",
+    "financingapplication",
+    "financingrecordread",
 )
 
 

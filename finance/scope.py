@@ -4,6 +4,7 @@
   e-commerce enterprise; its items and status changes go with it;
 - a guarantee account goes with its guarantor's park; its ledger goes with it;
 - a reservation or shortfall goes with the list's district and park, and with the account;
+- a financing application goes with its applicant's park; the reads of its record go with it;
 - the cover ratios by customs class are the same for every regulator (nationwide).
 """
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 from django.db.models import Q
 
 from finance.models import (
+    FinancingApplication,
+    FinancingRecordRead,
     GuaranteeAccount,
     GuaranteeCoverage,
     GuaranteeMovement,
@@ -52,6 +55,10 @@ def of_a_list(scope: Scope) -> Q:
     )
 
 
+def of_applicant(scope: Scope, path: str = "") -> Q:
+    return Q(**{f"{path}applicant__in": scope.enterprises()})
+
+
 def register() -> None:
     """Called once, from ``FinanceConfig.ready``."""
     register_scope_rule(TaxBill, of_bill)
@@ -61,4 +68,6 @@ def register() -> None:
     register_scope_rule(GuaranteeMovement, lambda scope: of_account(scope, "account__"))
     register_scope_rule(GuaranteeReservation, of_a_list)
     register_scope_rule(GuaranteeShortfall, of_a_list)
+    register_scope_rule(FinancingApplication, of_applicant)
+    register_scope_rule(FinancingRecordRead, lambda scope: of_applicant(scope, "application__"))
     register_nationwide(GuaranteeCoverage)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -55,6 +56,18 @@ from declarations.models import (
     Waybill,
 )
 from declarations.tests.helpers import BUYER_ID_ENDING_X, Send, url
+from finance.models import (
+    FinancingApplication,
+    FinancingRecordRead,
+    GuaranteeAccount,
+    GuaranteeCoverage,
+    GuaranteeMovement,
+    GuaranteeReservation,
+    GuaranteeShortfall,
+    TaxBill,
+    TaxBillItem,
+    TaxBillStatusChange,
+)
 from risk.models import (
     Assessment,
     GoodsRestriction,
@@ -316,6 +329,30 @@ ROWS: dict[type[Model], Callable[[World], tuple[Model | None, Model | None]]] = 
         CreditConsent.objects.filter(grantor=w.far_agent).first(),
     ),
     CustomsClass: _nationwide(CustomsClass),
+    # Finance's bills and guarantee rows go with their district and parties (finance/scope.py);
+    # tests/test_finance_admin.py holds such rows. The walk checks who may open the pages.
+    **{
+        model: lambda _world: (None, None)
+        for model in (
+            GuaranteeAccount,
+            GuaranteeMovement,
+            GuaranteeReservation,
+            GuaranteeShortfall,
+            TaxBill,
+            TaxBillItem,
+            TaxBillStatusChange,
+        )
+    },
+    GuaranteeCoverage: _nationwide(GuaranteeCoverage),
+    # A financing application, and the reads of its record, go with the applicant's park.
+    FinancingApplication: lambda w: (
+        FinancingApplication.objects.filter(applicant=w.near_agent).first(),
+        FinancingApplication.objects.filter(applicant=w.far_agent).first(),
+    ),
+    FinancingRecordRead: lambda w: (
+        FinancingRecordRead.objects.filter(application__applicant=w.near_agent).first(),
+        FinancingRecordRead.objects.filter(application__applicant=w.far_agent).first(),
+    ),
     # The risk review queue shows lists in review (none here; declarations/tests/test_risk_review.py).
     InventoryInReview: lambda _world: (None, None),
     # Risk's findings go with the list's district or park (risk/scope.py); its tables are nationwide.
@@ -348,6 +385,12 @@ def world(send: Send, park: Park, parties: dict[str, Persona]) -> World:
     far_list = send_as(far, far_documents())
     for inventory, agent in ((near, parties["agent"].enterprise), (far_list, far["agent"].enterprise)):
         InventoryCancellation.objects.create(inventory=inventory, requested_by=agent, reason="the buyer cancelled")
+    bank = EnterpriseFactory.create(roles=[Role.FINANCE], park=far_park)
+    for applicant in (parties["agent"].enterprise, far["agent"].enterprise):
+        application = FinancingApplication.objects.create(
+            applicant=applicant, institution=bank, amount=Decimal("1000.00"), term_months=6, purpose="stock"
+        )
+        FinancingRecordRead.objects.create(application=application, institution=bank, consent_id=1)
 
     return World(
         near=near,
