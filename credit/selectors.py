@@ -1,5 +1,6 @@
 """What credit tells others: the facts risk and finance read (``customs_class_of``,
-``score_of``, ``consent_in_force``), the report, who may read it, and the reads log.
+``score_of``, ``consent_in_force``, ``volumes_of``), the report, who may read it, and the reads
+log.
 
 Other systems import this module only. The facts are frozen dataclasses; each is one indexed
 query.
@@ -23,6 +24,7 @@ from credit.models import (
     CreditProfile,
     CreditReportRead,
     CreditScore,
+    CreditVolume,
     CustomsClass,
     CustomsClassDecision,
 )
@@ -32,6 +34,9 @@ from single_window.scope import Scope, scoped
 # The permission a regulator's key needs to read credit reports over the API (the admin's
 # view permission on profiles, which the regulators' groups are given: credit/roles.py).
 REPORT_PERMISSION = "credit.view_creditprofile"
+# The purpose of the consent under which a financial institution reads an applicant's record
+# with a financing application (finance).
+TRADE_FINANCING: str = ConsentPurpose.TRADE_FINANCING.value
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,27 @@ def consent_in_force(
     return CreditConsent.objects.filter(
         grantor=grantor, grantee=grantee, purpose=purpose, ended_at__isnull=True, expires_at__gt=now or timezone.now()
     ).first()
+
+
+@dataclass(frozen=True)
+class DayVolume:
+    """Lists of an enterprise released and returned (after release) on one day, China Standard
+    Time."""
+
+    day: datetime.date
+    released: int
+    returned: int
+
+
+def volumes_of(*, enterprise: Enterprise, since: datetime.date) -> list[DayVolume]:
+    """The enterprise's daily counts of lists released and returned from ``since`` on, oldest
+    first; days with neither are absent. One indexed query (``credit_volume_day_unique``)."""
+    return [
+        DayVolume(day=day, released=released, returned=returned)
+        for day, released, returned in CreditVolume.objects.filter(enterprise=enterprise, day__gte=since)
+        .order_by("day")
+        .values_list("day", "released", "returned")
+    ]
 
 
 # --- The report ---------------------------------------------------------------------------------------

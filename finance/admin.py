@@ -1,10 +1,12 @@
 """The regulators' console for finance: guarantee accounts (amounts changed with a reason),
 cover ratios by customs class, customs' tax bills with what differs from the estimate, the
 reservations, shortfalls and ledger of each account, the exchange rate table (customs officers
-keep it) and the payment companies' settlement reports (read only).
+keep it), the payment companies' settlement reports (read only), and the financing applications
+with the reads of each applicant's record.
 
-Every page applies the regulator's scope (``finance.scope``). Bills, reservations, shortfalls
-and the ledger are read-only: customs and the declare step write them.
+Every page applies the regulator's scope (``finance.scope``). Bills, reservations, shortfalls,
+the ledger and the applications are read-only: customs, the declare step and the enterprises
+write them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from core.admin import AuditedModelAdmin, admin_actor
 from finance import guarantees
 from finance.models import (
     ExchangeRate,
+    FinancingApplication,
+    FinancingRecordRead,
     GuaranteeAccount,
     GuaranteeCoverage,
     GuaranteeMovement,
@@ -369,3 +373,47 @@ class SettlementReportAdmin(ScopedAdminMixin, AuditedModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: SettlementReport | None = None) -> bool:
         return False
+
+
+@admin.register(FinancingApplication)
+class FinancingApplicationAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "applicant",
+        "institution",
+        "amount",
+        "term_months",
+        "state",
+        "approved_amount",
+        "annual_rate",
+        "created_at",
+        "decided_at",
+    )
+    list_filter = ("state",)
+    search_fields = (
+        "applicant__customs_code",
+        "applicant__uscc",
+        "applicant__name",
+        "institution__customs_code",
+        "institution__uscc",
+        "institution__name",
+    )
+    list_select_related = ("applicant", "institution")
+    readonly_fields = ("record_reads",)
+
+    @admin.display(description=_("reads of the applicant's record (latest 30)"))
+    def record_reads(self, obj: FinancingApplication) -> SafeString:
+        rows = obj.record_reads.order_by("-read_at", "-id")[:30]
+        return format_html(
+            "<table><tr><th>{}</th><th>{}</th></tr>{}</table>",
+            _("read at"),
+            _("consent id"),
+            format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", ((r.read_at, r.consent_id) for r in rows)),
+        )
+
+
+@admin.register(FinancingRecordRead)
+class FinancingRecordReadAdmin(ReadOnlyAdmin):
+    list_display = ("read_at", "application", "institution", "consent_id")
+    search_fields = ("institution__customs_code", "institution__name")
+    list_select_related = ("application", "institution")

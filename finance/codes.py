@@ -23,6 +23,13 @@ SETTLEMENT_TOO_MANY_ROWS = "settlement_too_many_rows"
 STATEMENT_PERIOD_INVALID = "finance_statement_period_invalid"
 GUARANTEE_AMOUNT_INVALID = "finance_guarantee_amount_invalid"
 REASON_REQUIRED = "finance_reason_required"
+# Trade financing: the institution named is no financial institution (400), an enterprise applies
+# to itself (400), an approval above the amount asked (400), a decision or withdrawal of an
+# application no longer submitted (409).
+FINANCING_INSTITUTION_NOT_FINANCE = "finance_institution_not_finance"
+FINANCING_TO_SELF = "finance_application_to_self"
+FINANCING_APPROVED_ABOVE_REQUEST = "finance_approved_amount_above_request"
+FINANCING_NOT_SUBMITTED = "finance_application_not_submitted"
 
 
 def register() -> None:

@@ -15,6 +15,11 @@ GUARANTEE_INSUFFICIENT = "finance.guarantee_insufficient"
 # A payment company's settlement file was reconciled: to the company, and to the platform and
 # e-commerce enterprise of each order with a mismatch (theirs only).
 SETTLEMENT_RECONCILED = "finance.settlement_reconciled"
+# Trade financing: an institution received an application, or its applicant withdrew it; the
+# applicant's application was approved or rejected.
+APPLICATION_SUBMITTED = "finance.application_submitted"
+APPLICATION_WITHDRAWN = "finance.application_withdrawn"
+APPLICATION_DECIDED = "finance.application_decided"
 
 
 def register() -> None:
@@ -23,3 +28,6 @@ def register() -> None:
     register_event_type(INVENTORY_TAX_BILL_STATUS, _("tax bill status changed"))
     register_event_type(GUARANTEE_INSUFFICIENT, _("guarantee insufficient"))
     register_event_type(SETTLEMENT_RECONCILED, _("settlement file reconciled"))
+    register_event_type(APPLICATION_SUBMITTED, _("financing application received"))
+    register_event_type(APPLICATION_WITHDRAWN, _("financing application withdrawn"))
+    register_event_type(APPLICATION_DECIDED, _("financing application decided"))

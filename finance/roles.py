@@ -4,7 +4,9 @@ Customs officers keep the guarantee accounts (amounts are changed through the ac
 with a reason), the cover ratios and the exchange rates (customs converts declared values at
 them); every group reads the bills, the reservations, the shortfalls and the ledger, and the
 rates. The commerce bureau, which supervises the area's payment companies, and auditors read
-the settlement reports; nobody edits a report. Bills and their status come from customs only.
+the settlement reports; nobody edits a report. Every group also reads the financing
+applications with the reads of their applicants' records. Bills and their status come from
+customs only; applications from the enterprises.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ READ = (
     "guaranteereservation",
     "guaranteeshortfall",
     "guaranteemovement",
+    "financingapplication",
+    "financingrecordread",
 )
 RATES = ("exchangerate",)
 SETTLEMENTS = ("settlementreport", "settlementmismatch")

@@ -5,6 +5,7 @@
 - a guarantee account goes with its guarantor's park; its ledger goes with it;
 - a reservation or shortfall goes with the list's district and park, and with the account;
 - a settlement report (and its mismatches) goes with the payment company that uploaded it;
+- a financing application goes with its applicant's park; the reads of its record go with it;
 - the cover ratios by customs class and the exchange rates are the same for every regulator
   (nationwide).
 """
@@ -15,6 +16,8 @@ from django.db.models import Q
 
 from finance.models import (
     ExchangeRate,
+    FinancingApplication,
+    FinancingRecordRead,
     GuaranteeAccount,
     GuaranteeCoverage,
     GuaranteeMovement,
@@ -57,6 +60,10 @@ def of_a_list(scope: Scope) -> Q:
     )
 
 
+def of_applicant(scope: Scope, path: str = "") -> Q:
+    return Q(**{f"{path}applicant__in": scope.enterprises()})
+
+
 def register() -> None:
     """Called once, from ``FinanceConfig.ready``."""
     register_scope_rule(TaxBill, of_bill)
@@ -68,4 +75,6 @@ def register() -> None:
     register_scope_rule(GuaranteeShortfall, of_a_list)
     register_scope_rule(SettlementReport, lambda scope: Q(uploader__in=scope.enterprises()))
     register_scope_rule(SettlementMismatch, lambda scope: Q(report__uploader__in=scope.enterprises()))
+    register_scope_rule(FinancingApplication, of_applicant)
+    register_scope_rule(FinancingRecordRead, lambda scope: of_applicant(scope, "application__"))
     register_nationwide(GuaranteeCoverage, ExchangeRate)

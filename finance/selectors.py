@@ -1,5 +1,6 @@
 """What finance tells others: a list's tax bills (the parcel trace, the admin's list pages),
-a guarantor's account, and the statements of a period.
+a guarantor's account, the statements of a period, and the financing applications an
+enterprise sees.
 
 Other apps import this module only. Bills go out as frozen dataclasses.
 """
@@ -15,7 +16,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet, Sum
 
 from finance import guarantees
-from finance.models import GuaranteeAccount, TaxBill, TaxBillStatusChange
+from finance.models import FinancingApplication, FinancingRecordRead, GuaranteeAccount, TaxBill, TaxBillStatusChange
 from single_window.models import Enterprise
 
 
@@ -119,3 +120,24 @@ def tax_paid(*, enterprise: Enterprise, since: datetime.datetime) -> Decimal:
         .aggregate(total=Sum("tax_total"))["total"]
     )
     return total or Decimal(0)
+
+
+def applications_of(*, enterprise: Enterprise) -> QuerySet[FinancingApplication]:
+    """The financing applications ``enterprise`` made, and those addressed to it as a financial
+    institution, newest first."""
+    return (
+        FinancingApplication.objects.filter(Q(applicant=enterprise) | Q(institution=enterprise))
+        .select_related("applicant", "institution")
+        .order_by("-created_at", "-id")
+    )
+
+
+def application_of(*, enterprise: Enterprise, application_id: int) -> FinancingApplication | None:
+    """The application if ``enterprise`` made it or is its institution; else None (the API
+    answers 404, as for an id nobody used)."""
+    return applications_of(enterprise=enterprise).filter(pk=application_id).first()
+
+
+def record_reads_of(*, application: FinancingApplication, limit: int = 50) -> list[FinancingRecordRead]:
+    """The institution's reads of the applicant's record with ``application``, newest first."""
+    return list(FinancingRecordRead.objects.filter(application=application).order_by("-read_at", "-id")[:limit])

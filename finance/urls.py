@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from finance import apis, apis_settlements
+from finance import apis, apis_financing, apis_settlements
 
 app_name = "finance"
 
@@ -14,5 +14,21 @@ urlpatterns = [
         "finance/settlements/<int:report_id>",
         apis_settlements.SettlementDetailApi.as_view(),
         name="settlement-detail",
+    ),
+    path("finance/applications", apis_financing.ApplicationListApi.as_view(), name="application-list"),
+    path(
+        "finance/applications/<int:application_id>",
+        apis_financing.ApplicationDetailApi.as_view(),
+        name="application-detail",
+    ),
+    path(
+        "finance/applications/<int:application_id>/decision",
+        apis_financing.ApplicationDecisionApi.as_view(),
+        name="application-decision",
+    ),
+    path(
+        "finance/applications/<int:application_id>/withdraw",
+        apis_financing.ApplicationWithdrawApi.as_view(),
+        name="application-withdraw",
     ),
 ]

@@ -306,6 +306,7 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "CreditConsentPurposeEnum": "credit.models.ConsentPurpose",
         "CreditConsentStatusEnum": "credit.models.ConsentStatus",
         "CustomsClassSourceEnum": "credit.models.ClassDecisionSource",
+        "FinancingStateEnum": "finance.models.FinancingState",
         "HealthCheckStatusEnum": ["ok", "down"],
         "HealthStatusEnum": ["ok", "degraded", "down"],
     },

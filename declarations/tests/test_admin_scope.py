@@ -63,6 +63,8 @@ from declarations.models import (
 from declarations.tests.helpers import BUYER_ID_ENDING_X, Send, url
 from finance.models import (
     ExchangeRate,
+    FinancingApplication,
+    FinancingRecordRead,
     GuaranteeAccount,
     GuaranteeCoverage,
     GuaranteeMovement,
@@ -439,6 +441,15 @@ ROWS: dict[type[Model], Callable[[World], tuple[Model | None, Model | None]]] = 
         SettlementReport.objects.filter(uploader__park=w.park).first(),
         SettlementReport.objects.filter(uploader__park=w.far_park).first(),
     ),
+    # A financing application, and the reads of its record, go with the applicant's park.
+    FinancingApplication: lambda w: (
+        FinancingApplication.objects.filter(applicant=w.near_agent).first(),
+        FinancingApplication.objects.filter(applicant=w.far_agent).first(),
+    ),
+    FinancingRecordRead: lambda w: (
+        FinancingRecordRead.objects.filter(application__applicant=w.near_agent).first(),
+        FinancingRecordRead.objects.filter(application__applicant=w.far_agent).first(),
+    ),
     # The risk review queue shows lists in review (none here; declarations/tests/test_risk_review.py).
     InventoryInReview: lambda _world: (None, None),
     # Risk's findings go with the list's district or park (risk/scope.py); its tables are nationwide.
@@ -502,6 +513,12 @@ def world(send: Send, park: Park, parties: dict[str, Persona]) -> World:
             logistics_code=waybill.logistics_code,
             logistics_name=waybill.logistics_name,
         )
+    bank = EnterpriseFactory.create(roles=[Role.FINANCE], park=far_park)
+    for applicant in (parties["agent"].enterprise, far["agent"].enterprise):
+        application = FinancingApplication.objects.create(
+            applicant=applicant, institution=bank, amount=Decimal("1000.00"), term_months=6, purpose="stock"
+        )
+        FinancingRecordRead.objects.create(application=application, institution=bank, consent_id=1)
 
     return World(
         near=near,

@@ -1,9 +1,11 @@
 """Finance's tables, one module per part: customs' tax bills, the guarantors' guarantee accounts
-and what each list reserved on them, exchange rates, settlement reconciliation."""
+and what each list reserved on them, exchange rates, settlement reconciliation, and the
+enterprises' applications for trade financing."""
 
 from __future__ import annotations
 
 from finance.models.bills import TaxBill, TaxBillItem, TaxBillStatus, TaxBillStatusChange
+from finance.models.financing import FinancingApplication, FinancingRecordRead, FinancingState
 from finance.models.guarantees import (
     GuaranteeAccount,
     GuaranteeCoverage,
@@ -22,6 +24,9 @@ from finance.models.settlements import (
 
 __all__ = [
     "ExchangeRate",
+    "FinancingApplication",
+    "FinancingRecordRead",
+    "FinancingState",
     "GuaranteeAccount",
     "GuaranteeCoverage",
     "GuaranteeMovement",
