@@ -24,6 +24,7 @@ from credit import codes as credit_codes
 from declarations.clearance import lifecycle
 from declarations.customs import codes as customs_codes
 from declarations.intake import codes as intake_codes
+from logistics import codes as logistics_codes
 from single_window import error_codes
 from tests.test_import_contract import product_modules
 
@@ -33,6 +34,7 @@ CODE_MODULES: dict[str, list[ModuleType]] = {
     "single_window": [error_codes],
     "declarations": [intake_codes, customs_codes],
     "credit": [credit_codes],
+    "logistics": [logistics_codes],
 }
 OTHER_CODES: dict[str, list[str]] = {
     "core": [
