@@ -102,6 +102,25 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    # Tracking events of waybills the single window did not hold yet are attached when the
+    # waybill arrives; unknown tracks past LOGISTICS_UNKNOWN_WAYBILL_SECONDS go with their events.
+    "logistics-unknown-waybills": {
+        "task": "logistics.unknown_waybills_sweep",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    },
+    # Waybills silent for longer than the usual time of their status are flagged delayed and
+    # their carrier and e-commerce enterprise told; usual times are hours, so minutes are close.
+    "logistics-delays": {
+        "task": "logistics.delays_sweep",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    },
+    # The usual times are learned again from the last 90 days once a night, when it is quiet.
+    "logistics-delay-norms": {
+        "task": "logistics.delay_norms_recompute",
+        "schedule": crontab(minute=20, hour=2),
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE
 

@@ -135,3 +135,30 @@ PAYMENTS_EXAMPLE = {
 )
 class PaymentsWebhookApi(PartnerWebhookApi):
     partner_kind = PartnerKind.PAYMENT
+
+
+CARRIERS_EXAMPLE = {
+    "events": [
+        {
+            "logistics_code": "3301960004",
+            "logistics_no": "SF1234567890",
+            "status": "departed",
+            "place": "Hangzhou Xiaoshan airport",
+            "occurred_at": "2026-11-25T10:02:11+08:00",
+            "transport_mode": "air",
+            "leg": 1,
+        }
+    ]
+}
+
+
+@_schema(
+    "Carriers' tracking events",
+    "A carrier that is a partner of the single window posts its tracking events here as JSON, the body of "
+    "`POST /api/v1/logistics/tracking-events` (one event or `{events: [...]}`), for its own waybills only: "
+    "the logistics code of the enterprise the partner is registered for.",
+    "application/json",
+    CARRIERS_EXAMPLE,
+)
+class CarriersWebhookApi(PartnerWebhookApi):
+    partner_kind = PartnerKind.CARRIER

@@ -32,6 +32,7 @@ urlpatterns = [
     path("webhooks/deliveries", apis_events.WebhookDeliveryListApi.as_view(), name="webhook-delivery-list"),
     path("webhooks/customs", apis_inbound.CustomsWebhookApi.as_view(), name="webhook-customs"),
     path("webhooks/payments", apis_inbound.PaymentsWebhookApi.as_view(), name="webhook-payments"),
+    path("webhooks/carriers", apis_inbound.CarriersWebhookApi.as_view(), name="webhook-carriers"),
     path(
         "webhooks/deliveries/<int:delivery_id>/redeliver",
         apis_events.WebhookDeliveryRedeliverApi.as_view(),

@@ -25,6 +25,7 @@ from declarations.clearance import lifecycle
 from declarations.customs import codes as customs_codes
 from declarations.intake import codes as intake_codes
 from finance import codes as finance_codes
+from logistics import codes as logistics_codes
 from single_window import error_codes
 from tests.test_import_contract import product_modules
 
@@ -35,6 +36,7 @@ CODE_MODULES: dict[str, list[ModuleType]] = {
     "declarations": [intake_codes, customs_codes],
     "credit": [credit_codes],
     "finance": [finance_codes],
+    "logistics": [logistics_codes],
 }
 OTHER_CODES: dict[str, list[str]] = {
     "core": [

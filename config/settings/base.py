@@ -230,6 +230,14 @@ RISK_DECLARE_STEP = env.bool("RISK_DECLARE_STEP", default=True)
 FINANCE_DECLARE_STEP = env.bool("FINANCE_DECLARE_STEP", default=True)
 # A list whose guarantor has no guarantee account: held (true) or declared without one (false).
 FINANCE_GUARANTEE_REQUIRED = env.bool("FINANCE_GUARANTEE_REQUIRED", default=True)
+# Logistics (docs/logistics.md): tracking events of a waybill the single window does not hold
+# are kept this long, waiting for it, then deleted.
+LOGISTICS_UNKNOWN_WAYBILL_SECONDS = env.int("LOGISTICS_UNKNOWN_WAYBILL_SECONDS", default=7 * 24 * 3600)
+# A learned usual time (delay norm) is used when it counts at least this many samples; else
+# the status's default.
+LOGISTICS_DELAY_MIN_SAMPLES = env.int("LOGISTICS_DELAY_MIN_SAMPLES", default=20)
+# The history the usual times are learned from, in days.
+LOGISTICS_DELAY_HISTORY_DAYS = env.int("LOGISTICS_DELAY_HISTORY_DAYS", default=90)
 # The key of risk's reproducible random selection (HMAC of the list version); empty: LOOKUP_HASH_KEY.
 RISK_SELECTION_KEY = env.str("RISK_SELECTION_KEY", default="")
 # The Partner (kind customs) messages go to; empty: the one active customs partner.
@@ -309,6 +317,10 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
         "FinancingStateEnum": "finance.models.FinancingState",
         "HealthCheckStatusEnum": ["ok", "down"],
         "HealthStatusEnum": ["ok", "degraded", "down"],
+        "TrackingStatusEnum": "logistics.models.TrackingStatus",
+        "TransportModeEnum": "logistics.models.TransportMode",
+        "TrackingEventResultStatusEnum": ["stored", "duplicate", "refused"],
+        "DeliveryNoticeStateEnum": "logistics.models.DeliveryNoticeState",
     },
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
 }

@@ -75,6 +75,7 @@ from finance.models import (
     TaxBillItem,
     TaxBillStatusChange,
 )
+from logistics.models import DelayNorm, TrackingEvent, WaybillTrack
 from risk.models import (
     Assessment,
     GoodsRestriction,
@@ -361,6 +362,39 @@ def _audit(w: World) -> tuple[Model | None, Model | None]:
     return about(w.near_agent), about(w.far_agent)
 
 
+def _logistics_rows(w: World, model: type[Model]) -> tuple[Model | None, Model | None]:
+    """The near and the far list's waybill as their carriers tracked it (logistics/scope.py: the
+    carrier's park, the list's district), with an event, and each carrier's delay norm."""
+    found: list[Model] = []
+    for inventory, park in ((w.near, w.park), (w.far, w.far_park)):
+        track, _created = WaybillTrack.objects.get_or_create(
+            logistics_code=inventory.logistics_code,
+            logistics_no=inventory.logistics_no,
+            defaults={"known": True, "customs_code": inventory.customs_code, "park_code": park.code},
+        )
+        rows: dict[type[Model], Model] = {
+            WaybillTrack: track,
+            TrackingEvent: TrackingEvent.objects.get_or_create(
+                track=track,
+                logistics_code=track.logistics_code,
+                logistics_no=track.logistics_no,
+                status="picked_up",
+                occurred_at=inventory.created_at,
+                leg=1,
+                defaults={"transport_mode": "air", "source": "api"},
+            )[0],
+            DelayNorm: DelayNorm.objects.get_or_create(
+                logistics_code=inventory.logistics_code,
+                transport_mode="air",
+                leg=1,
+                status="picked_up",
+                defaults={"seconds": 3600, "samples": 30, "computed_at": inventory.created_at},
+            )[0],
+        }
+        found.append(rows[model])
+    return found[0], found[1]
+
+
 ROWS: dict[type[Model], Callable[[World], tuple[Model | None, Model | None]]] = {
     # Only superusers may see them; nothing a regulator may open.
     User: lambda _world: (None, User.objects.get(username="root")),
@@ -450,6 +484,8 @@ ROWS: dict[type[Model], Callable[[World], tuple[Model | None, Model | None]]] = 
         FinancingRecordRead.objects.filter(application__applicant=w.near_agent).first(),
         FinancingRecordRead.objects.filter(application__applicant=w.far_agent).first(),
     ),
+    # Logistics' rows go with the carrier's park and the list's district (logistics/scope.py).
+    **{model: functools.partial(_logistics_rows, model=model) for model in (WaybillTrack, TrackingEvent, DelayNorm)},
     # The risk review queue shows lists in review (none here; declarations/tests/test_risk_review.py).
     InventoryInReview: lambda _world: (None, None),
     # Risk's findings go with the list's district or park (risk/scope.py); its tables are nationwide.

@@ -1,0 +1,71 @@
+"""The regulators' console for logistics: waybill tracks (delayed, delivered before release,
+unknown), each with its events, and the delay norms learned from history. Read-only: carriers
+write the events, the tasks the rest. Every page applies the regulator's scope
+(``logistics.scope``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from logistics.models import DelayNorm, TrackingEvent, WaybillTrack
+from single_window.scope import ScopedAdminMixin
+
+
+class _ReadOnly:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class TrackingEventInline(_ReadOnly, admin.TabularInline[TrackingEvent, WaybillTrack]):
+    model = TrackingEvent
+    extra = 0
+    ordering = ("occurred_at", "id")
+    fields = ("occurred_at", "status", "place", "transport_mode", "leg", "source", "received_at")
+    readonly_fields = fields
+    verbose_name_plural = _("tracking events (in time order)")
+
+
+@admin.register(WaybillTrack)
+class WaybillTrackAdmin(ScopedAdminMixin, _ReadOnly, admin.ModelAdmin[WaybillTrack]):
+    list_display = (
+        "logistics_code",
+        "logistics_no",
+        "current_status",
+        "current_mode",
+        "current_leg",
+        "current_at",
+        "delayed",
+        "delivered_before_release",
+        "delivery_notice",
+        "known",
+    )
+    list_filter = (
+        "logistics_code",
+        "current_status",
+        "current_mode",
+        "delayed",
+        "delivered_before_release",
+        "known",
+        "delivery_notice",
+    )
+    search_fields = ("logistics_no", "logistics_code", "order_no", "ebc_code")
+    date_hierarchy = "last_event_at"
+    inlines = (TrackingEventInline,)
+    readonly_fields = tuple(field.name for field in WaybillTrack._meta.fields)
+
+
+@admin.register(DelayNorm)
+class DelayNormAdmin(ScopedAdminMixin, _ReadOnly, admin.ModelAdmin[DelayNorm]):
+    list_display = ("logistics_code", "transport_mode", "leg", "status", "seconds", "samples", "computed_at")
+    list_filter = ("logistics_code", "transport_mode", "status")
+    search_fields = ("logistics_code",)
