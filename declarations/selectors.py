@@ -29,6 +29,7 @@ from declarations.models import (
     WaybillDeliveryNotice,
 )
 from finance import selectors as finance
+from logistics import selectors as logistics
 from single_window import selectors as registry
 from single_window.lookups import PaymentFacts
 from single_window.models import Enterprise
@@ -166,6 +167,8 @@ class ParcelTrace:
     events: list[dict[str, Any]]
     # Customs' tax bills of the list (finance's), oldest first.
     tax_bills: list[finance.BillView] = dataclasses.field(default_factory=list)
+    # The carriers' tracking of the waybill (logistics'), or None when no carrier reported on it.
+    tracking: logistics.Timeline | None = None
 
     @property
     def tax_estimate(self) -> TaxEstimate | None:
@@ -176,6 +179,21 @@ class ParcelTrace:
             return self.inventory.tax_estimate
         except TaxEstimate.DoesNotExist:
             return None
+
+
+# Where the parcel is at these statuses is the consignee's door: the trace leaves the place out.
+PRIVATE_PLACES = frozenset({"out_for_delivery", "delivered"})
+
+
+def _tracking_event(event: logistics.TimelineEvent) -> dict[str, Any]:
+    return {
+        "type": "tracking",
+        "at": event.occurred_at,
+        "status": event.status,
+        "place": "" if event.status in PRIVATE_PLACES else event.place,
+        "transport_mode": event.transport_mode,
+        "leg": event.leg,
+    }
 
 
 def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> ParcelTrace | None:
@@ -262,8 +280,12 @@ def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> Par
                 for change in bill.changes
             ]
         events += [_return_event(r) for r in inventory_returns(inventory=inventory)]
+    tracking = None
     if waybill is not None:
         events += [_delivery_event(n) for n in WaybillDeliveryNotice.objects.filter(waybill=waybill)]
+        tracking = logistics.timeline_of(waybill.logistics_code, waybill.logistics_no)
+        if tracking is not None:
+            events += [_tracking_event(event) for event in tracking.events]
     events.sort(key=lambda event: event["at"])  # stable: same-instant events keep their order
     return ParcelTrace(
         ebp_code=ebp_code,
@@ -274,6 +296,7 @@ def parcel_trace(*, enterprise: Enterprise, ebp_code: str, order_no: str) -> Par
         inventory=inventory,
         events=events,
         tax_bills=tax_bills,
+        tracking=tracking,
     )
 
 

@@ -518,6 +518,7 @@ TRACE_EXAMPLE = {
     },
     "tax_estimate": TAX_ESTIMATE_EXAMPLE,
     "tax_bills": [],
+    "tracking": None,
     "events": [
         {"at": "2026-11-25T10:15:01+08:00", "type": "document_received", "document": "order:12"},
         {
@@ -680,6 +681,31 @@ class DeliveryNoticeEvent(serializers.Serializer[Any]):
         ref_name = "TraceDeliveryNotice"
 
 
+class TrackingEvent(serializers.Serializer[Any]):
+    type = serializers.CharField(help_text="tracking")
+    at = outputs.ChinaTime(help_text="When the carrier says it happened.")
+    status = serializers.CharField(
+        help_text="picked_up, departed, arrived_hub, at_customs, released, out_for_delivery, delivered, exception"
+    )
+    place = serializers.CharField(allow_blank=True, help_text="Blank out for delivery and at delivery.")
+    transport_mode = serializers.CharField(help_text="air, sea, rail, road, express")
+    leg = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "TraceTracking"
+
+
+class TrackingSummary(serializers.Serializer[Any]):
+    current_status = serializers.CharField(allow_blank=True)
+    status_since = outputs.ChinaTime(allow_null=True)
+    delayed = serializers.BooleanField(help_text="No event for longer than the usual time of the current leg.")
+    delivered_at = outputs.ChinaTime(allow_null=True)
+    delivery_notice = serializers.CharField(help_text="none, sent (CEB513 to customs), not_released_flagged")
+
+    class Meta:
+        ref_name = "TraceTrackingSummary"
+
+
 TRACE_EVENT_SHAPES: dict[str, type[serializers.Serializer[Any]]] = {
     "document_received": DocumentReceivedEvent,
     "status_change": StatusChangeEvent,
@@ -688,6 +714,7 @@ TRACE_EVENT_SHAPES: dict[str, type[serializers.Serializer[Any]]] = {
     "tax_bill_status": TaxBillEvent,
     "return": ReturnEvent,
     "delivery_notice": DeliveryNoticeEvent,
+    "tracking": TrackingEvent,
 }
 
 
@@ -719,6 +746,7 @@ class OrderTraceApi(APIView):
         inventory = INVENTORY.output_serializer(allow_null=True)
         tax_estimate = outputs.TaxEstimateOutput(allow_null=True, help_text="The list's, as on the list.")
         tax_bills = TaxBillOutput(many=True, help_text="Customs' tax bills of the list (CEB816), oldest first.")
+        tracking = TrackingSummary(allow_null=True, help_text="Where the carriers say the parcel is; null: no report.")
         events = TraceEvents()
 
         class Meta:
