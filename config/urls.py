@@ -12,6 +12,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("declarations.urls")),
     path("", include("credit.urls")),
     path("", include("finance.urls")),
+    path("", include("logistics.urls")),
 ]
 
 urlpatterns = [

@@ -278,9 +278,9 @@ def test_an_app_label_registered_twice_for_the_regulators_is_refused() -> None:
 @pytest.mark.parametrize(
     ("app_label", "grants", "complaint"),
     [
-        ("logistics", {"regulator": {"view": ()}}, "not a regulators' group"),
-        ("logistics", {roles.AUDITOR: {"approve": ()}}, "not a model permission"),
-        ("logistics", {roles.AUDITOR: {"view": ("order",)}}, "not a model of it"),
+        ("monitoring", {"regulator": {"view": ()}}, "not a regulators' group"),
+        ("monitoring", {roles.AUDITOR: {"approve": ()}}, "not a model permission"),
+        ("monitoring", {roles.AUDITOR: {"view": ("order",)}}, "not a model of it"),
         ("nowhere", {}, "not an installed app"),
     ],
 )
