@@ -1,7 +1,7 @@
 """The regulators' console for logistics: waybill tracks (delayed, delivered before release,
 unknown), each with its events, and the delay norms learned from history. Read-only: carriers
 write the events, the tasks the rest. Every page applies the regulator's scope
-(``logistics.scope``)."""
+(``logistics.scope``). Bonded stock's pages are in ``logistics.admin_stock``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from logistics import admin_stock
 from logistics.models import DelayNorm, TrackingEvent, WaybillTrack
 from single_window.scope import ScopedAdminMixin
 
@@ -69,3 +70,6 @@ class DelayNormAdmin(ScopedAdminMixin, _ReadOnly, admin.ModelAdmin[DelayNorm]):
     list_display = ("logistics_code", "transport_mode", "leg", "status", "seconds", "samples", "computed_at")
     list_filter = ("logistics_code", "transport_mode", "status")
     search_fields = ("logistics_code",)
+
+
+__all__ = ["DelayNormAdmin", "WaybillTrackAdmin", "admin_stock"]

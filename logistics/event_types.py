@@ -11,9 +11,13 @@ from single_window.event_types import register_event_type
 WAYBILL_DELAYED = "logistics.waybill_delayed"
 # A carrier reported a parcel delivered whose list customs had not released.
 DELIVERED_BEFORE_RELEASE = "logistics.delivered_before_release"
+# A 1210 list was held for its bonded stock (an item short, or a book or item not kept): told
+# to the warehouse operator (areaCode) and the declaring agent.
+STOCK_INSUFFICIENT = "logistics.stock_insufficient"
 
 
 def register() -> None:
     """Called once, from ``LogisticsConfig.ready``."""
     register_event_type(WAYBILL_DELAYED, _("waybill delayed"))
     register_event_type(DELIVERED_BEFORE_RELEASE, _("delivered before release"))
+    register_event_type(STOCK_INSUFFICIENT, _("bonded stock insufficient"))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from logistics import apis
+from logistics import apis, apis_stock
 
 app_name = "logistics"
 
@@ -13,4 +13,6 @@ urlpatterns = [
         apis.WaybillTimelineApi.as_view(),
         name="waybill-timeline",
     ),
+    path("logistics/stock", apis_stock.StockApi.as_view(), name="stock"),
+    path("logistics/stock-receipts", apis_stock.StockReceiptCreateApi.as_view(), name="stock-receipts"),
 ]

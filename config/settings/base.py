@@ -228,6 +228,9 @@ RISK_DECLARE_STEP = env.bool("RISK_DECLARE_STEP", default=True)
 # Finance answers in the declare step: a list is declared only when its guarantor's account
 # covers its estimated tax (docs/finance.md); off, guarantees are not reserved.
 FINANCE_DECLARE_STEP = env.bool("FINANCE_DECLARE_STEP", default=True)
+# Logistics answers in the declare step: a bonded (1210) list is declared only when its account
+# book holds its items (docs/logistics-stock.md); off, bonded stock is not reserved.
+LOGISTICS_DECLARE_STEP = env.bool("LOGISTICS_DECLARE_STEP", default=True)
 # A list whose guarantor has no guarantee account: held (true) or declared without one (false).
 FINANCE_GUARANTEE_REQUIRED = env.bool("FINANCE_GUARANTEE_REQUIRED", default=True)
 # Logistics (docs/logistics.md): tracking events of a waybill the single window does not hold

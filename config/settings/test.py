@@ -24,6 +24,8 @@ CUSTOMS_GATEWAY_ENABLED = False
 RISK_DECLARE_STEP = False
 # Likewise the guarantee: its tests register finance's participant and open accounts.
 FINANCE_DECLARE_STEP = False
+# Likewise bonded stock: its tests register logistics' participant and record receipts.
+LOGISTICS_DECLARE_STEP = False
 # No broker worker runs the packing in most tests: what a request declares is packed when its
 # transaction commits, so the test sees the message once the answer is back.
 CUSTOMS_BATCH_WINDOW_MS = 0

@@ -75,7 +75,17 @@ from finance.models import (
     TaxBillItem,
     TaxBillStatusChange,
 )
-from logistics.models import DelayNorm, TrackingEvent, WaybillTrack
+from logistics.models import (
+    DelayNorm,
+    StockAccountBook,
+    StockItem,
+    StockMovement,
+    StockReceipt,
+    StockReservation,
+    StockShortfall,
+    TrackingEvent,
+    WaybillTrack,
+)
 from risk.models import (
     Assessment,
     GoodsRestriction,
@@ -353,6 +363,37 @@ def _finance_rows(w: World, model: type[Model]) -> tuple[Model | None, Model | N
     return found[0], found[1]
 
 
+def _stock_rows(w: World, model: type[Model]) -> tuple[Model | None, Model | None]:
+    """Logistics' bonded stock of the near and the far park: a book each (its operator's park),
+    with an item, a receipt, a reservation and a shortfall of the park's list, and the ledger."""
+    found: list[Model] = []
+    for inventory, park, agent in ((w.near, w.park, w.near_agent), (w.far, w.far_park, w.far_agent)):
+        assert agent.customs_code is not None
+        book, _created = StockAccountBook.objects.get_or_create(
+            ems_no=f"T{park.pk:011d}", defaults={"area_code": agent.customs_code, "park_code": park.code}
+        )
+        item, _created = StockItem.objects.get_or_create(
+            book=book, item_record_no="REC-0001", defaults={"unit": "007", "on_hand": Decimal(5)}
+        )
+        key = {"inventory_id": inventory.pk, "list_version": inventory.version}
+        rows: dict[type[Model], Model] = {
+            StockAccountBook: book,
+            StockItem: item,
+            StockReceipt: StockReceipt.objects.get_or_create(
+                book=book, reference="GRN-1", defaults={"received_at": inventory.created_at}
+            )[0],
+            StockMovement: StockMovement.objects.get_or_create(book=book, item=item, kind="receipt")[0],
+            StockReservation: StockReservation.objects.get_or_create(
+                **key, item=item, defaults={"book": book, "qty": Decimal(1), "state": "reserved"}
+            )[0],
+            StockShortfall: StockShortfall.objects.get_or_create(
+                **key, defaults={"book": book, "ems_no": book.ems_no, "park_code": park.code, "code": "x"}
+            )[0],
+        }
+        found.append(rows[model])
+    return found[0], found[1]
+
+
 def _audit(w: World) -> tuple[Model | None, Model | None]:
     def about(enterprise: Enterprise) -> AuditEntry:
         key = ApiKey.objects.filter(enterprise=enterprise).first()
@@ -486,6 +527,11 @@ ROWS: dict[type[Model], Callable[[World], tuple[Model | None, Model | None]]] = 
     ),
     # Logistics' rows go with the carrier's park and the list's district (logistics/scope.py).
     **{model: functools.partial(_logistics_rows, model=model) for model in (WaybillTrack, TrackingEvent, DelayNorm)},
+    # Logistics' bonded stock goes with the park of the book's operator (logistics/scope.py).
+    **{
+        model: functools.partial(_stock_rows, model=model)
+        for model in (StockAccountBook, StockItem, StockMovement, StockReceipt, StockReservation, StockShortfall)
+    },
     # The risk review queue shows lists in review (none here; declarations/tests/test_risk_review.py).
     InventoryInReview: lambda _world: (None, None),
     # Risk's findings go with the list's district or park (risk/scope.py); its tables are nationwide.

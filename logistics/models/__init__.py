@@ -1,8 +1,18 @@
-"""Logistics' own tables: carriers' tracking events and their waybills' tracks, and the usual
-times learned from them."""
+"""Logistics' own tables, one module per part: carriers' tracking events, their waybills'
+tracks and the usual times learned from them (``tracking``); bonded warehouse stock for 1210
+lists (``stock``)."""
 
 from __future__ import annotations
 
+from logistics.models.stock import (
+    StockAccountBook,
+    StockItem,
+    StockMovement,
+    StockReceipt,
+    StockReceiptLine,
+    StockReservation,
+    StockShortfall,
+)
 from logistics.models.tracking import (
     DelayNorm,
     DeliveryNoticeState,
@@ -17,6 +27,13 @@ __all__ = [
     "DelayNorm",
     "DeliveryNoticeState",
     "EventSource",
+    "StockAccountBook",
+    "StockItem",
+    "StockMovement",
+    "StockReceipt",
+    "StockReceiptLine",
+    "StockReservation",
+    "StockShortfall",
     "TrackingEvent",
     "TrackingStatus",
     "TransportMode",
