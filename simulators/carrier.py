@@ -1,9 +1,9 @@
-"""The carrier simulator: ``python -m simulators.carrier --port 8203 --target-url URL --secret whsec_...``.
+"""The carrier simulator: ``python -m simulators.carrier --port 8203 --callback-url URL --secret whsec_...``.
 
 ``POST /waybills`` (JSON ``{"logistics_code", "logistics_no", "mode", "place_from", "place_to"}``;
 ``mode`` is ``air``, ``sea``, ``rail``, ``road`` or ``express``, default ``express``) tells it to
 carry a parcel. It answers 202 at once and then reports the journey, one tracking event per
-step, each a signed webhook (Standard Webhooks) to ``--target-url`` (the single window's
+step, each a signed webhook (Standard Webhooks) to ``--callback-url`` (the single window's
 ``/api/v1/webhooks/carriers``) with body ``{"events": [event]}``:
 
     leg 1, in ``mode``:  picked_up, departed, arrived_hub, at_customs, released
@@ -66,7 +66,7 @@ JOURNEY: tuple[tuple[str, int], ...] = (
 class CarrierConfig:
     host: str = "127.0.0.1"
     port: int = 8203
-    target_url: str = "http://127.0.0.1:8000/api/v1/webhooks/carriers"
+    callback_url: str = "http://127.0.0.1:8000/api/v1/webhooks/carriers"
     secret: str = ""
     step_delay: float = 1.0
     duplicate_rate: float = 0.0
@@ -145,7 +145,7 @@ class CarrierSimulator(SimulatorProcess):
         self._rng_lock = threading.Lock()
         self.log = MessageLog()
         self.sender = CallbackSender(
-            url=config.target_url,
+            url=config.callback_url,
             secret=config.secret,
             attempts=config.callback_attempts,
             backoff=config.callback_backoff,
@@ -241,7 +241,7 @@ def parse_config(argv: Sequence[str] | None = None) -> CarrierConfig:
     opt(
         parser,
         ENV_PREFIX,
-        "--target-url",
+        "--callback-url",
         default="http://127.0.0.1:8000/api/v1/webhooks/carriers",
         help_text="where tracking events go",
     )

@@ -351,14 +351,21 @@ def _healthy(base: str) -> bool:
 
 
 @pytest.fixture
+def simulator_certificates(agent_keys: KeyPair) -> dict[str, bytes]:
+    """The certificates the customs simulator knows, by enterprise code (a test may add some)."""
+    return {AGENT_CODE: agent_keys.certificate_pem}
+
+
+@pytest.fixture
 def customs_simulator(
-    customs: tuple[Partner, str], live_server: LiveServer, agent_keys: KeyPair, tmp_path: Path
+    customs: tuple[Partner, str], live_server: LiveServer, simulator_certificates: dict[str, bytes], tmp_path: Path
 ) -> Iterator[str]:
-    """The customs simulator as its own process, knowing the agent's certificate; its base URL."""
+    """The customs simulator as its own process, knowing the signers' certificates; its base URL."""
     _partner, secret = customs
     certificates = tmp_path / "certificates"
     certificates.mkdir()
-    (certificates / f"{AGENT_CODE}.pem").write_bytes(agent_keys.certificate_pem)
+    for code, certificate in simulator_certificates.items():
+        (certificates / f"{code}.pem").write_bytes(certificate)
     port = _free_port()
     command = [
         sys.executable,

@@ -22,7 +22,7 @@ def carrier(receiver: Receiver) -> Iterator[Callable[..., CarrierSimulator]]:
     started: list[CarrierSimulator] = []
 
     def start(**settings: object) -> CarrierSimulator:
-        config = CarrierConfig(port=0, target_url=receiver.url, secret=SECRET, step_delay=0.02, callback_backoff=0.05)
+        config = CarrierConfig(port=0, callback_url=receiver.url, secret=SECRET, step_delay=0.02, callback_backoff=0.05)
         for name, value in settings.items():
             setattr(config, name, value)
         simulator = CarrierSimulator(config).start()

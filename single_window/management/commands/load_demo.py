@@ -80,6 +80,9 @@ ENTERPRISES = [
 PARTNERS = [
     ("CUSTOMS-HZ", "杭州海关 Hangzhou Customs (simulator)", PartnerKind.CUSTOMS, "customs", "/ceb"),
     ("PAY-DEMO", "示例支付 Demo Pay (simulator)", PartnerKind.PAYMENT, "payment", "/verify"),
+    # The demo carrier's tracking webhooks: a carrier partner reports for the logistics code its
+    # partner code names (the demo logistics enterprise's).
+    ("3301960004", "示例国际物流 Demo Logistics (carrier simulator)", PartnerKind.CARRIER, "carrier", "/waybills"),
 ]
 # The enterprises that sign customs messages in the demo: the declaring agent (lists) and the seller.
 SIGNING_ENTERPRISES = ("3301960005", "3301960002")
@@ -114,6 +117,12 @@ class Command(BaseCommand):
             default=int(os.environ.get("SIM_PAYMENT_PORT", "8202")),
             help="port of the payment simulator (env SIM_PAYMENT_PORT)",
         )
+        parser.add_argument(
+            "--carrier-port",
+            type=int,
+            default=int(os.environ.get("SIM_CARRIER_PORT", "8203")),
+            help="port of the carrier simulator (env SIM_CARRIER_PORT)",
+        )
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -140,7 +149,11 @@ class Command(BaseCommand):
                 actor=ACTOR,
             )
         host = options["simulator_host"]
-        ports = {"customs": options["customs_port"], "payment": options["payment_port"]}
+        ports = {
+            "customs": options["customs_port"],
+            "payment": options["payment_port"],
+            "carrier": options["carrier_port"],
+        }
         simulator_env: dict[str, str] = {}
         for code, name, kind, simulator, path in PARTNERS:
             endpoint_url = f"http://{host}:{ports[simulator]}{path}"

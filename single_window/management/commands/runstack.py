@@ -194,6 +194,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--customs-port", type=int, default=None, help="customs simulator (default 8201)")
         parser.add_argument("--payment-port", type=int, default=None, help="payment simulator (default 8202)")
+        parser.add_argument("--carrier-port", type=int, default=None, help="carrier simulator (default 8203)")
         parser.add_argument("--no-simulators", action="store_true", help="start without the partner simulators")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -284,7 +285,7 @@ class Command(BaseCommand):
             self.stderr.write(f"No {path}: starting without the partner simulators (run `manage.py load_demo`).")
             return {}
         simulators = {}
-        for name, webhook in (("customs", "customs"), ("payment", "payments")):
+        for name, webhook in (("customs", "customs"), ("payment", "payments"), ("carrier", "carriers")):
             prefix = f"SIM_{name.upper()}"
             ours = {key: value for key, value in values.items() if key.startswith(f"{prefix}_")}
             host = options["simulator_host"] or ours.get(f"{prefix}_HOST", "127.0.0.1")
