@@ -413,7 +413,7 @@ def test_the_refusal_speaks_the_language_asked_and_the_code_does_not_change(
     answer = client_for(seller).post(APPLICATIONS, body, format="json", headers={"accept-language": "zh-Hans"})
 
     problem = assert_problem(answer, 400, codes.FINANCING_INSTITUTION_NOT_FINANCE)
-    assert problem["errors"][0]["message"] == "融资申请只能提交给已启用的金融机构。"
+    assert problem["errors"][0]["message"] == "只能向已启用的金融机构提交申请。"
 
 
 def test_an_institution_does_not_apply_to_itself(bank: Persona, client_for: Client) -> None:
