@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings.test
 
-.PHONY: run test install install-dev lint typecheck migrations-check pytest demo schema messages clean bench bench-quick
+.PHONY: run test install install-dev lint typecheck migrations-check pytest demo schema messages clean bench bench-quick keys demo-parcel
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,16 @@ test: install-dev
 	$(BIN)/mypy
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
+
+## keys: print the demo API keys again (written by load_demo to var/demo-keys.env)
+keys:
+	@test -f var/demo-keys.env || { echo "No var/demo-keys.env yet: run make run (or manage.py load_demo) first." >&2; exit 1; }
+	@cat var/demo-keys.env
+
+## demo-parcel: send a fresh parcel of the demo parties to the running API and print its trace;
+## ARGS="--xml --wait" for customs XML and to wait for release (docs/examples/xml/README.md)
+demo-parcel: install
+	$(BIN)/python manage.py send_demo_parcel $(ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

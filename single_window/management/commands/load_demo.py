@@ -1,7 +1,8 @@
 """Demo data for a workstation: parks, an enterprise of every role, partners, a regulator.
 
 Safe to run again: records are found by code, earlier demo keys are revoked and new ones
-printed (a key is shown once, so a re-run is the only way to see one again).
+printed, and written to ``var/demo-keys.env`` (mode 0600, ``KEY_<code>=...``) for ``make keys``
+and ``manage.py send_demo_parcel``; the single window keeps only their digests.
 
 The partner simulators (``simulators/``) need what a real partner is given at onboarding: the
 partner's webhook signing secret and the certificates of the enterprises that sign. Each run
@@ -9,7 +10,9 @@ rotates the demo partners' secrets and writes them, never to the console, with t
 addresses to ``var/simulators.env`` (mode 0600), which ``runstack`` reads; the demo declaring
 agent and seller get an RSA key and certificate (``var/demo-keys/``), registered here and copied
 for the customs simulator to ``var/simulator-certificates/<code>.pem``, and kept as their
-signing keys for the gateway.
+signing keys for the gateway. The demo agent also gets the certificate the committed signed
+example list (``docs/examples/xml/CEB621Message.xml``) was signed with, so that file is
+accepted as it is by a fresh demo.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from single_window.codes import uscc_check_character
 from single_window.models import (
     ApiKey,
     Enterprise,
+    EnterpriseCertificate,
     EnterpriseSigningKey,
     EnterpriseStatus,
     Park,
@@ -52,6 +56,11 @@ from single_window.roles import AUDITOR, COMMERCE_BUREAU, CUSTOMS_OFFICER
 
 ACTOR = Actor.system("load_demo")
 DEMO_KEY_NAME = "demo"
+DEMO_KEYS_ENV_FILE = "demo-keys.env"
+# The certificate of the key that signed docs/examples/xml/CEB621Message.xml (the key itself is
+# not kept): registered for the demo agent, so the committed example is accepted by any demo.
+EXAMPLE_SIGNER = "3301960005"
+EXAMPLE_CERTIFICATE = Path(settings.BASE_DIR) / "docs" / "examples" / "xml" / f"{EXAMPLE_SIGNER}.demo.crt.pem"
 
 PARKS = [
     ("HZ-XS", "杭州下沙综合保税区 Xiasha Comprehensive Bonded Zone", "Hangzhou", "2901", ParkKind.BONDED_ZONE),
@@ -169,9 +178,11 @@ class Command(BaseCommand):
         demo_signing_keys_install(
             codes=SIGNING_ENTERPRISES, keys_directory=var / "demo-keys", certificates_directory=certificates
         )
+        example_certificate_install(path=EXAMPLE_CERTIFICATE, code=EXAMPLE_SIGNER, certificates_directory=certificates)
         simulator_env["SIM_CUSTOMS_CERTIFICATES"] = str(certificates)
         # Written once the secrets are committed, so the file never holds a secret the database lacks.
         transaction.on_commit(lambda: write_env_file(var / SIMULATORS_ENV_FILE, simulator_env))
+        transaction.on_commit(lambda: write_demo_keys_file(var / DEMO_KEYS_ENV_FILE, keys))
 
         password = options["admin_password"] or secrets.token_urlsafe(12)
         logins = [("admin", password, "superuser")]
@@ -219,7 +230,9 @@ class Command(BaseCommand):
 
     def _print(self, keys: list[tuple[Enterprise, str]], logins: list[tuple[str, str, str]]) -> None:
         out = self.stdout
-        out.write("\nDemo API keys (Authorization: Bearer <key>); each is shown only now:")
+        out.write(
+            f"\nDemo API keys (Authorization: Bearer <key>), also in {Path(settings.VAR_DIR) / DEMO_KEYS_ENV_FILE}:"
+        )
         for enterprise, raw in keys:
             out.write(f"  {enterprise.customs_code}  {','.join(sorted(enterprise.roles)):<14} {raw}")
             out.write(f"              {enterprise.name}")
@@ -254,6 +267,25 @@ def write_env_file(path: Path, values: Mapping[str, str]) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
         file.write(text)
+    path.chmod(0o600)  # an older file keeps its mode through O_CREAT
+
+
+def write_demo_keys_file(path: Path, keys: list[tuple[Enterprise, str]]) -> None:
+    """``KEY_<customs code>=<key>`` for each demo enterprise, under a comment naming it and its
+    roles; readable by the owner only. ``read_env_file`` reads it back."""
+    lines = [
+        "# Demo API keys, written by `manage.py load_demo` (each run issues new ones and revokes these).",
+        "# Authorization: Bearer <key>. `make keys` prints this file; `manage.py send_demo_parcel` reads it.",
+    ]
+    for enterprise, raw in keys:
+        lines += [
+            f"# {enterprise.name} ({', '.join(sorted(enterprise.roles))})",
+            f"KEY_{enterprise.customs_code}={raw}",
+        ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write("\n".join(lines) + "\n")
     path.chmod(0o600)  # an older file keeps its mode through O_CREAT
 
 
@@ -335,3 +367,23 @@ def demo_signing_keys_install(*, codes: tuple[str, ...], keys_directory: Path, c
                 actor=ACTOR,
             )
         (certificates_directory / f"{code}.pem").write_bytes(pair.certificate_pem)
+
+
+def example_certificate_install(*, path: Path, code: str, certificates_directory: Path) -> None:
+    """Register the committed example signer's certificate for ``code`` (once), and add it to the
+    certificates the customs simulator knows for ``code`` (its ``<code>.pem`` may hold several),
+    so the committed signed example is accepted by the single window and forwarded to customs
+    as it came. Nothing happens when the file is absent or the certificate has expired."""
+    if not path.is_file():
+        return
+    pem = path.read_bytes()
+    facts = services.certificate_facts(certificate_pem=pem.decode())
+    if facts.not_after <= timezone.now():
+        return
+    enterprise = Enterprise.objects.get(customs_code=code)
+    if not EnterpriseCertificate.objects.filter(fingerprint_sha256=facts.fingerprint_sha256).exists():
+        services.certificate_register(enterprise=enterprise, certificate_pem=facts.certificate_pem, actor=ACTOR)
+    registry = certificates_directory / f"{code}.pem"
+    known = registry.read_bytes() if registry.exists() else b""
+    if pem.strip() not in known:
+        registry.write_bytes(known.rstrip() + b"\n" + pem if known else pem)
