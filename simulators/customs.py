@@ -11,6 +11,7 @@ receipts follow as signed callbacks (``simulators/README.md`` has the whole cont
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import random
 import threading
@@ -23,7 +24,7 @@ from typing import Any
 
 from lxml import etree
 
-from simulators import ceb, tax
+from simulators import ceb, sandbox, tax
 from simulators.common import (
     CallbackSender,
     Handler,
@@ -62,6 +63,10 @@ STATUS_INFO = {
     "300": "人工审核 (manual review)",
     "399": "海关审结 (concluded)",
     "500": "查验 (inspection)",
+    "501": "扣留移送通关 (detained, transferred to clearance)",
+    "502": "扣留移送缉私 (detained, transferred to anti-smuggling)",
+    "503": "扣留移送法规 (detained, transferred to the legal department)",
+    "599": "其它扣留 (other detention)",
     "800": "放行 (released)",
 }
 # Statuses from which a list may be changed (appType 2) or declared again (appType 1).
@@ -112,6 +117,8 @@ class ListRecord:
     tax_no: str = ""
     returned: dict[int, Decimal] = field(default_factory=dict)
     refunds: int = 0
+    # What the end of its orderNo forces (docs/sandbox.md).
+    triggers: sandbox.Triggers = field(default_factory=sandbox.Triggers)
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,8 @@ class CustomsSimulator(SimulatorProcess):
         self._lists: dict[tuple[str, str], ListRecord] = {}
         self._by_invt_no: dict[str, ListRecord] = {}
         self._seen_guids: set[str] = set()
+        # Message guid -> POSTs answered 503 because a list of it asks to fail (sandbox FAIL).
+        self._forced_failures: dict[str, int] = {}
         # The waybills customs knows (logisticsCode, logisticsNo): taken in a CEB511, or named
         # by a list it took.
         self._waybills: set[tuple[str, str]] = set()
@@ -210,6 +219,10 @@ class CustomsSimulator(SimulatorProcess):
             handler.respond(400, answer, XML)
             return
         guid = incoming.root.get("guid", "")
+        if self._forced_failure(incoming, guid):
+            self.log.received({"message_type": incoming.message_type, "guid": guid, "outcome": "failed (sandbox FAIL)"})
+            handler.respond(503, json_body({"error": "simulated customs failure (sandbox FAIL)"}), "application/json")
+            return
         with self._lock:
             duplicate = guid in self._seen_guids
             self._seen_guids.add(guid)
@@ -227,6 +240,23 @@ class CustomsSimulator(SimulatorProcess):
             {"guid": guid, "messageType": incoming.message_type, "duplicate": "true" if duplicate else "false"},
         )
         handler.respond(200, etree.tostring(ack, xml_declaration=True, encoding="UTF-8"), XML)
+
+    def _forced_failure(self, incoming: ceb.Incoming, guid: str) -> bool:
+        """Should this POST of a CEB621 be answered 503 (a list of it ends ``-FAIL[-n]``)?
+        Each message guid fails that many times, then is taken as usual."""
+        if incoming.message_type != "CEB621Message":
+            return False
+        wanted = 0
+        for head in incoming.root.iter(ceb.ceb("InventoryHead")):
+            try:
+                wanted = max(wanted, sandbox.parse(ceb.fields(head).get("orderNo", "")).failures)
+            except sandbox.TriggerError:
+                continue  # answered -621001 when the list is taken
+        with self._lock:
+            if guid in self._seen_guids or self._forced_failures.get(guid, 0) >= wanted:
+                return False
+            self._forced_failures[guid] = self._forced_failures.get(guid, 0) + 1
+            return True
 
     # --- Taking a message -------------------------------------------------------------------
 
@@ -315,6 +345,7 @@ class CustomsSimulator(SimulatorProcess):
         key = (head.get("agentCode", ""), head.get("copNo", ""))
         pre_no, invt_no = self._next_numbers(head.get("customsCode", ""))
         problem = message_problem or self._signature_failure(signature, key[0])
+        triggers, forced = _list_triggers(head)
         with self._lock:
             known = self._lists.get(key)
             if problem is None and head.get("appType") == "1" and known and known.status not in REDECLARABLE:
@@ -326,10 +357,10 @@ class CustomsSimulator(SimulatorProcess):
             elif problem is None and head.get("appType") == "3":
                 problem = "-621016", "-621016 删除 (appType 3) is not simulated: cancel a released list with CEB623"
             if problem is None:
-                problem = self._list_problem(head, items)
+                problem = self._list_problem(head, items) or forced
             if known is not None:
                 pre_no = known.pre_no
-            record = ListRecord(head=head, items=items, pre_no=pre_no, invt_no=invt_no)
+            record = ListRecord(head=head, items=items, pre_no=pre_no, invt_no=invt_no, triggers=triggers)
             if problem is None:
                 record.status = "1" if head.get("appStatus") == "1" else "2"
                 self._lists[key] = record
@@ -339,9 +370,14 @@ class CustomsSimulator(SimulatorProcess):
         elif record.status == "1":
             statuses = ["1"]
         else:
-            statuses = ["2", *self._script_steps()]
+            statuses = ["2", *(triggers.steps() or self._script_steps())]
         self._run_list_chain(record, statuses, problem[1] if problem else "")
-        return {"copNo": key[1], "agentCode": key[0], "plan": " -> ".join(statuses)}
+        taken = {"copNo": key[1], "agentCode": key[0], "plan": " -> ".join(statuses)}
+        if triggers != sandbox.Triggers():
+            taken["sandbox"] = " ".join(
+                f"{name}={value}" for name, value in dataclasses.asdict(triggers).items() if value
+            )
+        return taken
 
     def _script_steps(self) -> tuple[str, ...]:
         script = self.config.script
@@ -399,7 +435,7 @@ class CustomsSimulator(SimulatorProcess):
                     # Customs summarises the bill, then the summary is paid (its payment notice).
                     steps.append(lambda: self._bill_status(record, "2"))
                     steps.append(lambda: self._bill_status(record, "2", ent_duty_no=f"DUTY{record.invt_no}"))
-        self._chain(steps)
+        self._chain(steps, delay=record.triggers.step_delay)
 
     def _tax_bill(
         self, record: ListRecord, *, tax_no: str = "", remaining: dict[int, Decimal] | None = None
@@ -426,6 +462,9 @@ class CustomsSimulator(SimulatorProcess):
             freight=tax.fen(_decimal(head.get("freight", "")) * share),
             insured_fee=tax.fen(_decimal(head.get("insuredFee", "")) * share),
         )
+        if remaining is None and record.triggers.surcharge and taxes:
+            # Sandbox SURCHARGE: the bill asks more VAT than the rates give (on its first line).
+            taxes[0] = dataclasses.replace(taxes[0], vat=tax.fen(taxes[0].vat + record.triggers.surcharge))
         totals = {
             "customsTax": sum((t.customs_tax for t in taxes), Decimal("0.00")),
             "valueAddedTax": sum((t.vat for t in taxes), Decimal("0.00")),
@@ -438,7 +477,12 @@ class CustomsSimulator(SimulatorProcess):
             "taxNo": tax_no or f"TAX{record.invt_no}",
             **totals,
             "status": "1",
-            "note": "simulator tax bill: fixed rates of simulators/tax.py",
+            "note": "simulator tax bill: fixed rates of simulators/tax.py"
+            + (
+                f", sandbox surcharge {record.triggers.surcharge}"
+                if remaining is None and record.triggers.surcharge
+                else ""
+            ),
             "assureCode": head.get("assureCode"),
             "ebcCode": head.get("ebcCode"),
             "logisticsCode": head.get("logisticsCode"),
@@ -463,10 +507,11 @@ class CustomsSimulator(SimulatorProcess):
         summary = {"copNo": head.get("copNo"), "invtNo": record.invt_no, **{k: str(v) for k, v in totals.items()}}
         return Outgoing(body, new_webhook_id(), "CEB816Message", summary)
 
-    def _chain(self, steps: Sequence[Callable[[], Outgoing | None]]) -> None:
-        """Run the steps one after the other, ``step_delay`` apart; a step waits for the one before
-        it to be delivered (or given up), so one document's receipts never overtake each other."""
-        delay = self.config.step_delay
+    def _chain(self, steps: Sequence[Callable[[], Outgoing | None]], *, delay: float | None = None) -> None:
+        """Run the steps one after the other, ``delay`` (default ``step_delay``) apart; a step
+        waits for the one before it to be delivered (or given up), so one document's receipts
+        never overtake each other."""
+        delay = self.config.step_delay if delay is None else delay
 
         def run(index: int) -> None:
             try:
@@ -781,6 +826,17 @@ class CustomsSimulator(SimulatorProcess):
 
 
 # --- Customs' own checks of orders, payments and waybills -------------------------------------------
+
+
+def _list_triggers(head: dict[str, str]) -> tuple[sandbox.Triggers, tuple[str, str] | None]:
+    """The sandbox triggers at the end of a list's orderNo (``docs/sandbox.md``), and the refusal
+    they ask for: REJECT with a negative code, or -621001 for a trigger it cannot read."""
+    try:
+        triggers = sandbox.parse(head.get("orderNo", ""))
+    except sandbox.TriggerError as error:
+        return sandbox.Triggers(), ("-621001", f"-621001 清单报文校验失败, sandbox trigger in orderNo: {error}")
+    code = triggers.refusal()
+    return triggers, ((code, f"{code} 清单申报失败 (sandbox trigger REJECT in orderNo)") if code else None)
 
 
 def _document_signature_failure(

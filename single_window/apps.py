@@ -12,7 +12,17 @@ class SingleWindowConfig(AppConfig):
         from django.db.models.signals import post_delete, post_migrate, post_save
 
         from core.health import register_check
-        from single_window import error_codes, event_types, outbox, partners, registry_cache, roles, scope, webhooks
+        from single_window import (
+            demo_guard,
+            error_codes,
+            event_types,
+            outbox,
+            partners,
+            registry_cache,
+            roles,
+            scope,
+            webhooks,
+        )
         from single_window.health import check_outbox
         from single_window.models import OutboxDestination
 
@@ -29,6 +39,9 @@ class SingleWindowConfig(AppConfig):
                 signal.connect(
                     registry_cache.registry_changed, sender=model, dispatch_uid=f"registry:{model._meta.label}"
                 )
+        # Production refuses to start (migrate, check --deploy) on a database holding demo keys
+        # or simulator partners (single_window/demo_guard.py).
+        demo_guard.register()
         # Health says "degraded" when due messages wait: the relay (a worker) is not running.
         register_check("outbox", check_outbox)
 

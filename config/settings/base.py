@@ -181,6 +181,12 @@ LOOKUP_HASH_KEY: str = env.str("LOOKUP_HASH_KEY", default="")
 # (at registration and at every delivery) unless this is on: only for local runs and tests.
 WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
 
+# --- Demo data -----------------------------------------------------------------------------
+# With DEBUG off, load_demo refuses to run and the system check single_window.E001 (migrate,
+# check --deploy) fails while the database holds demo API keys or partners pointing at a local
+# simulator, unless this is on: a demonstration server meant to hold them (docs/sandbox.md).
+ALLOW_DEMO_DATA = env.bool("ALLOW_DEMO_DATA", default=False)
+
 # --- Event subscriptions (single_window/subscriptions.py) ----------------------------------
 # The systems that learn from events (credit) are handed them by a periodic task, in id order:
 # at most this many events are read per transaction...

@@ -15,6 +15,8 @@ LOOKUP_HASH_KEY = env.str("LOOKUP_HASH_KEY", default="local-only-lookup-hash-key
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["*"])
 # The simulators and test receivers listen on 127.0.0.1.
 WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=True)
+# A workstation holds the demo data (load_demo), with DJANGO_DEBUG=false too.
+ALLOW_DEMO_DATA = env.bool("ALLOW_DEMO_DATA", default=True)
 # Static files come straight from the apps: no collectstatic step before the first run.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -16,6 +16,8 @@ LOOKUP_HASH_KEY = "test-lookup-hash-key"
 ALLOWED_HOSTS = ["*"]
 # The fake receivers of the tests listen on 127.0.0.1; tests of the refusal override this.
 WEBHOOK_ALLOW_PRIVATE_URLS = True
+# Tests may load demo data; the tests of the refusal turn this off.
+ALLOW_DEMO_DATA = True
 # Most tests declare lists with no customs partner and no signing key: the gateway would send
 # them all to send_failed. Its own tests switch it on.
 CUSTOMS_GATEWAY_ENABLED = False

@@ -118,8 +118,10 @@ def inventory_message(
     items: Iterable[tuple[str, str]] = (("3304990010", "1000"), ("8541401000", "100")),
     freight: str = "0",
     insured_fee: str = "0",
+    order_no: str | None = None,
 ) -> etree._Element:
-    """One list (the sample's first), unsigned: ``items`` are (gcode, totalPrice) pairs."""
+    """One list (the sample's first), unsigned: ``items`` are (gcode, totalPrice) pairs;
+    ``order_no`` replaces the sample's (where the sandbox triggers go)."""
     root = _sample("CEB621Message.xml")
     inventories = root.findall(q("Inventory"))
     for extra in inventories[1:]:
@@ -135,6 +137,8 @@ def inventory_message(
     _set(head, "agentCode", agent_code)
     _set(head, "freight", freight)
     _set(head, "insuredFee", insured_fee)
+    if order_no is not None:
+        _set(head, "orderNo", order_no)
     template = inventory.findall(q("InventoryList"))[0]
     for old in inventory.findall(q("InventoryList")):
         inventory.remove(old)

@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pytest_django.fixtures import Settings
 
-from single_window.management.commands.runstack import Child, Supervisor
+from single_window.management.commands.load_demo import SIMULATORS_ENV_FILE, write_env_file
+from single_window.management.commands.runstack import Child, Command, Supervisor, simulator_environment
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 
@@ -125,3 +127,88 @@ def test_sigterm_stops_the_loop_and_every_child(supervisors: list[Supervisor]) -
     assert time.monotonic() - started < 3
     assert supervisor.gave_up == ""
     assert not any(child.running for child in supervisor.children.values())
+
+
+# --- The simulators' environment ------------------------------------------------------------
+
+LOAD_DEMO_FILE = {
+    "SIM_CUSTOMS_HOST": "127.0.0.1",
+    "SIM_CUSTOMS_PORT": "8201",
+    "SIM_CUSTOMS_SECRET": "whsec_from_load_demo",
+    "SIM_CUSTOMS_CERTIFICATES": "/var/simulator-certificates",
+}
+
+
+def customs_environment(shell: dict[str, str], port: int = 8201) -> dict[str, str]:
+    return simulator_environment(
+        prefix="SIM_CUSTOMS",
+        file_values=LOAD_DEMO_FILE,
+        shell=shell,
+        host="127.0.0.1",
+        port=port,
+        callback_url="http://127.0.0.1:8000/api/v1/webhooks/customs",
+    )
+
+
+def test_the_shells_simulator_options_win_over_the_file() -> None:
+    environment = customs_environment(
+        {"PATH": "/usr/bin", "SIM_CUSTOMS_SCRIPT": "reject", "SIM_CUSTOMS_CERTIFICATES": "/elsewhere"}
+    )
+
+    assert environment["SIM_CUSTOMS_SCRIPT"] == "reject"
+    assert environment["SIM_CUSTOMS_CERTIFICATES"] == "/elsewhere"
+    assert environment["PATH"] == "/usr/bin"  # the rest of the shell's environment goes through
+
+
+def test_the_secret_host_and_callback_stay_load_demos_whatever_the_shell_says() -> None:
+    environment = customs_environment(
+        {
+            "SIM_CUSTOMS_SECRET": "whsec_from_shell",
+            "SIM_CUSTOMS_HOST": "0.0.0.0",  # noqa: S104 - the value a shell must not impose
+            "SIM_CUSTOMS_CALLBACK_URL": "http://elsewhere/hook",
+            "SIM_CUSTOMS_PORT": "9999",
+        }
+    )
+
+    assert environment["SIM_CUSTOMS_SECRET"] == "whsec_from_load_demo"
+    assert environment["SIM_CUSTOMS_HOST"] == "127.0.0.1"
+    assert environment["SIM_CUSTOMS_CALLBACK_URL"] == "http://127.0.0.1:8000/api/v1/webhooks/customs"
+    assert environment["SIM_CUSTOMS_PORT"] == "8201"  # the port the caller chose (see the next test)
+    assert environment["SIM_CUSTOMS_CERTIFICATES"] == "/var/simulator-certificates"
+
+
+def test_without_shell_options_the_simulator_runs_with_the_files() -> None:
+    environment = customs_environment({"HOME": "/home/x"})
+
+    assert {key: value for key, value in environment.items() if key.startswith("SIM_")} == LOAD_DEMO_FILE | {
+        "SIM_CUSTOMS_CALLBACK_URL": "http://127.0.0.1:8000/api/v1/webhooks/customs"
+    }
+
+
+def test_runstack_starts_the_simulators_with_the_shells_options_and_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    settings.VAR_DIR = tmp_path
+    write_env_file(
+        tmp_path / SIMULATORS_ENV_FILE,
+        LOAD_DEMO_FILE | {"SIM_PAYMENT_HOST": "127.0.0.1", "SIM_PAYMENT_PORT": "8202", "SIM_PAYMENT_SECRET": "whsec_p"},
+    )
+    monkeypatch.setenv("SIM_CUSTOMS_SCRIPT", "reject")
+    monkeypatch.setenv("SIM_CUSTOMS_STEP_DELAY", "2")
+    monkeypatch.setenv("SIM_CUSTOMS_PORT", "8301")
+    monkeypatch.setenv("SIM_CUSTOMS_SECRET", "whsec_from_shell")
+    monkeypatch.setenv("SIM_PAYMENT_DELAY", "1.5")
+    options = {"simulator_host": None, "customs_port": None, "payment_port": None, "carrier_port": None}
+
+    simulators = Command()._simulators(tmp_path, "http://127.0.0.1:8000", options)
+
+    customs, customs_url = simulators["customs"]
+    assert customs_url == "http://127.0.0.1:8301"
+    assert customs["SIM_CUSTOMS_PORT"] == "8301"
+    assert customs["SIM_CUSTOMS_SCRIPT"] == "reject"
+    assert customs["SIM_CUSTOMS_STEP_DELAY"] == "2"
+    assert customs["SIM_CUSTOMS_SECRET"] == "whsec_from_load_demo"
+    payment, _url = simulators["payment"]
+    assert payment["SIM_PAYMENT_DELAY"] == "1.5"
+    assert payment["SIM_PAYMENT_SECRET"] == "whsec_p"
+    assert "carrier" not in simulators  # the file has no carrier: not started

@@ -1,5 +1,8 @@
 """Demo data for a workstation: parks, an enterprise of every role, partners, a regulator.
 
+Demo data only where it belongs: with ``DEBUG`` off (production settings) it refuses to run
+unless ``ALLOW_DEMO_DATA`` is true (``single_window/demo_guard.py``).
+
 Safe to run again: records are found by code, earlier demo keys are revoked and new ones
 printed, and written to ``var/demo-keys.env`` (mode 0600, ``KEY_<code>=...``) for ``make keys``
 and ``manage.py send_demo_parcel``; the single window keeps only their digests.
@@ -39,6 +42,7 @@ from core.audit import Actor
 from core.services import model_update
 from single_window import selectors, services
 from single_window.codes import uscc_check_character
+from single_window.demo_guard import DEMO_KEY_NAME, refuse_demo_data
 from single_window.models import (
     ApiKey,
     Enterprise,
@@ -55,7 +59,6 @@ from single_window.models import (
 from single_window.roles import AUDITOR, COMMERCE_BUREAU, CUSTOMS_OFFICER
 
 ACTOR = Actor.system("load_demo")
-DEMO_KEY_NAME = "demo"
 DEMO_KEYS_ENV_FILE = "demo-keys.env"
 # The certificate of the key that signed docs/examples/xml/CEB621Message.xml (the key itself is
 # not kept): registered for the demo agent, so the committed example is accepted by any demo.
@@ -133,8 +136,12 @@ class Command(BaseCommand):
             help="port of the carrier simulator (env SIM_CARRIER_PORT)",
         )
 
-    @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
+        refuse_demo_data("load_demo")
+        self._load(options)
+
+    @transaction.atomic
+    def _load(self, options: dict[str, Any]) -> None:
         parks = {code: self._park(code, name, city, district, kind) for code, name, city, district, kind in PARKS}
         keys: list[tuple[Enterprise, str]] = []
         for customs_code, body, name, roles, park in ENTERPRISES:

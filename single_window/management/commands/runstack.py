@@ -4,7 +4,9 @@ Used by ``make run``. Each process is an ordinary command a deployment would run
 own (see docker-compose.yml); this only supervises them on one workstation. The customs and
 payment simulators (``simulators/``) get their ports, the partners' signing secrets and the
 certificate directory from ``var/simulators.env`` (written by ``load_demo``) through their
-``SIM_*`` environment variables, and call back the API started here.
+``SIM_*`` environment variables, and call back the API started here. The shell's own
+``SIM_<NAME>_<OPTION>`` values win over the file's (``SIM_CUSTOMS_SCRIPT=review make run``),
+except the secret, the host and the callback URL (``simulator_environment``).
 
 A child that exits is started again after a back-off (doubling from ``BACKOFF_INITIAL_SECONDS``
 while it keeps dying quickly), at most ``MAX_RESTARTS_PER_MINUTE`` times a minute; past that
@@ -42,6 +44,38 @@ STABLE_AFTER_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 15.0
 
 logger = logging.getLogger("single_window.runstack")
+
+# A simulator's settings the shell cannot change: the partner's secret is load_demo's (the
+# single window verifies callbacks with it), the address is the one the partner points at, and
+# the callback URL is the API started here.
+KEPT_OPTIONS = ("SECRET", "HOST", "CALLBACK_URL")
+
+
+def simulator_environment(
+    *,
+    prefix: str,
+    file_values: dict[str, str],
+    shell: dict[str, str],
+    host: str,
+    port: int,
+    callback_url: str,
+) -> dict[str, str]:
+    """The environment of one simulator's process (``prefix``: ``SIM_CUSTOMS`` ...).
+
+    1. the shell's environment without its ``{prefix}_*`` variables;
+    2. the ``{prefix}_*`` options ``load_demo`` wrote (``file_values``);
+    3. over them, the shell's ``{prefix}_*`` options, but for ``KEPT_OPTIONS``;
+    4. the ``host``, ``port`` and ``callback_url`` the stack runs it with.
+    """
+    ours = f"{prefix}_"
+    options = {key: value for key, value in file_values.items() if key.startswith(ours)}
+    options |= {
+        key: value
+        for key, value in shell.items()
+        if key.startswith(ours) and key.removeprefix(ours) not in KEPT_OPTIONS
+    }
+    options |= {f"{ours}HOST": host, f"{ours}PORT": str(port), f"{ours}CALLBACK_URL": callback_url}
+    return {key: value for key, value in shell.items() if not key.startswith(ours)} | options
 
 
 @dataclass
@@ -289,7 +323,7 @@ class Command(BaseCommand):
             prefix = f"SIM_{name.upper()}"
             ours = {key: value for key, value in values.items() if key.startswith(f"{prefix}_")}
             host = options["simulator_host"] or ours.get(f"{prefix}_HOST", "127.0.0.1")
-            port = options[f"{name}_port"] or int(ours.get(f"{prefix}_PORT", "0") or 0)
+            port = options[f"{name}_port"] or int(os.environ.get(f"{prefix}_PORT") or ours.get(f"{prefix}_PORT") or 0)
             if not port or f"{prefix}_SECRET" not in ours:
                 self.stderr.write(f"{path} has no port or secret for the {name} simulator: not started.")
                 continue
@@ -298,14 +332,15 @@ class Command(BaseCommand):
                     f"The {name} simulator listens on {port}, but load_demo pointed the partner at "
                     f"{ours.get(f'{prefix}_PORT')}: run `manage.py load_demo --{name}-port {port}` too."
                 )
-            ours |= {
-                f"{prefix}_HOST": host,
-                f"{prefix}_PORT": str(port),
-                f"{prefix}_CALLBACK_URL": f"{base}/api/v1/webhooks/{webhook}",
-            }
-            # The simulators read only SIM_* settings; the rest of the environment is the shell's.
-            environment = {key: value for key, value in os.environ.items() if not key.startswith(f"{prefix}_")}
-            simulators[name] = (environment | ours, f"http://{host}:{port}")
+            environment = simulator_environment(
+                prefix=prefix,
+                file_values=ours,
+                shell=dict(os.environ),
+                host=host,
+                port=port,
+                callback_url=f"{base}/api/v1/webhooks/{webhook}",
+            )
+            simulators[name] = (environment, f"http://{host}:{port}")
         return simulators
 
     def _wait_healthy(self, url: str, supervisor: Supervisor) -> None:
