@@ -148,4 +148,5 @@ logistics = declaration_fixtures.logistics
 parties = declaration_fixtures.parties
 pay = declaration_fixtures.pay
 reference_data = declaration_fixtures.reference_data
+reseed_after_flush = declaration_fixtures.reseed_after_flush
 send = declaration_fixtures.send
