@@ -75,7 +75,7 @@ def party_clients(parties: dict[str, Persona], live_server: LiveServer) -> Itera
 # --- Against the live server -----------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.usefixtures("reseed_after_flush")
 def test_a_parcel_sent_with_the_client_is_declared_traced_and_told_on_the_event_feed(
     party_clients: dict[str, Client],
@@ -115,7 +115,7 @@ def test_a_parcel_sent_with_the_client_is_declared_traced_and_told_on_the_event_
     assert any(step.get("to_status") == "declared" for step in trace["events"])
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.usefixtures("reseed_after_flush")
 def test_a_bad_document_raises_a_problem_with_every_broken_field(party_clients: dict[str, Client]) -> None:
     document = {**parcel(42)["order"], "goods_value": 398.0}
@@ -137,7 +137,7 @@ def test_a_bad_document_raises_a_problem_with_every_broken_field(party_clients: 
     assert (missing.value.status, missing.value.code, missing.value.errors) == (404, errors.NOT_FOUND, [])
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.usefixtures("reseed_after_flush")
 def test_a_batch_answers_each_document_and_a_reused_key_replays_the_first_answer(
     party_clients: dict[str, Client],
@@ -155,7 +155,7 @@ def test_a_batch_answers_each_document_and_a_reused_key_replays_the_first_answer
     assert replayed.json() == answer
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.usefixtures("reseed_after_flush", "agent_signing_key")
 def test_the_example_script_sends_a_parcel_and_sees_it_released_on_the_event_feed(
     parties: dict[str, Persona],

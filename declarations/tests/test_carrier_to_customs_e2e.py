@@ -112,7 +112,7 @@ def carrier_simulator(logistics: Persona, live_server: LiveServer, tmp_path: Pat
                 process.wait()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.usefixtures("reseed_after_flush", "agent_signing_key", "logistics_signing_key")
 def test_the_carrier_s_delivery_of_a_released_parcel_reaches_customs_as_ceb513(
     send: Send, customs: tuple[Partner, str], customs_simulator: str, carrier_simulator: str
