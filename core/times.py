@@ -9,7 +9,10 @@ these helpers keeps the result independent of the process's current time zone (a
 from __future__ import annotations
 
 import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from django.core.serializers.json import DjangoJSONEncoder
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
 CEB_TIME_FORMAT = "%Y%m%d%H%M%S"
@@ -48,3 +51,17 @@ def parse_ceb_time(text: str) -> datetime.datetime:
         msg = f"{text!r} is not YYYYMMDDhhmmss"
         raise ValueError(msg)
     return datetime.datetime.strptime(text, CEB_TIME_FORMAT).replace(tzinfo=CHINA_TZ)
+
+
+class ChinaJSONEncoder(DjangoJSONEncoder):
+    """``DjangoJSONEncoder`` writing an aware datetime as ``iso_china`` does.
+
+    Django's encoder writes the value's own offset, and a datetime read from the database (or
+    made by ``timezone.now()``) is in UTC, so a payload would carry ``Z``: event payloads are
+    made plain with this encoder so that every time they carry has ``+08:00``.
+    """
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime.datetime) and o.tzinfo is not None and o.utcoffset() is not None:
+            return iso_china(o)
+        return super().default(o)

@@ -12,11 +12,10 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.times import iso_china
+from core.times import ChinaJSONEncoder, iso_china
 from single_window import event_types
 from single_window.models import Enterprise, Event, EventCounter, OutboxDestination, WebhookEndpoint
 from single_window.outbox import outbox_enqueue
@@ -129,7 +128,7 @@ def event_publish(
     if not event_types.is_registered(type):
         msg = f"event type {type!r} is not registered"
         raise ValueError(msg)
-    plain = json.loads(json.dumps(dict(payload), cls=DjangoJSONEncoder))
+    plain = json.loads(json.dumps(dict(payload), cls=ChinaJSONEncoder))
     record = _record_postgresql if transaction.get_connection().vendor == "postgresql" else _record_portable
     event, endpoint_ids = record(enterprise, type, subject[:100], plain)
     excluded = set(exclude_endpoint_ids)

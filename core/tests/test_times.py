@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import json
+from decimal import Decimal
 
 import pytest
 
-from core.times import ceb_time, china_time, iso_china, parse_ceb_time
+from core.times import ChinaJSONEncoder, ceb_time, china_time, iso_china, parse_ceb_time
 
 # 23:30:05.25 UTC on 24 November is 07:30:05.25 on 25 November in Beijing: the date moves too.
 LATE_EVENING_UTC = datetime.datetime(2026, 11, 24, 23, 30, 5, 250000, tzinfo=datetime.UTC)
@@ -38,3 +40,10 @@ def test_anything_but_fourteen_ascii_digits_is_not_a_customs_time(text: str) -> 
 def test_a_naive_time_is_refused_rather_than_read_in_the_servers_zone() -> None:
     with pytest.raises(ValueError, match="aware"):
         iso_china(datetime.datetime(2026, 11, 25, 10, 0))  # noqa: DTZ001 - the naive value is the point
+
+
+def test_the_json_encoder_writes_aware_datetimes_in_china_standard_time() -> None:
+    utc = datetime.datetime(2026, 11, 25, 16, 30, tzinfo=datetime.UTC)
+
+    assert json.dumps({"at": utc}, cls=ChinaJSONEncoder) == '{"at": "2026-11-26T00:30:00+08:00"}'
+    assert json.dumps([Decimal("12.50")], cls=ChinaJSONEncoder) == '["12.50"]'

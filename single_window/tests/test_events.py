@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from core import errors
 from declarations.event_types import DOCUMENT_ACCEPTED, INVENTORY_STATUS_CHANGED
-from single_window.events import event_publish
+from single_window.events import envelope, event_publish
 from single_window.models import Enterprise, Event
 from tests.factories import EnterpriseFactory, Persona, assert_problem
 
@@ -147,6 +147,31 @@ def test_the_feed_gives_event_times_in_china_standard_time(owner: Persona, owner
     (event,) = feed(owner_client)["events"]
 
     assert event["timestamp"] == "2026-11-25T10:02:11.120000+08:00"
+
+
+@pytest.mark.django_db
+def test_times_inside_a_payload_are_china_standard_time_in_the_feed_and_the_webhook(
+    owner: Persona, owner_client: APIClient
+) -> None:
+    # A datetime from the database or timezone.now() is in UTC; the payload must still say +08:00.
+    at = datetime.datetime(2026, 11, 25, 2, 2, 11, 120000, tzinfo=datetime.UTC)
+    with transaction.atomic():
+        event_publish(
+            enterprise=owner.enterprise,
+            type=INVENTORY_STATUS_CHANGED,
+            payload={"at": at, "day": at.date(), "nested": [{"at": at.replace(microsecond=0)}]},
+        )
+
+    (event,) = feed(owner_client)["events"]
+
+    expected = {
+        "at": "2026-11-25T10:02:11.120000+08:00",
+        "day": "2026-11-25",
+        "nested": [{"at": "2026-11-25T10:02:11+08:00"}],
+    }
+    assert event["data"] == expected
+    assert Event.objects.get(enterprise=owner.enterprise).payload == expected
+    assert envelope(Event.objects.get(enterprise=owner.enterprise))["data"] == expected
 
 
 @pytest.mark.django_db
