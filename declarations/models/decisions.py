@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
 
 from declarations.models.documents import Inventory
@@ -156,8 +157,9 @@ class TaxEstimate(models.Model):
         verbose_name = _("tax estimate")
         verbose_name_plural = _("tax estimates")
         constraints = [
+            # Rounded to the columns' two decimals: SQLite adds them as floating point.
             models.CheckConstraint(
-                condition=Q(tax_total=F("customs_tax") + F("value_added_tax") + F("consumption_tax")),
+                condition=Q(tax_total=Round(F("customs_tax") + F("value_added_tax") + F("consumption_tax"), 2)),
                 name="tax_estimate_total_is_sum",
             ),
         ]

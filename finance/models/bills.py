@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
 
 
@@ -86,8 +87,9 @@ class TaxBill(models.Model):
         ordering = ("-issued_at", "-id")
         constraints = [
             models.CheckConstraint(condition=Q(status__in=TaxBillStatus.values), name="tax_bill_status_valid"),
+            # Rounded to the columns' five decimals: SQLite adds them as floating point.
             models.CheckConstraint(
-                condition=Q(tax_total=F("customs_tax") + F("value_added_tax") + F("consumption_tax")),
+                condition=Q(tax_total=Round(F("customs_tax") + F("value_added_tax") + F("consumption_tax"), 5)),
                 name="tax_bill_total_is_sum",
             ),
             models.CheckConstraint(condition=Q(guarantee_amount__gte=0), name="tax_bill_guarantee_non_negative"),

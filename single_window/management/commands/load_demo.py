@@ -97,7 +97,7 @@ PARTNERS = [
     ("3301960004", "示例国际物流 Demo Logistics (carrier simulator)", PartnerKind.CARRIER, "carrier", "/waybills"),
 ]
 # The enterprises that sign customs messages in the demo: the declaring agent (lists) and the seller.
-SIGNING_ENTERPRISES = ("3301960005", "3301960002")
+SIGNING_ENTERPRISES = ("3301960005", "3301960002", "3301960004", "3301960006")
 CERTIFICATE_DAYS = 730
 
 REGULATORS = [
