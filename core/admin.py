@@ -20,6 +20,19 @@ def admin_actor(request: HttpRequest) -> Actor:
     return Actor(label=f"admin:{user.get_username()}", user_id=user.pk)
 
 
+class ReadOnlyAdminMixin:
+    """A page (or inline) regulators read and nobody edits: what it shows is written by services."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class AuditedModelAdmin(admin.ModelAdmin[Any]):
     """Every add, change and delete made in the admin is written to the audit log.
 

@@ -22,7 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import AuditedModelAdmin, admin_actor
+from core.admin import AuditedModelAdmin, ReadOnlyAdminMixin, admin_actor
 from finance import guarantees
 from finance.models import (
     ExchangeRate,
@@ -42,15 +42,8 @@ from finance.models import (
 from single_window.scope import ScopedAdminMixin
 
 
-class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin[Any]):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin[Any]):
+    """A scoped page regulators read and nobody edits."""
 
 
 class GuaranteeAccountForm(forms.ModelForm[GuaranteeAccount]):

@@ -76,17 +76,13 @@ def _month_of(value: datetime.datetime | datetime.date) -> datetime.date:
     return day.replace(day=1)
 
 
-def _codes(enterprise: Enterprise) -> list[str]:
-    return [code for code in (enterprise.customs_code, enterprise.uscc) if code]
-
-
 def trade_figures_of(*, enterprise: Enterprise, now: datetime.datetime | None = None) -> TradeFigures:
     """The enterprise's figures for the last twelve months (see the module's docstring). Four
     queries: bills by month, items' value by month, tax paid, credit's daily counts."""
     months = months_ending(china_time(now or timezone.now()).date())
     since_day = months[0]
     since = datetime.datetime.combine(since_day, datetime.time.min, tzinfo=CHINA_TZ)
-    codes = _codes(enterprise)
+    codes = enterprise.codes
     named = Q(ebc_code__in=codes) | Q(assure_code__in=codes)
 
     bills: dict[datetime.date, tuple[int, Decimal]] = {}

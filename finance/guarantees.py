@@ -68,11 +68,7 @@ def money(value: Decimal) -> Decimal:
 
 def codes_of(code: str) -> list[str]:
     """The codes an enterprise may be named by: the one given, and its other registered code."""
-    enterprise = registry.enterprise_get_by_code(code=code) if code else None
-    found = {code} if code else set()
-    if enterprise is not None:
-        found |= {c for c in (enterprise.customs_code, enterprise.uscc) if c}
-    return sorted(found)
+    return registry.codes_naming(code=code)
 
 
 def account_of(code: str) -> GuaranteeAccount | None:

@@ -97,7 +97,7 @@ def tax_bills_in_force() -> QuerySet[TaxBill]:
 
 
 def account_of_enterprise(*, enterprise: Enterprise) -> GuaranteeAccount | None:
-    codes = [code for code in (enterprise.customs_code, enterprise.uscc) if code]
+    codes = enterprise.codes
     return GuaranteeAccount.objects.filter(code__in=codes).first() if codes else None
 
 
@@ -106,14 +106,14 @@ def cover_of(code: str) -> guarantees.Cover:
 
 
 def bills_of_guarantor(*, enterprise: Enterprise) -> QuerySet[TaxBill]:
-    codes = [code for code in (enterprise.customs_code, enterprise.uscc) if code]
+    codes = enterprise.codes
     return TaxBill.objects.filter(assure_code__in=codes)
 
 
 def tax_paid(*, enterprise: Enterprise, since: datetime.datetime) -> Decimal:
     """Tax of the bills issued since ``since`` for lists of ``enterprise`` (as e-commerce
     enterprise or guarantor) that customs has not voided."""
-    codes = [code for code in (enterprise.customs_code, enterprise.uscc) if code]
+    codes = enterprise.codes
     total = (
         TaxBill.objects.filter(Q(ebc_code__in=codes) | Q(assure_code__in=codes), issued_at__gte=since)
         .exclude(status="3")

@@ -90,7 +90,7 @@ class Statement:
 
 def statement_of(*, guarantor: Enterprise, period: Period) -> Statement:
     """Two queries: the bills issued in the period, the status changes sent in it."""
-    codes_ = [code for code in (guarantor.customs_code, guarantor.uscc) if code]
+    codes_ = guarantor.codes
     statement = Statement(period=period, guarantor=guarantor)
     issued = TaxBill.objects.filter(assure_code__in=codes_, issued_at__gte=period.start, issued_at__lt=period.end)
     for bill in issued.order_by("issued_at", "id"):

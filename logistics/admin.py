@@ -5,29 +5,16 @@ write the events, the tasks the rest. Every page applies the regulator's scope
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyAdminMixin
 from logistics import admin_stock
 from logistics.models import DelayNorm, TrackingEvent, WaybillTrack
 from single_window.scope import ScopedAdminMixin
 
 
-class _ReadOnly:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class TrackingEventInline(_ReadOnly, admin.TabularInline[TrackingEvent, WaybillTrack]):
+class TrackingEventInline(ReadOnlyAdminMixin, admin.TabularInline[TrackingEvent, WaybillTrack]):
     model = TrackingEvent
     extra = 0
     ordering = ("occurred_at", "id")
@@ -37,7 +24,7 @@ class TrackingEventInline(_ReadOnly, admin.TabularInline[TrackingEvent, WaybillT
 
 
 @admin.register(WaybillTrack)
-class WaybillTrackAdmin(ScopedAdminMixin, _ReadOnly, admin.ModelAdmin[WaybillTrack]):
+class WaybillTrackAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin[WaybillTrack]):
     list_display = (
         "logistics_code",
         "logistics_no",
@@ -66,7 +53,7 @@ class WaybillTrackAdmin(ScopedAdminMixin, _ReadOnly, admin.ModelAdmin[WaybillTra
 
 
 @admin.register(DelayNorm)
-class DelayNormAdmin(ScopedAdminMixin, _ReadOnly, admin.ModelAdmin[DelayNorm]):
+class DelayNormAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin[DelayNorm]):
     list_display = ("logistics_code", "transport_mode", "leg", "status", "seconds", "samples", "computed_at")
     list_filter = ("logistics_code", "transport_mode", "status")
     search_fields = ("logistics_code",)

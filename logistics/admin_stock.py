@@ -15,6 +15,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyAdminMixin
 from logistics.models import (
     StockAccountBook,
     StockItem,
@@ -27,15 +28,8 @@ from logistics.models import (
 from single_window.scope import ScopedAdminMixin
 
 
-class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin[Any]):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin[Any]):
+    """A scoped page regulators read and nobody edits."""
 
 
 class StockItemInline(admin.TabularInline[StockItem, StockAccountBook]):

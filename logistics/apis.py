@@ -292,7 +292,7 @@ TIMELINE_EXAMPLE = {
 def _may_read(enterprise: Enterprise, timeline: selectors.Timeline) -> bool:
     """The carrier, and the parcel's e-commerce enterprise, platform and declaring agent (as the
     single window knows them now)."""
-    mine = {code for code in (enterprise.customs_code, enterprise.uscc) if code}
+    mine = set(enterprise.codes)
     if timeline.logistics_code in mine:
         return True
     if not timeline.known:

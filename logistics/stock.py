@@ -68,15 +68,7 @@ def qty_text(value: Decimal) -> str:
 
 def codes_of(code: str) -> set[str]:
     """The codes an enterprise may be named by: the one given, and its other registered code."""
-    enterprise = registry.enterprise_get_by_code(code=code) if code else None
-    found = {code} if code else set()
-    if enterprise is not None:
-        found |= {c for c in (enterprise.customs_code, enterprise.uscc) if c}
-    return found
-
-
-def enterprise_codes(enterprise: Enterprise) -> set[str]:
-    return {c for c in (enterprise.customs_code, enterprise.uscc) if c}
+    return set(registry.codes_naming(code=code))
 
 
 def _move(item: StockItem, kind: str, *, note: str = "", **changes: Decimal | int | str | None) -> None:
@@ -89,7 +81,7 @@ def _move(item: StockItem, kind: str, *, note: str = "", **changes: Decimal | in
 def book_of_operator(*, enterprise: Enterprise, ems_no: str) -> StockAccountBook | None:
     """The account book ``ems_no`` when ``enterprise`` is its warehouse operator; else None
     (a book of someone else's reads as one nobody keeps)."""
-    names = enterprise_codes(enterprise)
+    names = set(enterprise.codes)
     if not names:
         return None
     return StockAccountBook.objects.filter(ems_no=ems_no, area_code__in=names).first()
@@ -134,7 +126,7 @@ def receipt_record(
     """
     if not operator.has_role(Role.AREA):
         raise Forbidden(_("Only a bonded warehouse operator records goods in."), code=errors.ROLE_REQUIRED)
-    names = enterprise_codes(operator)
+    names = set(operator.codes)
     with transaction.atomic():
         book = StockAccountBook.objects.filter(ems_no=ems_no).first()
         if book is None:

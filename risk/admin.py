@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import AuditedModelAdmin, admin_actor
+from core.admin import AuditedModelAdmin, ReadOnlyAdminMixin, admin_actor
 from risk import rules, services
 from risk.models import (
     Assessment,
@@ -25,18 +25,7 @@ from risk.models import (
 from single_window.scope import ScopedAdminMixin
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class RiskRuleVersionInline(ReadOnlyMixin, admin.TabularInline[Any, Any]):
+class RiskRuleVersionInline(ReadOnlyAdminMixin, admin.TabularInline[Any, Any]):
     model = RiskRuleVersion
     fields = ("version", "changed_by", "created_at", "snapshot")
     readonly_fields = fields
@@ -79,7 +68,7 @@ class RiskRuleAdmin(ScopedAdminMixin, admin.ModelAdmin[RiskRule]):
 
 
 @admin.register(RiskHit)
-class RiskHitAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin[RiskHit]):
+class RiskHitAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin[RiskHit]):
     list_display = (
         "created_at",
         "rule_code",
@@ -95,7 +84,7 @@ class RiskHitAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin[RiskHit]):
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(ReadOnlyMixin, ScopedAdminMixin, admin.ModelAdmin[Assessment]):
+class AssessmentAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin[Assessment]):
     list_display = ("created_at", "inventory_id", "list_version", "cop_no", "verdict", "state", "review")
     list_filter = ("verdict", "state", "review", "customs_code")
     search_fields = ("=inventory_id", "cop_no")

@@ -115,6 +115,11 @@ class Enterprise(TimeStampedModel):
         return self.customs_code or self.uscc or ""
 
     @property
+    def codes(self) -> list[str]:
+        """Every code documents may name this enterprise by: its customs code and its USCC."""
+        return [code for code in (self.customs_code, self.uscc) if code]
+
+    @property
     def roles(self) -> set[str]:
         return {r.role for r in self.role_set.all()}
 

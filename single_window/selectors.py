@@ -107,6 +107,15 @@ def enterprise_get_by_code(*, code: str) -> Enterprise | None:
     return enterprises_by_codes([code]).get(code)
 
 
+def codes_naming(*, code: str) -> list[str]:
+    """The codes that name the same enterprise as ``code``: ``code`` itself and, when it is
+    registered, its other code (customs code or USCC). Cached as ``enterprises_by_codes``."""
+    if not code:
+        return []
+    enterprise = enterprise_get_by_code(code=code)
+    return sorted({code, *(enterprise.codes if enterprise is not None else ())})
+
+
 def _appointment_periods(*, principal_id: int, agent_id: int) -> tuple[tuple[datetime.date, datetime.date], ...]:
     """``(valid_from, valid_to)`` of the pair's appointments not revoked; cached."""
     key = ("appointments", principal_id, agent_id)
