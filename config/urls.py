@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path, reverse_lazy
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.views import ApiNotFound, HealthApi
@@ -15,7 +16,12 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("logistics.urls")),
 ]
 
+# The admin's "View site" leads to the API documentation: the single window has no public site.
+admin.site.site_url = reverse_lazy("docs")  # type: ignore[assignment] # a lazy URL is a str when rendered
+
 urlpatterns = [
+    # The root has no page of its own: it leads to the API documentation.
+    path("", RedirectView.as_view(pattern_name="docs", permanent=False), name="root"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -2,7 +2,8 @@
 
 Every error, whether raised by a service (``ApiError``), by DRF (authentication, parsing,
 validation, throttling, negotiation) or by Django (404 and 500 outside DRF views) leaves
-through ``problem_response``.
+through ``problem_response``, on the API's paths. Pages for people (the admin) get HTML error
+pages instead (``handler403`` and the others below).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions as drf
@@ -186,19 +188,49 @@ def problem_response(request: HttpRequest, status: int, code: str, detail: str |
     )
 
 
+# Django's error handlers answer every path. The API's paths (and a client that asks for JSON)
+# get problem+json; everything else (the admin, a browser at an unknown address) gets an HTML
+# page: a regulator never sees raw JSON, and no page lists the URL patterns.
+API_PATH_PREFIX = "/api/"
+
+
+def wants_problem_json(request: HttpRequest) -> bool:
+    """The API's own paths, or a client that accepts JSON and not HTML."""
+    if request.path.startswith(API_PATH_PREFIX):
+        return True
+    accept = request.headers.get("accept", "")
+    return "json" in accept and "text/html" not in accept
+
+
+def _error_page(request: HttpRequest, status: int, detail: str | Promise) -> HttpResponse:
+    """The HTML error page (core/templates/<status>.html), rendered without the request's
+    context processors: a failing database or session must not fail the error page too."""
+    body: str
+    try:
+        body = render_to_string(f"{status}.html", {"status": status, "title": TITLES[status], "detail": detail})
+    except Exception:
+        logger.exception("the %s error page could not be rendered", status)
+        body = f"<!doctype html><title>{status}</title><h1>{status}</h1>"
+    return HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
+
+
+def _answer(request: HttpRequest, status: int, code: str, detail: str | Promise) -> HttpResponse:
+    if wants_problem_json(request):
+        return problem_response(request, status, code, detail)
+    return _error_page(request, status, detail)
+
+
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return problem_response(request, 404, errors.NOT_FOUND, _("Not found."))
+    return _answer(request, 404, errors.NOT_FOUND, _("Not found."))
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
-    return problem_response(request, 500, errors.SERVER_ERROR, _("The server could not complete the request."))
+    return _answer(request, 500, errors.SERVER_ERROR, _("The server could not complete the request."))
 
 
 def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return problem_response(
-        request, 403, errors.PERMISSION_DENIED, _("You do not have permission to perform this action.")
-    )
+    return _answer(request, 403, errors.PERMISSION_DENIED, _("You do not have permission to perform this action."))
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return problem_response(request, 400, errors.PARSE_ERROR, _("The request could not be understood."))
+    return _answer(request, 400, errors.PARSE_ERROR, _("The request could not be understood."))

@@ -15,7 +15,7 @@ class DeclarationsConfig(AppConfig):
         from declarations.clearance import declare, verification_answers
         from declarations.customs import arrivals, delivery, gateway, receipts
         from declarations.intake import codes
-        from declarations.reference import tables
+        from declarations.reference import code_names, tables
         from single_window import lookups
 
         # What this system tells enterprises, the codes it answers with, and what the
@@ -40,6 +40,8 @@ class DeclarationsConfig(AppConfig):
         declare.register()
         # Every process keeps the reference tables a while; a change empties them everywhere.
         tables.register()
+        # The districts' parks shown beside a district code, likewise.
+        code_names.register()
         # Finance reconciles payment companies' settlement files against their payments: it
         # reads them through the hub, never importing this app.
         lookups.register_payment_lookup(selectors.payment_facts_of)

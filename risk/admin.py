@@ -22,6 +22,7 @@ from risk.models import (
     WatchListEntry,
     WeightNorm,
 )
+from risk.rule_names import risk_rule_name
 from single_window.scope import ScopedAdminMixin
 
 
@@ -52,11 +53,15 @@ class RiskRuleForm(forms.ModelForm[RiskRule]):
 @admin.register(RiskRule)
 class RiskRuleAdmin(ScopedAdminMixin, admin.ModelAdmin[RiskRule]):
     form = RiskRuleForm
-    list_display = ("code", "name", "kind", "outcome", "enabled", "scope", "scope_value", "version", "updated_at")
+    list_display = ("code", "rule_name", "kind", "outcome", "enabled", "scope", "version", "updated_at")
     list_filter = ("kind", "outcome", "enabled", "scope")
     search_fields = ("code", "name")
     readonly_fields = ("version", "created_at", "updated_at")
     inlines = (RiskRuleVersionInline,)
+
+    @admin.display(description=_("name"), ordering="name")
+    def rule_name(self, obj: RiskRule) -> str:
+        return risk_rule_name(obj.code, obj.name)
 
     def save_model(self, request: HttpRequest, obj: RiskRule, form: Any, change: bool) -> None:
         # Versioned and audited by the service.
@@ -71,7 +76,7 @@ class RiskRuleAdmin(ScopedAdminMixin, admin.ModelAdmin[RiskRule]):
 class RiskHitAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin[RiskHit]):
     list_display = (
         "created_at",
-        "rule_code",
+        "rule_name",
         "rule_version",
         "outcome",
         "inventory_id",
@@ -81,6 +86,11 @@ class RiskHitAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin[RiskHi
     list_filter = ("outcome", "rule", "customs_code")
     search_fields = ("=inventory_id", "rule_code")
     date_hierarchy = "created_at"
+    list_select_related = ("rule",)
+
+    @admin.display(description=_("rule"), ordering="rule_code")
+    def rule_name(self, obj: RiskHit) -> str:
+        return risk_rule_name(obj.rule_code, obj.rule.name)
 
 
 @admin.register(Assessment)

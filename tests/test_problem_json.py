@@ -96,7 +96,7 @@ def test_403_for_a_suspended_enterprise(language: str, owner: Persona, owner_cli
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_403_outside_the_api_views_is_problem_json_too(
+def test_403_in_the_admin_is_an_html_page_in_the_language_asked(
     language: str, django_user_model: type[User], client: Client, owner: Persona
 ) -> None:
     auditor = django_user_model.objects.create_user(username="auditor", is_staff=True)
@@ -105,9 +105,22 @@ def test_403_outside_the_api_views_is_problem_json_too(
 
     response = client.post("/admin/single_window/park/add/", {"code": "X"}, headers={"accept-language": language})
 
-    body = assert_problem(response, 403, errors.PERMISSION_DENIED)
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")
     assert response["Content-Language"] == language
-    assert body["detail"] == _translated(drf.PermissionDenied.default_detail, language)
+    assert _translated(drf.PermissionDenied.default_detail, language) in response.content.decode()
+
+
+def test_403_for_a_client_that_asks_for_json_is_problem_json(
+    django_user_model: type[User], client: Client, owner: Persona
+) -> None:
+    auditor = django_user_model.objects.create_user(username="auditor", is_staff=True)
+    auditor.groups.add(Group.objects.get(name=AUDITOR))
+    client.force_login(auditor)
+
+    response = client.post("/admin/single_window/park/add/", {"code": "X"}, headers={"accept": "application/json"})
+
+    assert_problem(response, 403, errors.PERMISSION_DENIED)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -135,8 +148,18 @@ def test_an_unknown_api_path_is_404_for_head(api_client: APIClient) -> None:
     assert response["Content-Type"] == "application/problem+json"
 
 
-def test_404_outside_the_api_is_problem_json(db: None, client: Client) -> None:
-    assert_problem(client.get("/no/such/page"), 404, errors.NOT_FOUND)
+def test_404_outside_the_api_is_an_html_page_naming_no_url_pattern(db: None, client: Client) -> None:
+    response = client.get("/no/such/page")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert "URLconf" not in html
+    assert "api/v1/" not in html
+
+
+def test_404_outside_the_api_is_problem_json_for_a_client_that_asks_for_json(db: None, client: Client) -> None:
+    assert_problem(client.get("/no/such/page", headers={"accept": "application/json"}), 404, errors.NOT_FOUND)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

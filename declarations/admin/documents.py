@@ -1,8 +1,15 @@
 """The regulators' view of the import documents: read-only, scoped, personal data masked.
 
 Names, phones and addresses are shown only to regulators holding
-``declarations.view_personal_data``, and each such view is written to the audit log. ID
-numbers are never shown in full.
+``declarations.view_personal_data`` (the "personal data reviewers" group has it), and each such
+view is written to the audit log: who, when, which record and which fields. ID numbers are never
+shown in full. A masked value says it is masked; where a matching rule failed on a personal
+field, the list's page shows where the documents' values differ (a character position, never
+the characters), and for ID numbers only whether they are equal.
+
+Codes are shown with their names in the page's language ("601 Australia", "601 澳大利亚"),
+amounts with their own decimals. A document's History page is its real history: a list's
+moves and customs receipts, and what regulators did with it (``document_history``).
 
 Regulators search lists by order, waybill and list number, and by a buyer's full ID number,
 which is matched by its lookup hash (the plaintext is stored nowhere). The ID number is posted
@@ -22,21 +29,27 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, Max, Model, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import admin_actor
 from core.audit import audit_record
 from core.crypto import decrypt_text
-from core.masking import mask_value
 from core.models import AuditEntry
-from declarations.clearance import lifecycle, matching
+from declarations import roles
+from declarations.admin import display
+from declarations.admin.history import document_history
+from declarations.clearance import matching
+from declarations.clearance.rule_names import rule_name
 from declarations.intake.identity import id_number_hash, is_valid_resident_id, masked_id_number, normalise_id_number
 from declarations.kinds import INVENTORY, ORDER, PAYMENT, WAYBILL, DocumentType
 from declarations.models import (
@@ -58,27 +71,69 @@ from declarations.models import (
 from finance import selectors as finance
 from single_window.scope import ScopedAdminMixin
 
-UNMASK_PERMISSION = "declarations.view_personal_data"
+UNMASK_PERMISSION = roles.UNMASK_PERMISSION
 SEARCH_HELP = _("An order, waybill or list number. A buyer's ID number goes in the buyer search form.")
 # The field of the buyer search form (posted to "<changelist>/buyer/").
 BUYER_ID_FIELD = "id_number"
+ID_NUMBER_LABELS = display.ID_NUMBER_LABELS
 
 
-def _personal(name: str) -> Callable[[Any, Any], Any]:
+def _label(model: type[Model], name: str) -> Any:
+    return getattr(model._meta.get_field(name), "verbose_name", name)
+
+
+def _personal(model: type[Model], name: str) -> Callable[[Any, Any], Any]:
     def show(self: Any, obj: Any) -> Any:
         value = getattr(obj, name)
-        return value if getattr(obj, "_unmasked", False) else mask_value(name, value)
+        if getattr(obj, "_unmasked", False) or not value:
+            return value
+        return display.masked(name, value)
 
-    show.short_description = name.replace("_", " ")  # type: ignore[attr-defined]
+    show.short_description = _label(model, name)  # type: ignore[attr-defined]
     return show
 
 
-def _id_number(name: str) -> Callable[[Any, Any], str]:
-    def show(self: Any, obj: Any) -> str:
-        return masked_id_number(decrypt_text(getattr(obj, f"{name}_encrypted")))
+def _id_number(name: str) -> Callable[[Any, Any], SafeString]:
+    def show(self: Any, obj: Any) -> SafeString:
+        return display.masked_text(masked_id_number(decrypt_text(getattr(obj, f"{name}_encrypted"))))
 
-    show.short_description = name.replace("_", " ")  # type: ignore[attr-defined]
+    show.short_description = ID_NUMBER_LABELS.get(name, name)  # type: ignore[attr-defined]
     return show
+
+
+def shown(model: type[Model], name: str) -> Callable[[Any, Any], str] | None:
+    """A display of ``name`` that names its code or formats its amount; None: shown as stored."""
+    if name in display.CODE_TABLES:
+
+        def code(self: Any, obj: Any) -> str:
+            return display.code_label(name, getattr(obj, name))
+
+        code.short_description = _label(model, name)  # type: ignore[attr-defined]
+        code.admin_order_field = name  # type: ignore[attr-defined]
+        return code
+    if name in {f.name for f in model._meta.concrete_fields if f.get_internal_type() == "DecimalField"}:
+
+        def number(self: Any, obj: Any) -> str:
+            return display.amount(name, getattr(obj, name), getattr(obj, "amount_scales", None))
+
+        number.short_description = _label(model, name)  # type: ignore[attr-defined]
+        number.admin_order_field = name  # type: ignore[attr-defined]
+        return number
+    return None
+
+
+def add_displays(cls: Any, model: type[Model], names: tuple[str, ...]) -> tuple[str, ...]:
+    """Give ``cls`` a ``<name>_shown`` display for each code and amount of ``names``; the
+    names to show, in order."""
+    fields = []
+    for name in names:
+        show = shown(model, name)
+        if show is None:
+            fields.append(name)
+        else:
+            setattr(cls, f"{name}_shown", show)
+            fields.append(f"{name}_shown")
+    return tuple(fields)
 
 
 def is_id_number(term: str) -> bool:
@@ -163,6 +218,31 @@ class RegulatorAdmin(ScopedAdminMixin, admin.ModelAdmin[Any]):
             return True
         return super().lookup_allowed(lookup, value, request)  # type: ignore[arg-type]
 
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None) -> Any:
+        """The admin's History page: the record's real history, not Django's log of admin edits
+        (regulators edit no document, so that log is always empty)."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("History: %(record)s") % {"record": obj},
+            "subtitle": None,
+            "opts": self.opts,
+            "object": obj,
+            "history_entries": document_history(obj),
+            "change_url": reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+                args=[obj.pk],
+                current_app=self.admin_site.name,
+            ),
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/declarations/document_history.html", context)
+
 
 class ReadOnlyAdmin(RegulatorAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -187,18 +267,20 @@ class DocumentAdmin(ReadOnlyAdmin):
     document_fields: tuple[str, ...] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Lay out the change page from the field table; personal fields get masked displays."""
+        """Lay out the change page from the field table: personal fields get masked displays,
+        codes their names, amounts their decimals."""
         super().__init_subclass__(**kwargs)
+        model = cls.document_type.model
         fields: list[str] = ["sender", "status", "version"]
         for field in cls.document_type.spec.head:
             if field.name.endswith("_id_number"):
                 setattr(cls, f"display_{field.name}", _id_number(field.name))
                 fields.append(f"display_{field.name}")
             elif field.personal:
-                setattr(cls, f"display_{field.name}", _personal(field.name))
+                setattr(cls, f"display_{field.name}", _personal(model, field.name))
                 fields.append(f"display_{field.name}")
             else:
-                fields.append(field.name)
+                fields.extend(add_displays(cls, model, (field.name,)))
         cls.document_fields = (*fields, "created_at", "updated_at")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -208,21 +290,42 @@ class DocumentAdmin(ReadOnlyAdmin):
         return self.document_fields
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        """The document; on its change page, unmasked for a holder of the unmask permission,
+        and that showing audited (who, when, which record, which fields)."""
         obj = super().get_object(request, object_id, from_field)
-        if obj is not None and request.method == "GET" and request.user.has_perm(UNMASK_PERMISSION):
+        change_page = (
+            getattr(request.resolver_match, "url_name", "") == f"{self.opts.app_label}_{self.opts.model_name}_change"
+        )
+        if obj is not None and change_page and request.method == "GET" and request.user.has_perm(UNMASK_PERMISSION):
             obj._unmasked = True
-            audit_record(
-                actor=admin_actor(request),
-                action=AuditEntry.Action.UNMASK,
-                instance=obj,
-                reason="personal data viewed in the admin",
-            )
+            audit_unmasked(request, obj, reason="personal data shown on its page in the admin")
         return obj
 
 
+def audit_unmasked(request: HttpRequest, document: Declaration, *, reason: str) -> None:
+    """Record that ``request``'s user was shown ``document``'s personal fields unmasked."""
+    audit_record(
+        actor=admin_actor(request),
+        action=AuditEntry.Action.UNMASK,
+        instance=document,
+        after={"fields": list(document.personal_fields)},
+        reason=reason,
+    )
+
+
 class ReadOnlyInline(admin.TabularInline[Any, Any]):
+    """Read-only rows of a document (its items); ``shown_fields``: codes get their names and
+    amounts their decimals."""
+
     extra = 0
     can_delete = False
+    shown_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.shown_fields:
+            cls.fields = add_displays(cls, cls.model, cls.shown_fields)
+            cls.readonly_fields = cls.fields
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -233,10 +336,24 @@ class ReadOnlyInline(admin.TabularInline[Any, Any]):
 
 class OrderItemInline(ReadOnlyInline):
     model = OrderItem
+    shown_fields = ("gnum", "item_name", "gmodel", "qty", "unit", "price", "total_price", "currency", "country")
 
 
 class InventoryItemInline(ReadOnlyInline):
     model = InventoryItem
+    shown_fields = (
+        "gnum",
+        "gcode",
+        "gname",
+        "gmodel",
+        "qty",
+        "unit",
+        "qty1",
+        "unit1",
+        "price",
+        "total_price",
+        "country",
+    )
 
 
 @admin.register(Order)
@@ -244,7 +361,7 @@ class OrderAdmin(DocumentAdmin):
     document_type = ORDER
     buyer_hash_field = "buyer_id_hash"
     inlines = (OrderItemInline,)
-    list_display = ("order_no", "ebp_code", "ebc_code", "status", "actual_paid", "updated_at")
+    list_display = ("order_no", "ebc_code", "status", "actual_paid_shown", "updated_at")
     search_fields = ("order_no", "ebp_code", "ebc_code", "pay_transaction_id")
 
 
@@ -252,14 +369,14 @@ class OrderAdmin(DocumentAdmin):
 class PaymentAdmin(DocumentAdmin):
     document_type = PAYMENT
     buyer_hash_field = "payer_id_hash"
-    list_display = ("pay_transaction_id", "pay_code", "order_no", "status", "amount_paid", "updated_at")
+    list_display = ("pay_transaction_id", "order_no", "status", "amount_paid_shown", "updated_at")
     search_fields = ("pay_transaction_id", "order_no", "pay_code")
 
 
 @admin.register(Waybill)
 class WaybillAdmin(DocumentAdmin):
     document_type = WAYBILL
-    list_display = ("logistics_no", "logistics_code", "order_no", "status", "generation", "updated_at")
+    list_display = ("logistics_no", "order_no", "status", "updated_at")
     search_fields = ("logistics_no", "order_no", "bill_no")
     search_help_text = _("A waybill, order or bill of lading number.")
 
@@ -272,10 +389,16 @@ COLUMNS: dict[str, type[Declaration]] = {kind.name: kind.model for kind in (INVE
 # The rows of the side-by-side table, after the documents' heads: per document, the attribute
 # shown and the fields of the rule results (declarations.clearance.match_rules) whose failure marks it.
 HEAD_ROWS: tuple[tuple[Any, Mapping[str, tuple[str, tuple[str, ...]]]], ...] = (
-    (_("ebc code"), {"inventory": ("ebc_code", ("ebc_code",)), "order": ("ebc_code", ("ebc_code",))}),
-    (_("ebp code"), {"inventory": ("ebp_code", ()), "order": ("ebp_code", ()), "payment": ("ebp_code", ())}),
     (
-        _("order no"),
+        _("e-commerce enterprise code"),
+        {"inventory": ("ebc_code", ("ebc_code",)), "order": ("ebc_code", ("ebc_code",))},
+    ),
+    (
+        _("e-commerce platform code"),
+        {"inventory": ("ebp_code", ()), "order": ("ebp_code", ()), "payment": ("ebp_code", ())},
+    ),
+    (
+        _("order number"),
         {
             "inventory": ("order_no", ()),
             "order": ("order_no", ("order_no",)),
@@ -283,7 +406,7 @@ HEAD_ROWS: tuple[tuple[Any, Mapping[str, tuple[str, tuple[str, ...]]]], ...] = (
             "waybill": ("order_no", ("order_no",)),
         },
     ),
-    (_("logistics no"), {"inventory": ("logistics_no", ()), "waybill": ("logistics_no", ())}),
+    (_("waybill number"), {"inventory": ("logistics_no", ()), "waybill": ("logistics_no", ())}),
     (
         _("status"),
         {
@@ -294,7 +417,7 @@ HEAD_ROWS: tuple[tuple[Any, Mapping[str, tuple[str, tuple[str, ...]]]], ...] = (
         },
     ),
     (
-        _("buyer name"),
+        _("buyer's name"),
         {
             "inventory": ("buyer_name", ("buyer_name",)),
             "order": ("buyer_name", ("buyer_name", "payer_name")),
@@ -302,7 +425,7 @@ HEAD_ROWS: tuple[tuple[Any, Mapping[str, tuple[str, tuple[str, ...]]]], ...] = (
         },
     ),
     (
-        _("buyer telephone"),
+        _("buyer's telephone"),
         {
             "inventory": ("buyer_telephone", ("buyer_telephone",)),
             "order": ("buyer_telephone", ("buyer_telephone",)),
@@ -310,7 +433,7 @@ HEAD_ROWS: tuple[tuple[Any, Mapping[str, tuple[str, tuple[str, ...]]]], ...] = (
         },
     ),
     (
-        _("buyer id type"),
+        _("buyer's ID type"),
         {
             "inventory": ("buyer_id_type", ("buyer_id_type",)),
             "order": ("buyer_id_type", ("order.buyer_id_type",)),
@@ -318,23 +441,23 @@ HEAD_ROWS: tuple[tuple[Any, Mapping[str, tuple[str, tuple[str, ...]]]], ...] = (
         },
     ),
     (
-        _("buyer ID number"),
+        _("buyer's ID number"),
         {
             "inventory": ("buyer_id_number", ("buyer_id_number",)),
             "order": ("buyer_id_number", ("buyer_id_number", "payer_id_number")),
             "payment": ("payer_id_number", ("payer_id_number",)),
         },
     ),
-    (_("consignee"), {"order": ("consignee", ("consignee",)), "waybill": ("consignee", ("consignee",))}),
+    (_("consignee's name"), {"order": ("consignee", ("consignee",)), "waybill": ("consignee", ("consignee",))}),
     (
-        _("consignee telephone"),
+        _("consignee's telephone"),
         {
             "order": ("consignee_telephone", ("consignee_telephone",)),
             "waybill": ("consignee_telephone", ("consignee_telephone",)),
         },
     ),
     (
-        _("consignee address"),
+        _("consignee's address"),
         {
             "inventory": ("consignee_address", ()),
             "order": ("consignee_address", ("consignee_address",)),
@@ -352,19 +475,28 @@ HEAD_ROWS: tuple[tuple[Any, Mapping[str, tuple[str, tuple[str, ...]]]], ...] = (
 
 @dataclass(frozen=True)
 class Cell:
-    value: str = ""
+    value: Any = ""
     # Codes of the failed rules that mark the cell.
     rules: tuple[str, ...] = ()
+    # Where a masked value differs from the row's others ("differs from character 7"), or
+    # whether an ID number equals them; never a character of the value.
+    difference: str = ""
 
     @property
     def failed(self) -> bool:
         return bool(self.rules)
+
+    @property
+    def rule_names(self) -> str:
+        return ", ".join(rule_name(rule) for rule in self.rules)
 
 
 @dataclass(frozen=True)
 class Row:
     label: str
     cells: tuple[Cell, ...]
+    # The rule results' fields that mark the row (to say, beside a failed rule, where it differs).
+    fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -374,15 +506,32 @@ class Column:
     url: str
 
 
-def _number(value: Decimal | None) -> str:
-    return "" if value is None else format(value.normalize(), "f")
+@dataclass(frozen=True)
+class RuleRow:
+    """A rule result as the page shows it: the rule and the field by name, and where masked
+    values differ."""
+
+    result: RuleResult
+    name: str
+    difference: str
+    field: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.result.outcome == RuleResult.Outcome.FAILED
+
+
+def _is_id_number(name: str) -> bool:
+    return name.endswith("_id_number")
 
 
 class Comparison:
     """The four documents of a list's parcel side by side, marked by the latest matching run.
 
     ``failures`` maps a rule result's field to the codes of the rules that failed on it.
-    Personal values are masked unless ``unmasked``; ID numbers always are.
+    Personal values are masked unless ``unmasked``; ID numbers always are. A masked cell a rule
+    failed on says where its value differs from the row's others; an ID number cell says
+    whether the numbers are equal.
     """
 
     def __init__(
@@ -403,32 +552,78 @@ class Comparison:
 
     @cached_property
     def rows(self) -> list[Row]:
-        rows = [
-            Row(
-                label=str(label),
-                cells=tuple(self._cell(kind, *spec[kind]) if kind in spec else Cell() for kind in COLUMNS),
-            )
-            for label, spec in HEAD_ROWS
-        ]
-        return rows + self._item_rows()
+        return [self._head_row(label, spec) for label, spec in HEAD_ROWS] + self._item_rows()
 
-    def _marked(self, value: str, fields: tuple[str, ...]) -> Cell:
-        return Cell(value, tuple(sorted({rule for name in fields for rule in self.failures.get(name, ())})))
+    def difference_for(self, field: str) -> str:
+        """Where the masked values a rule result's ``field`` names differ, from the rows."""
+        for row in self.rows:
+            if field in row.fields:
+                return "; ".join(
+                    f"{column.label}: {cell.difference}"
+                    for column, cell in zip(self.columns, row.cells, strict=True)
+                    if cell.difference
+                )
+        return ""
+
+    def _rules(self, fields: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(sorted({rule for name in fields for rule in self.failures.get(name, ())}))
+
+    def _marked(self, value: Any, fields: tuple[str, ...]) -> Cell:
+        return Cell(value, self._rules(fields))
+
+    def _plain(self, kind: str, name: str) -> str | None:
+        """The stored value of a personal field (an ID number normalised), for comparing only."""
+        document = self.documents[kind]
+        if document is None:
+            return None
+        if _is_id_number(name):
+            return normalise_id_number(decrypt_text(getattr(document, f"{name}_encrypted")))
+        return str(getattr(document, name) or "")
+
+    def _head_row(self, label: Any, spec: Mapping[str, tuple[str, tuple[str, ...]]]) -> Row:
+        cells = [self._cell(kind, *spec[kind]) if kind in spec else Cell() for kind in COLUMNS]
+        personal = [
+            (index, kind, spec[kind][0])
+            for index, kind in enumerate(COLUMNS)
+            if kind in spec and self.documents[kind] is not None and self._is_personal(kind, spec[kind][0])
+        ]
+        plain = {index: self._plain(kind, name) for index, kind, name in personal}
+        for index, _kind, name in personal:
+            others = [value for other, value in plain.items() if other != index and value]
+            mine = plain[index]
+            if not mine or not others:
+                continue
+            if _is_id_number(name):
+                # ID numbers: equal or not, nothing more (a position would narrow the number).
+                said = gettext("equal") if all(other == mine for other in others) else gettext("differs")
+            elif cells[index].failed:
+                positions = [p for p in (display.first_difference(mine, other) for other in others) if p is not None]
+                said = display.differs_from(min(positions)) if positions else ""
+            else:
+                said = ""
+            cells[index] = Cell(cells[index].value, cells[index].rules, said)
+        fields = tuple(field for _name, names in spec.values() for field in names)
+        return Row(label=str(label), cells=tuple(cells), fields=fields)
+
+    def _is_personal(self, kind: str, name: str) -> bool:
+        document = self.documents[kind]
+        return _is_id_number(name) or (document is not None and name in document.personal_fields)
 
     def _cell(self, kind: str, name: str, fields: tuple[str, ...]) -> Cell:
         document = self.documents[kind]
         if document is None:
             return Cell()
-        if name.endswith("_id_number"):
-            return self._marked(masked_id_number(decrypt_text(getattr(document, f"{name}_encrypted"))), fields)
+        if _is_id_number(name):
+            shown = display.masked_text(masked_id_number(decrypt_text(getattr(document, f"{name}_encrypted"))))
+            return self._marked(shown, fields)
         if name == "status":
             return self._marked(document.get_status_display(), fields)  # type: ignore[attr-defined]
         value = getattr(document, name)
         if isinstance(value, Decimal) or value is None:
-            return self._marked(_number(value), fields)
+            return self._marked(display.amount(name, value, document.amount_scales), fields)
         if name in document.personal_fields and not self.unmasked:
-            value = mask_value(name, value)
-        return self._marked(str(value), fields)
+            return self._marked(display.masked(name, value) if value else "", fields)
+        return self._marked(display.code_label(name, str(value)), fields)
 
     def _item_rows(self) -> list[Row]:
         """Items paired by gnum: the list's against the order's."""
@@ -451,14 +646,14 @@ class Comparison:
                     ),
                 ),
                 Row(
-                    gettext("item %(gnum)s: goods code") % {"gnum": gnum},
+                    gettext("item %(gnum)s: commodity code") % {"gnum": gnum},
                     (self._marked(mine.gcode if mine else "", (f"{item}.gcode",)), Cell(), Cell(), Cell()),
                 ),
                 Row(
                     gettext("item %(gnum)s: quantity") % {"gnum": gnum},
                     (
-                        Cell(_number(mine.qty) if mine else ""),
-                        Cell(_number(other.qty) if other else ""),
+                        Cell(self._quantity(mine)),
+                        Cell(self._quantity(other)),
                         Cell(),
                         Cell(),
                     ),
@@ -466,14 +661,23 @@ class Comparison:
                 Row(
                     gettext("item %(gnum)s: total price") % {"gnum": gnum},
                     (
-                        Cell(_number(mine.total_price) if mine else ""),
-                        self._marked(_number(other.total_price) if other else "", (f"{item}.total_price",)),
+                        Cell(display.amount("total_price", mine.total_price, mine.amount_scales) if mine else ""),
+                        self._marked(
+                            display.amount("total_price", other.total_price, other.amount_scales) if other else "",
+                            (f"{item}.total_price",),
+                        ),
                         Cell(),
                         Cell(),
                     ),
                 ),
             ]
         return rows
+
+    @staticmethod
+    def _quantity(item: Any) -> str:
+        if item is None:
+            return ""
+        return f"{display.amount('qty', item.qty, item.amount_scales)} {display.code_label('unit', item.unit)}"
 
 
 def inventory_review(*, inventory: Inventory, unmasked: bool) -> dict[str, Any]:
@@ -491,13 +695,28 @@ def inventory_review(*, inventory: Inventory, unmasked: bool) -> dict[str, Any]:
         if result.outcome == RuleResult.Outcome.FAILED and result.field:
             failures.setdefault(result.field, set()).add(result.rule)
     documents = {"inventory": inventory, "order": order, "payment": payment, "waybill": waybill}
+    comparison = Comparison(documents, failures, unmasked=unmasked)
+    rule_rows = [
+        RuleRow(
+            result=result,
+            name=rule_name(result.rule),
+            field=display.field_label(result.field) if result.field else "",
+            difference=comparison.difference_for(result.field)
+            if result.outcome == RuleResult.Outcome.FAILED and result.field
+            else "",
+        )
+        for result in results
+    ]
+    history = document_history(inventory)
     return {
-        "comparison": Comparison(documents, failures, unmasked=unmasked),
+        "comparison": comparison,
         "rule_run": run,
         "rule_results": results,
+        "rule_rows": rule_rows,
         "tax_estimate": TaxEstimate.objects.filter(inventory=inventory).prefetch_related("items").first(),
         "tax_bills": finance.tax_bills_of_list(inventory_id=inventory.pk),
-        "history": lifecycle.inventory_history(inventory=inventory),
+        "history": [entry.change for entry in history if entry.change is not None],
+        "history_entries": history,
     }
 
 
@@ -530,16 +749,7 @@ class InventoryAdmin(DocumentAdmin):
     buyer_hash_field = "buyer_id_hash"
     change_form_template = "admin/declarations/inventory/change_form.html"
     inlines = (InventoryItemInline,)
-    list_display = (
-        "cop_no",
-        "agent_code",
-        "order_no",
-        "logistics_no",
-        "trade_mode",
-        "status",
-        "tax_bill",
-        "updated_at",
-    )
+    list_display = ("cop_no", "order_no", "trade_mode_shown", "customs_code_shown", "status", "tax_bill", "updated_at")
     list_filter = ("status", "trade_mode", "customs_code", TaxBillFilter)
     search_fields = ("cop_no", "invt_no", "pre_no", "order_no", "logistics_no")
 
@@ -573,14 +783,9 @@ class InventoryAdmin(DocumentAdmin):
             if unmasked:
                 # The page shows the other documents' personal data too: each view is recorded.
                 for kind in ("order", "payment", "waybill"):
-                    document: Model | None = review["comparison"].documents[kind]
+                    document: Declaration | None = review["comparison"].documents[kind]
                     if document is not None:
-                        audit_record(
-                            actor=admin_actor(request),
-                            action=AuditEntry.Action.UNMASK,
-                            instance=document,
-                            reason=f"personal data viewed in the admin beside list {obj.pk}",
-                        )
+                        audit_unmasked(request, document, reason=f"personal data shown beside list {obj.pk}")
             context.update(review)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -599,8 +804,7 @@ class InventoryCancellationAdmin(RegulatorAdmin):
 
 class InventoryReturnItemInline(ReadOnlyInline):
     model = InventoryReturnItem
-    fields = ("gnum", "gcode", "gname", "qty", "unit", "dutiable_value")
-    readonly_fields = fields
+    shown_fields = ("gnum", "gcode", "gname", "qty", "unit", "dutiable_value")
 
 
 @admin.register(InventoryReturn)
@@ -640,24 +844,15 @@ class InventoryReturnAdmin(RegulatorAdmin):
 
 class TaxEstimateItemInline(ReadOnlyInline):
     model = TaxEstimateItem
-    fields = ("gnum", "gcode", "dutiable_value", "customs_tax", "value_added_tax", "consumption_tax")
-    readonly_fields = fields
+    shown_fields = ("gnum", "gcode", "dutiable_value", "customs_tax", "value_added_tax", "consumption_tax")
 
 
 @admin.register(TaxEstimate)
 class TaxEstimateAdmin(ReadOnlyAdmin):
     buyer_hash_field = "inventory__buyer_id_hash"
     inlines = (TaxEstimateItemInline,)
-    list_display = (
-        "inventory",
-        "mode",
-        "dutiable_total",
-        "customs_tax",
-        "value_added_tax",
-        "consumption_tax",
-        "tax_total",
-        "created_at",
-    )
+    # The total only; the taxes one by one are on the estimate's page.
+    list_display = ("inventory", "mode", "dutiable_total", "tax_total", "created_at")
     list_filter = ("mode",)
     list_select_related = ("inventory",)
     search_fields = ("inventory__cop_no", "inventory__invt_no", "inventory__order_no", "inventory__logistics_no")
@@ -680,10 +875,18 @@ class BuyerYearQuotaAdmin(ReadOnlyAdmin):
     """A regulator sees the quotas of the buyers with a list in its districts and parks."""
 
     buyer_hash_field = "buyer_id_hash"
-    list_display = ("buyer", "year", "reserved", "consumed")
+    list_display = ("buyer", "year", "reserved_shown", "consumed_shown")
     list_filter = ("year",)
-    fields = ("buyer", "year", "reserved", "consumed")
+    fields = list_display
     readonly_fields = fields
+
+    @admin.display(description=_("reserved"))
+    def reserved_shown(self, obj: BuyerYearQuota) -> str:
+        return display.amount("reserved", obj.reserved)
+
+    @admin.display(description=_("consumed"))
+    def consumed_shown(self, obj: BuyerYearQuota) -> str:
+        return display.amount("consumed", obj.consumed)
 
     @admin.display(description=_("buyer (lookup hash)"))
     def buyer(self, obj: BuyerYearQuota) -> str:

@@ -15,7 +15,10 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from core.masking import mask_value
+from core.admin import admin_actor
+from core.audit import audit_record
+from core.models import AuditEntry
+from declarations.admin import display
 from declarations.admin.documents import UNMASK_PERMISSION, ReadOnlyInline, RegulatorAdmin
 from declarations.models import ArrivalManifest, ArrivalManifestLine, WaybillDeliveryNotice
 
@@ -46,13 +49,28 @@ class WaybillDeliveryNoticeAdmin(RegulatorAdmin):
     )
     fields = readonly_fields
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        self._unmasked = request.user.has_perm(UNMASK_PERMISSION)
-        return super().get_form(request, obj, change, **kwargs)
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        """The notice; for a holder of the unmask permission its place in full, audited."""
+        obj = super().get_object(request, object_id, from_field)
+        change_page = getattr(request.resolver_match, "url_name", "") == "declarations_waybilldeliverynotice_change"
+        if obj is None or not change_page or request.method != "GET" or not obj.place:
+            return obj
+        if request.user.has_perm(UNMASK_PERMISSION):
+            obj._unmasked = True
+            audit_record(
+                actor=admin_actor(request),
+                action=AuditEntry.Action.UNMASK,
+                instance=obj,
+                after={"fields": ["place"]},
+                reason="personal data shown on its page in the admin",
+            )
+        return obj
 
     @admin.display(description=_("place"))
     def place_shown(self, obj: WaybillDeliveryNotice) -> object:
-        return obj.place if getattr(self, "_unmasked", False) else mask_value("address", obj.place)
+        if getattr(obj, "_unmasked", False) or not obj.place:
+            return obj.place
+        return display.masked("address", obj.place)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -74,18 +92,18 @@ class ArrivalManifestLineInline(ReadOnlyInline):
 class ArrivalManifestAdmin(RegulatorAdmin):
     """A site operator's arrival manifest (入库明细单) and customs' answer."""
 
-    list_display = ("operator_code", "cop_no", "customs_code", "status", "rkd_no", "created_at")
+    list_display = ("operator_code", "cop_no", "customs_code_shown", "status", "rkd_no", "created_at")
     list_filter = ("status", "customs_code")
     search_fields = ("cop_no", "rkd_no", "bill_no")
     readonly_fields = (
         "operator",
         "guid",
         "cop_no",
-        "customs_code",
+        "customs_code_shown",
         "operator_code",
         "operator_name",
-        "ie_flag",
-        "traf_mode",
+        "ie_flag_shown",
+        "traf_mode_shown",
         "traf_no",
         "voyage_no",
         "bill_no",
@@ -106,6 +124,18 @@ class ArrivalManifestAdmin(RegulatorAdmin):
     )
     fields = readonly_fields
     inlines = (ArrivalManifestLineInline,)
+
+    @admin.display(description=_("customs district code"), ordering="customs_code")
+    def customs_code_shown(self, obj: ArrivalManifest) -> str:
+        return display.code_label("customs_code", obj.customs_code)
+
+    @admin.display(description=_("import/export flag"))
+    def ie_flag_shown(self, obj: ArrivalManifest) -> str:
+        return display.code_label("ie_flag", obj.ie_flag)
+
+    @admin.display(description=_("transport mode"))
+    def traf_mode_shown(self, obj: ArrivalManifest) -> str:
+        return display.code_label("traf_mode", obj.traf_mode)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import AuditedModelAdmin
+from declarations.admin import display
 from declarations.models import CountryCode, PositiveListEntry, TaxRate, UnitCode
 from declarations.reference.tables import tax_rate_problems
 from single_window.scope import ScopedAdminMixin
@@ -92,20 +93,15 @@ class TaxRateForm(forms.ModelForm[TaxRate]):
 @admin.register(TaxRate)
 class TaxRateAdmin(ScopedAdminMixin, _TariffLineSearchMixin, AuditedModelAdmin):
     form = TaxRateForm
-    list_display = (
-        "tariff_line",
-        "name",
-        "duty_rate",
-        "vat_rate",
-        "ct_rate",
-        "ct_amount_per_unit",
-        "ct_unit",
-        "ct_threshold_unit_price",
-        "source",
-    )
+    # Seven columns fit a 1,440-pixel screen; the per-unit tax and the threshold are on the rate's page.
+    list_display = ("tariff_line", "name", "duty_rate", "vat_rate", "ct_rate", "ct_unit_shown", "source")
     list_filter = ("source",)
     search_fields = ("^tariff_line", "name")
     list_per_page = 100
+
+    @admin.display(description=_("unit of the per-unit tax"), ordering="ct_unit")
+    def ct_unit_shown(self, obj: TaxRate) -> str:
+        return display.code_label("ct_unit", obj.ct_unit)
 
 
 class _CodeTableAdmin(ScopedAdminMixin, AuditedModelAdmin):

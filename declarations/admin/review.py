@@ -26,8 +26,10 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import admin_actor
 from core.errors import ApiError
+from declarations.admin import display
 from declarations.admin.documents import RegulatorAdmin
 from declarations.clearance import declare
+from declarations.clearance.rule_names import rule_name
 from declarations.models import DeclareDecision, InventoryInReview, InventoryStatus
 from single_window.models import Enterprise
 from single_window.scope import scope_for
@@ -54,7 +56,7 @@ class RuleFilter(admin.SimpleListFilter):
             "reasons", flat=True
         ):
             codes.update(str(reason.get("code", "")) for reason in reasons or [] if reason.get("code"))
-        return [(code, code) for code in sorted(codes)]
+        return [(code, rule_name(code)) for code in sorted(codes)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if not self.value():
@@ -92,7 +94,7 @@ class ReviewForm(forms.Form):
 
 @admin.register(InventoryInReview)
 class RiskReviewAdmin(RegulatorAdmin):
-    list_display = ("cop_no", "agent_code", "ebc_code", "customs_code", "trade_mode", "review_reasons", "updated_at")
+    list_display = ("cop_no", "customs_code_shown", "trade_mode_shown", "review_reasons", "updated_at")
     list_filter = (RuleFilter, "customs_code", ParkFilter)
     search_fields = ("cop_no", "order_no", "logistics_no")
     ordering = ("updated_at", "id")
@@ -107,9 +109,17 @@ class RiskReviewAdmin(RegulatorAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description=_("customs district of declaration"), ordering="customs_code")
+    def customs_code_shown(self, obj: Any) -> str:
+        return display.code_label("customs_code", obj.customs_code)
+
+    @admin.display(description=_("trade mode"), ordering="trade_mode")
+    def trade_mode_shown(self, obj: Any) -> str:
+        return display.code_label("trade_mode", obj.trade_mode)
+
     @admin.display(description=_("reasons"))
     def review_reasons(self, obj: Any) -> str:
-        return ", ".join(code for code, _message, _evidence in self._reasons(obj))
+        return ", ".join(rule_name(code) for code, _message, _evidence in self._reasons(obj))
 
     def _reasons(self, obj: Any) -> list[tuple[str, str, dict[str, Any]]]:
         decisions = DeclareDecision.objects.filter(inventory=obj, version=obj.version, verdict="review")
@@ -118,6 +128,9 @@ class RiskReviewAdmin(RegulatorAdmin):
             for decision in decisions.order_by("system")
             for r in decision.reasons or []
         ]
+
+    def _named_reasons(self, obj: Any) -> list[tuple[str, str, str, dict[str, Any]]]:
+        return [(code, rule_name(code), message, evidence) for code, message, evidence in self._reasons(obj)]
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
@@ -143,7 +156,7 @@ class RiskReviewAdmin(RegulatorAdmin):
             "original": obj,
             "title": gettext("Review list %(list)s") % {"list": obj},
             "form": form,
-            "reasons": self._reasons(obj),
+            "reasons": self._named_reasons(obj),
             "can_conclude": self.has_change_permission(request, obj),
             "list_url": reverse("admin:declarations_inventory_change", args=[obj.pk], current_app=self.admin_site.name),
         }

@@ -6,9 +6,13 @@ log among them.
    districts, or when the park the regulator is named to holds the list's area enterprise
    (``area_code``, the bonded warehouse) or, for a list without one, its declaring agent
    (``agent_code``).
-2. An order, payment or waybill is seen through a list in scope that names it (the parcel's
-   keys, as matching pairs them: ``ebp_code + order_no``, ``logistics_code + logistics_no``).
-   A carrier's delivery notice (CEB513) goes with its waybill: by the same keys.
+2. An order, payment or waybill is seen through a list in scope that matching pairs it with
+   (``clearance.matching.parcel_documents``): the order of the list's ``ebp_code + order_no``
+   and its own e-commerce enterprise (``ebc_code``), the payment of ``ebp_code + order_no``,
+   the waybill of ``logistics_code + logistics_no``. Where the order's platform or the payment
+   company sits does not matter: a district's officer sees the documents of the lists declared
+   or entering there, and no others. A carrier's delivery notice (CEB513) goes with its
+   waybill: by the same keys.
 3. What the single window decided about a list (its items, rule results, decisions, tax
    estimate and bill, history, cancellation, return requests, quota reservation) goes with the list; a buyer's
    yearly quota is seen through a reservation of a list in scope.
@@ -86,7 +90,7 @@ def register() -> None:
     register_scope_rule(Inventory, inventory_rule)
     # The risk review queue: the same lists, seen the same way.
     register_scope_rule(InventoryInReview, inventory_rule)
-    register_scope_rule(Order, _named_by_a_list("ebp_code", "order_no"))
+    register_scope_rule(Order, _named_by_a_list("ebp_code", "order_no", "ebc_code"))
     register_scope_rule(Payment, _named_by_a_list("ebp_code", "order_no"))
     register_scope_rule(Waybill, _named_by_a_list("logistics_code", "logistics_no"))
     register_scope_rule(WaybillDeliveryNotice, _named_by_a_list("logistics_code", "logistics_no"))
@@ -97,7 +101,13 @@ def register() -> None:
     register_scope_rule(
         OrderItem,
         lambda scope: Q(
-            Exists(lists_in(scope).filter(ebp_code=OuterRef("order__ebp_code"), order_no=OuterRef("order__order_no")))
+            Exists(
+                lists_in(scope).filter(
+                    ebp_code=OuterRef("order__ebp_code"),
+                    order_no=OuterRef("order__order_no"),
+                    ebc_code=OuterRef("order__ebc_code"),
+                )
+            )
         ),
     )
     for model in (

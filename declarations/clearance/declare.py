@@ -38,7 +38,7 @@ from core.errors import InvalidInput
 from core.models import AuditEntry
 from declarations import events, kinds
 from declarations.clearance import facts as list_facts
-from declarations.clearance import lifecycle, match_rules, reservations
+from declarations.clearance import lifecycle, match_rules, notes, reservations
 from declarations.customs import gateway
 from declarations.models import (
     DeclareDecision,
@@ -133,7 +133,12 @@ def _judge(inventory: Inventory, *, final: bool) -> str:
     verdicts = {decision.verdict for _system, decision in answers}
     if contract.Verdict.BLOCK in verdicts:
         lifecycle.inventory_transition(
-            inventory=inventory, to=InventoryStatus.RISK_BLOCKED, source=SYSTEM, note=f"blocked: {_summary(answers)}"
+            inventory=inventory,
+            to=InventoryStatus.RISK_BLOCKED,
+            source=SYSTEM,
+            note=f"blocked: {_summary(answers)}",
+            note_code=notes.BLOCKED,
+            note_params={"answers": notes.answers_param(answers)},
         )
         events.inventory_risk_blocked(inventory=inventory, reasons=_codes(answers, contract.Verdict.BLOCK))
     elif contract.Verdict.REVIEW in verdicts:
@@ -141,7 +146,12 @@ def _judge(inventory: Inventory, *, final: bool) -> str:
         Inventory.objects.filter(pk=inventory.pk).update(held_until=None)
         inventory.held_until = None
         lifecycle.inventory_transition(
-            inventory=inventory, to=InventoryStatus.RISK_REVIEW, source=SYSTEM, note=f"review: {_summary(answers)}"
+            inventory=inventory,
+            to=InventoryStatus.RISK_REVIEW,
+            source=SYSTEM,
+            note=f"review: {_summary(answers)}",
+            note_code=notes.REVIEW,
+            note_params={"answers": notes.answers_param(answers)},
         )
         events.inventory_risk_review(inventory=inventory, reasons=_codes(answers, contract.Verdict.REVIEW))
     elif contract.Verdict.HOLD in verdicts:
@@ -167,6 +177,8 @@ def _judge(inventory: Inventory, *, final: bool) -> str:
                 to=InventoryStatus.MATCH_FAILED,
                 source=SYSTEM,
                 note=f"{DECLARE_TIMEOUT}: {_summary(answers)}",
+                note_code=notes.DECLARE_TIMEOUT,
+                note_params={"answers": notes.answers_param(answers)},
             )
         else:
             default = timezone.now() + datetime.timedelta(seconds=settings.DECLARE_HOLD_SECONDS)
@@ -176,11 +188,20 @@ def _judge(inventory: Inventory, *, final: bool) -> str:
             Inventory.objects.filter(pk=inventory.pk).update(held_until=deadline)
             inventory.held_until = deadline
             lifecycle.inventory_transition(
-                inventory=inventory, to=InventoryStatus.HELD, source=SYSTEM, note=f"held: {_summary(answers)}"
+                inventory=inventory,
+                to=InventoryStatus.HELD,
+                source=SYSTEM,
+                note=f"held: {_summary(answers)}",
+                note_code=notes.HELD,
+                note_params={"answers": notes.answers_param(answers)},
             )
     else:
         lifecycle.inventory_transition(
-            inventory=inventory, to=InventoryStatus.DECLARED, source=SYSTEM, note="declared to customs automatically"
+            inventory=inventory,
+            to=InventoryStatus.DECLARED,
+            source=SYSTEM,
+            note="declared to customs automatically",
+            note_code=notes.DECLARED_AUTOMATICALLY,
         )
         gateway.document_mark(kind=kinds.INVENTORY, document=inventory)
     return inventory.status
@@ -234,6 +255,8 @@ def _fail_rule(inventory: Inventory, outcome: match_rules.Outcome) -> None:
         to=InventoryStatus.MATCH_FAILED,
         source=SYSTEM,
         note=f"{outcome.rule}: {outcome.note}"[:500],
+        note_code=notes.RULE_FAILED,
+        note_params={"rule": outcome.rule},
     )
 
 
@@ -355,6 +378,8 @@ def inventory_risk_reject(*, inventory_id: int, actor: Actor, reason: str) -> st
             to=InventoryStatus.RISK_REJECTED,
             source=SYSTEM,
             note=f"rejected in review by {actor.label}: {reason}"[:500],
+            note_code=notes.REJECTED_IN_REVIEW,
+            note_params={"actor": actor.label, "reason": reason},
         )
         _audit_review(inventory, before=InventoryStatus.RISK_REVIEW, actor=actor, reason=reason)
         return inventory.status

@@ -18,6 +18,7 @@ import datetime
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -273,7 +274,15 @@ def _mirror(locked: Inventory, inventory: Inventory) -> None:
     inventory.updated_at = locked.updated_at
 
 
-def inventory_create(*, inventory: Inventory, status: str, source: str, note: str = "") -> InventoryStatusChange:
+def inventory_create(
+    *,
+    inventory: Inventory,
+    status: str,
+    source: str,
+    note: str = "",
+    note_code: str = "",
+    note_params: Mapping[str, Any] | None = None,
+) -> InventoryStatusChange:
     """Insert a new (unsaved) list in its first state and record that state.
 
     ``status`` is draft or pending_documents; the insert's ``IntegrityError`` (a business key
@@ -290,12 +299,29 @@ def inventory_create(*, inventory: Inventory, status: str, source: str, note: st
         inventory.save()
         events.inventory_status_changed(inventory=inventory, from_status="", to_status=status)
         return InventoryStatusChange.objects.create(
-            inventory=inventory, from_status="", to_status=status, source=source, note=note[:500]
+            inventory=inventory,
+            from_status="",
+            to_status=status,
+            source=source,
+            note=note[:500],
+            note_code=note_code,
+            note_params=dict(note_params or {}),
         )
 
 
-def inventory_transition(*, inventory: Inventory, to: str, source: str, note: str = "") -> InventoryStatusChange | None:
+def inventory_transition(
+    *,
+    inventory: Inventory,
+    to: str,
+    source: str,
+    note: str = "",
+    note_code: str = "",
+    note_params: Mapping[str, Any] | None = None,
+) -> InventoryStatusChange | None:
     """Move a list as the single window or its enterprise decides; customs moves it by receipts.
+
+    ``note`` is the English text of the row's note; ``note_code`` and ``note_params`` (one of
+    ``declarations.clearance.notes``) let a page show it in the reader's language.
 
     Returns the history row, or None when the list is in ``to`` already. Raises
     ``TransitionNotAllowed`` for a move the table forbids. ``inventory`` is updated in place.
@@ -315,7 +341,13 @@ def inventory_transition(*, inventory: Inventory, to: str, source: str, note: st
             raise TransitionNotAllowed(inventory_id=locked.pk, from_status=current, to_status=to)
         _set_status(locked, to, inventory=inventory)
         return InventoryStatusChange.objects.create(
-            inventory=locked, from_status=current, to_status=to, source=source, note=note[:500]
+            inventory=locked,
+            from_status=current,
+            to_status=to,
+            source=source,
+            note=note[:500],
+            note_code=note_code,
+            note_params=dict(note_params or {}),
         )
 
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db.models import Max, Q
 
 from declarations import events
-from declarations.clearance import declare, identity_verification, lifecycle, match_rules
+from declarations.clearance import declare, identity_verification, lifecycle, match_rules, notes
 from declarations.clearance.match_rules import Outcome, Parcel
 from declarations.models import (
     Declaration,
@@ -247,6 +247,7 @@ def inventory_match(*, inventory: Inventory) -> None:
                 to=InventoryStatus.PENDING_DOCUMENTS,
                 source=SYSTEM,
                 note="a document was withdrawn",
+                note_code=notes.DOCUMENT_WITHDRAWN,
             )
         if waiting_for != inventory.waiting_for:
             inventory.waiting_for = waiting_for
@@ -257,7 +258,11 @@ def inventory_match(*, inventory: Inventory) -> None:
         inventory.save(update_fields=["waiting_for", "updated_at"])
     if inventory.status in RESTARTED:
         lifecycle.inventory_transition(
-            inventory=inventory, to=InventoryStatus.PENDING_DOCUMENTS, source=SYSTEM, note="matching again"
+            inventory=inventory,
+            to=InventoryStatus.PENDING_DOCUMENTS,
+            source=SYSTEM,
+            note="matching again",
+            note_code=notes.MATCHING_AGAIN,
         )
     if payment.identity_verification == IdentityVerification.NOT_REQUESTED and not match_rules.payer_matches_buyer(
         payment, order
@@ -281,11 +286,17 @@ def inventory_match(*, inventory: Inventory) -> None:
             to=InventoryStatus.MATCH_FAILED,
             source=SYSTEM,
             note=", ".join(sorted(set(failed)))[:500],
+            note_code=notes.RULES_FAILED,
+            note_params={"rules": sorted(set(failed))},
         )
         return
     _store_estimate(inventory, estimate)
     lifecycle.inventory_transition(
-        inventory=inventory, to=InventoryStatus.MATCHED, source=SYSTEM, note="every rule holds"
+        inventory=inventory,
+        to=InventoryStatus.MATCHED,
+        source=SYSTEM,
+        note="every rule holds",
+        note_code=notes.EVERY_RULE_HOLDS,
     )
     # The systems have their say; signing and sending follow after this transaction.
     declare.inventory_declare(inventory=inventory)

@@ -721,7 +721,7 @@ INVENTORY_ITEM = Table(InventoryItem, (
 ))  # fmt: skip
 STATUS_CHANGE = Table(InventoryStatusChange, (
     "id", "inventory_id", "from_status", "to_status", "source", "receipt_code", "receipt_time", "message_id", "note",
-    "applied", "created_at",
+    "note_code", "note_params", "applied", "created_at",
 ))  # fmt: skip
 QUOTA = Table(BuyerYearQuota, ("id", "buyer_id_hash", "year", "reserved", "consumed"))
 RESERVATION = Table(QuotaReservation, ("id", "inventory_id", "quota_id", "amount", "state", "created_at", "updated_at"))
@@ -935,7 +935,7 @@ class Writer:
                 receipt_time, message_id = NULL, ""
             changes.append(
                 f"{next(change_ids)}\t{inventory_id}\t{move.from_status}\t{move.to_status}\t{move.source}\t"
-                f"{move.code}\t{receipt_time}\t{message_id}\t{move.note}\t{'t' if move.applied else 'f'}\t"
+                f"{move.code}\t{receipt_time}\t{message_id}\t{move.note}\t\t{{}}\t{'t' if move.applied else 'f'}\t"
                 f"{_ts(move.at)}"
             )
         quota_id = self.quota_ids[p.buyer_index, p.year]

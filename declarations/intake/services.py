@@ -22,7 +22,7 @@ from core.audit import Actor, audit_record, snapshot
 from core.errors import Conflict, Forbidden, InvalidInput, NotFoundError
 from core.models import AuditEntry
 from declarations import events, selectors
-from declarations.clearance import lifecycle, matching, parcels
+from declarations.clearance import lifecycle, matching, notes, parcels
 from declarations.customs import gateway
 from declarations.intake import codes, rules
 from declarations.intake.amounts import amount_scale
@@ -364,12 +364,17 @@ def _save(document: Declaration, kind: DocumentType, data: dict[str, Any], *, cr
         document.save()
         return
     note = f"app_type {data['app_type']}, app_status {data['app_status']}, version {document.version}"
+    said: dict[str, Any] = {
+        "note": note,
+        "note_code": notes.SUBMITTED,
+        "note_params": {"app_type": data["app_type"], "app_status": data["app_status"], "version": document.version},
+    }
     source = StatusChangeSource.ENTERPRISE
     if created:
-        lifecycle.inventory_create(inventory=document, status=status, source=source, note=note)
+        lifecycle.inventory_create(inventory=document, status=status, source=source, **said)
         return
     document.save()
-    lifecycle.inventory_transition(inventory=document, to=status, source=source, note=note)
+    lifecycle.inventory_transition(inventory=document, to=status, source=source, **said)
 
 
 def after_submit(*, kind: DocumentType | str, document: Declaration) -> None:

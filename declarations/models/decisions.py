@@ -21,15 +21,17 @@ class RuleResult(models.Model):
         PASSED = "passed", _("passed")
         FAILED = "failed", _("failed")
 
-    inventory = models.ForeignKey(Inventory, on_delete=models.CASCADE, related_name="rule_results")
-    run = models.PositiveIntegerField(_("run"))
+    inventory = models.ForeignKey(
+        Inventory, verbose_name=_("declaration list"), on_delete=models.CASCADE, related_name="rule_results"
+    )
+    run = models.PositiveIntegerField(_("matching run"))
     rule = models.CharField(_("rule"), max_length=60)
     outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices)
     field = models.CharField(_("field"), max_length=100, blank=True)
     list_value = models.CharField(_("value on the list"), max_length=300, blank=True)
     other_value = models.CharField(_("value on the other document"), max_length=300, blank=True)
     documents = models.JSONField(_("documents involved"), default=list)
-    customs_code = models.CharField(_("customs code"), max_length=10, blank=True)
+    customs_code = models.CharField(_("customs error code"), max_length=10, blank=True)
     # Why the outcome is what it is when the documents alone don't say (a partner's answer).
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -56,7 +58,9 @@ class DeclareDecision(models.Model):
         CONSUMED = "consumed", _("consumed")  # customs released the list
         RELEASED = "released", _("released")  # the list will not be released in this version
 
-    inventory = models.ForeignKey(Inventory, on_delete=models.CASCADE, related_name="declare_decisions")
+    inventory = models.ForeignKey(
+        Inventory, verbose_name=_("declaration list"), on_delete=models.CASCADE, related_name="declare_decisions"
+    )
     version = models.PositiveIntegerField(_("list version"))
     system = models.CharField(_("system"), max_length=40)
     verdict = models.CharField(_("verdict"), max_length=10)
@@ -121,8 +125,12 @@ class QuotaReservation(models.Model):
         CONSUMED = "consumed", _("consumed")
         RELEASED = "released", _("released")
 
-    inventory = models.OneToOneField(Inventory, on_delete=models.CASCADE, related_name="quota_reservation")
-    quota = models.ForeignKey(BuyerYearQuota, on_delete=models.PROTECT, related_name="reservations")
+    inventory = models.OneToOneField(
+        Inventory, verbose_name=_("declaration list"), on_delete=models.CASCADE, related_name="quota_reservation"
+    )
+    quota = models.ForeignKey(
+        BuyerYearQuota, verbose_name=_("buyer's annual quota"), on_delete=models.PROTECT, related_name="reservations"
+    )
     amount = models.DecimalField(_("amount"), max_digits=19, decimal_places=5)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.RESERVED)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -144,7 +152,9 @@ class TaxEstimate(models.Model):
         WITHIN_LIMITS = "within_limits", _("within limits (duty 0, VAT and CT at 70%)")
         FULL_TAX = "full_tax", _("one-piece exception (full tax)")
 
-    inventory = models.OneToOneField(Inventory, on_delete=models.CASCADE, related_name="tax_estimate")
+    inventory = models.OneToOneField(
+        Inventory, verbose_name=_("declaration list"), on_delete=models.CASCADE, related_name="tax_estimate"
+    )
     mode = models.CharField(_("mode"), max_length=16, choices=Mode.choices)
     dutiable_total = models.DecimalField(_("dutiable value"), max_digits=19, decimal_places=2)
     customs_tax = models.DecimalField(_("customs duty"), max_digits=19, decimal_places=2)
@@ -169,9 +179,11 @@ class TaxEstimate(models.Model):
 
 
 class TaxEstimateItem(models.Model):
-    estimate = models.ForeignKey(TaxEstimate, on_delete=models.CASCADE, related_name="items")
-    gnum = models.IntegerField(_("gnum"))
-    gcode = models.CharField(_("gcode"), max_length=10)
+    estimate = models.ForeignKey(
+        TaxEstimate, verbose_name=_("tax estimate"), on_delete=models.CASCADE, related_name="items"
+    )
+    gnum = models.IntegerField(_("item number"))
+    gcode = models.CharField(_("commodity code"), max_length=10)
     dutiable_value = models.DecimalField(_("dutiable value"), max_digits=19, decimal_places=2)
     customs_tax = models.DecimalField(_("customs duty"), max_digits=19, decimal_places=2)
     value_added_tax = models.DecimalField(_("VAT"), max_digits=19, decimal_places=2)

@@ -41,13 +41,13 @@ class WaybillDeliveryNotice(TimeStampedModel):
     waybill = models.ForeignKey(
         Waybill, verbose_name=_("waybill"), on_delete=models.PROTECT, related_name="delivery_notices"
     )
-    logistics_code = models.CharField(_("logistics code"), max_length=18)
-    logistics_no = models.CharField(_("logistics no"), max_length=60)
+    logistics_code = models.CharField(_("logistics enterprise code"), max_length=18)
+    logistics_no = models.CharField(_("waybill number"), max_length=60)
     delivered_at = models.DateTimeField(_("delivered at"))
     place = models.CharField(_("place"), max_length=200, blank=True)
     note = models.CharField(_("note"), max_length=1000, blank=True)
     # The LogisticsStatus guid of the CEB513 (36 characters, upper case).
-    guid = models.CharField(_("guid"), max_length=36)
+    guid = models.CharField(_("system unique number (GUID)"), max_length=36)
     status = models.CharField(
         _("status"), max_length=16, choices=CustomsAnswerStatus.choices, default=CustomsAnswerStatus.RECORDED
     )
@@ -92,18 +92,18 @@ class ArrivalManifest(TimeStampedModel):
     operator = models.ForeignKey(
         Enterprise, verbose_name=_("site operator"), on_delete=models.PROTECT, related_name="+"
     )
-    guid = models.CharField(_("guid"), max_length=36, unique=True)
-    cop_no = models.CharField(_("cop no"), max_length=20)
-    customs_code = models.CharField(_("customs code"), max_length=4)
-    operator_code = models.CharField(_("operator code"), max_length=18)
-    operator_name = models.CharField(_("operator name"), max_length=100)
-    ie_flag = models.CharField(_("ie flag"), max_length=1)
-    traf_mode = models.CharField(_("traf mode"), max_length=1)
-    traf_no = models.CharField(_("traf no"), max_length=100)
-    voyage_no = models.CharField(_("voyage no"), max_length=32)
-    bill_no = models.CharField(_("bill no"), max_length=37)
-    logistics_code = models.CharField(_("logistics code"), max_length=18)
-    logistics_name = models.CharField(_("logistics name"), max_length=100)
+    guid = models.CharField(_("system unique number (GUID)"), max_length=36, unique=True)
+    cop_no = models.CharField(_("enterprise's internal number"), max_length=20)
+    customs_code = models.CharField(_("customs district code"), max_length=4)
+    operator_code = models.CharField(_("site operator code"), max_length=18)
+    operator_name = models.CharField(_("site operator name"), max_length=100)
+    ie_flag = models.CharField(_("import/export flag"), max_length=1)
+    traf_mode = models.CharField(_("transport mode"), max_length=1)
+    traf_no = models.CharField(_("means of transport number"), max_length=100)
+    voyage_no = models.CharField(_("flight or voyage number"), max_length=32)
+    bill_no = models.CharField(_("bill of lading number"), max_length=37)
+    logistics_code = models.CharField(_("logistics enterprise code"), max_length=18)
+    logistics_name = models.CharField(_("logistics enterprise name"), max_length=100)
     unload_location = models.CharField(_("unload location"), max_length=100, blank=True)
     note = models.CharField(_("note"), max_length=1000, blank=True)
     status = models.CharField(
@@ -114,8 +114,8 @@ class ArrivalManifest(TimeStampedModel):
         OutboxMessage, verbose_name=_("message"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # Customs' numbers and last answer (CEB712).
-    pre_no = models.CharField(_("pre no"), max_length=18, blank=True)
-    rkd_no = models.CharField(_("rkd no"), max_length=18, blank=True)
+    pre_no = models.CharField(_("pre-entry number"), max_length=18, blank=True)
+    rkd_no = models.CharField(_("customs arrival manifest number"), max_length=18, blank=True)
     return_status = models.CharField(_("customs return status"), max_length=10, blank=True)
     return_info = models.CharField(_("customs return info"), max_length=1000, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
@@ -144,9 +144,11 @@ class ArrivalManifest(TimeStampedModel):
 class ArrivalManifestLine(models.Model):
     """One parcel of a manifest: its line number and waybill."""
 
-    manifest = models.ForeignKey(ArrivalManifest, on_delete=models.CASCADE, related_name="lines")
-    gnum = models.PositiveIntegerField(_("gnum"))
-    logistics_no = models.CharField(_("logistics no"), max_length=60)
+    manifest = models.ForeignKey(
+        ArrivalManifest, verbose_name=_("arrival manifest"), on_delete=models.CASCADE, related_name="lines"
+    )
+    gnum = models.PositiveIntegerField(_("item number"))
+    logistics_no = models.CharField(_("waybill number"), max_length=60)
     waybill = models.ForeignKey(Waybill, verbose_name=_("waybill"), on_delete=models.PROTECT, related_name="+")
     note = models.CharField(_("note"), max_length=1000, blank=True)
 

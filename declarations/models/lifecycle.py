@@ -40,8 +40,12 @@ class InventoryStatusChange(models.Model):
     # The receipt's returnTime.
     receipt_time = models.DateTimeField(_("receipt time"), null=True, blank=True)
     # The guid of the receipt message.
-    message_id = models.CharField(_("message id"), max_length=36, blank=True)
+    message_id = models.CharField(_("receipt message GUID"), max_length=36, blank=True)
     note = models.CharField(_("note"), max_length=500, blank=True)
+    # What the note says, for a page to show it in the reader's language
+    # (declarations.clearance.notes); empty on customs receipts and rows written before.
+    note_code = models.CharField(_("note code"), max_length=40, blank=True)
+    note_params = models.JSONField(_("note parameters"), default=dict, blank=True)
     applied = models.BooleanField(_("applied"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 

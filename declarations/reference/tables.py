@@ -476,14 +476,21 @@ class ReferenceSnapshot:
     tax_rates: Mapping[str, TaxRate]  # by tariff line, 10 or 8 digits
     countries: frozenset[str]
     units: frozenset[str]
+    # code -> (Chinese name, English name), for pages that show a code with its name.
+    country_names: Mapping[str, tuple[str, str]]
+    unit_names: Mapping[str, tuple[str, str]]
 
 
 def _load_snapshot() -> ReferenceSnapshot:
+    countries = {code: (zh, en) for code, zh, en in CountryCode.objects.values_list("code", "name_zh", "name_en")}
+    units = {code: (zh, en) for code, zh, en in UnitCode.objects.values_list("code", "name_zh", "name_en")}
     return ReferenceSnapshot(
         positive_list=MappingProxyType({entry.tariff_line: entry for entry in PositiveListEntry.objects.all()}),
         tax_rates=MappingProxyType({rate.tariff_line: rate for rate in TaxRate.objects.all()}),
-        countries=frozenset(CountryCode.objects.values_list("code", flat=True)),
-        units=frozenset(UnitCode.objects.values_list("code", flat=True)),
+        countries=frozenset(countries),
+        units=frozenset(units),
+        country_names=MappingProxyType(countries),
+        unit_names=MappingProxyType(units),
     )
 
 
@@ -552,3 +559,13 @@ def country_exists(code: str) -> bool:
 
 def unit_exists(code: str) -> bool:
     return code in reference_snapshot().units
+
+
+def country_names(code: str) -> tuple[str, str] | None:
+    """(Chinese, English) name of a customs country code; None for a code not in the table."""
+    return reference_snapshot().country_names.get(code)
+
+
+def unit_names(code: str) -> tuple[str, str] | None:
+    """(Chinese, English) name of a customs unit code; None for a code not in the table."""
+    return reference_snapshot().unit_names.get(code)

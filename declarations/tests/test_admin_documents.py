@@ -36,8 +36,9 @@ BUYER_NAME = examples.ORDER["buyer_name"]
 PHONE = examples.ORDER["buyer_telephone"]
 ADDRESS = examples.ORDER["consignee_address"]
 MASKED_ID = "330*************36"
-# A cell marked as failed: its rule codes in the title, the marker, the value shown.
+# A cell marked as failed: its rules' names in the title, the marker, the value shown.
 MARKED_CELL = re.compile(r'<td class="sw-mismatch" title="([^"]*)"><span class="sw-marker"[^>]*>≠</span>([^<]*)</td>')
+AMOUNT_RULE = "The amount paid equals the order&#x27;s"
 
 
 def _officer(username: str, district: str, *, unmasking: bool = False) -> User:
@@ -262,10 +263,7 @@ def test_the_page_marks_the_fields_that_failed_matching(officer_client: Client, 
 
     assert "The four documents side by side" in html
     # Rule 2 compared the payment's amount with the order's: both cells are marked, nothing else.
-    assert sorted(MARKED_CELL.findall(html)) == [
-        ("payment_amount_equals_order", "400"),
-        ("payment_amount_equals_order", "445.13"),
-    ]
+    assert sorted(MARKED_CELL.findall(html)) == [(AMOUNT_RULE, "400.00"), (AMOUNT_RULE, "445.13")]
     [failure] = [r for r in RuleResult.objects.filter(inventory=failed_list) if r.outcome == "failed"]
     assert (failure.rule, failure.field) == ("payment_amount_equals_order", "amount_paid")
 

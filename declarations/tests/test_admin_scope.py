@@ -625,10 +625,20 @@ def _may_view(user: User, model: type[Model]) -> bool:
 
 
 # What each persona's group may open (single_window/roles.py, declarations/roles.py): the officer
-# the documents, the analyst what was decided about them; both the registry and the audit log.
+# the documents; the analyst the documents (to read) and what was decided about them; both the
+# registry and the audit log.
 SEEN = {
     "officer": {"declarations.Inventory", "declarations.Order", "single_window.Enterprise", "core.AuditEntry"},
-    "analyst": {"declarations.TaxEstimate", "single_window.Appointment", "single_window.Enterprise", "core.AuditEntry"},
+    "analyst": {
+        "declarations.Inventory",
+        "declarations.Order",
+        "declarations.Payment",
+        "declarations.Waybill",
+        "declarations.TaxEstimate",
+        "single_window.Appointment",
+        "single_window.Enterprise",
+        "core.AuditEntry",
+    },
 }
 
 
@@ -975,3 +985,57 @@ def test_an_analyst_cannot_add_a_park_outside_its_scope(client: Client, analyst:
     assert response.status_code == 403
     assert not Park.objects.filter(code="PARK-NEW").exists()
     assert AuditEntry.objects.count() == audit_count
+
+
+# --- Documents through their lists, wherever their senders sit ----------------------------------
+
+
+def test_an_officer_sees_the_orders_and_payments_of_its_lists_whatever_park_their_senders_are_in(
+    client: Client, send: Send, parties: dict[str, Persona], officer: User
+) -> None:
+    """The platform and the payment company sit in a park of district 2902; the list is declared
+    in 2901. The officer of 2901 sees the list, its order and its payment; a list declared in
+    2902 (and its documents) it does not."""
+    airport = ParkFactory.create(customs_district="2902")
+    for name in ("ebp", "pay"):
+        enterprise = parties[name].enterprise
+        enterprise.park = airport
+        enterprise.save(update_fields=["park"])
+    for kind in ("order", "payment", "waybill", "inventory"):
+        assert send(kind).status_code == 201
+    ours = Inventory.objects.get(cop_no=examples.INVENTORY["cop_no"])
+    theirs = send_as(far_parties(airport), far_documents(district="2902", suffix="8"))
+    officer_2902 = regulator("officer-2902", CUSTOMS_OFFICER, customs_district="2902")
+    client.force_login(officer)
+
+    orders = {row.pk for row in client.get("/admin/declarations/order/").context["cl"].queryset}
+    payments = {row.pk for row in client.get("/admin/declarations/payment/").context["cl"].queryset}
+    lists = {row.pk for row in client.get(LISTS).context["cl"].queryset}
+
+    assert lists == {ours.pk}
+    assert orders == {Order.objects.get(order_no=ours.order_no, ebp_code=ours.ebp_code).pk}
+    assert payments == {Payment.objects.get(order_no=ours.order_no, ebp_code=ours.ebp_code).pk}
+    assert theirs.pk not in seen_by(officer)
+    assert seen_by(officer_2902) == {theirs.pk}
+    assert seen_by(officer_2902, Order) == {Order.objects.get(order_no=theirs.order_no).pk}
+    assert seen_by(officer_2902, Payment) == {Payment.objects.get(order_no=theirs.order_no).pk}
+
+
+def test_a_list_naming_another_enterprises_order_shows_the_officer_no_order(
+    send: Send, parties: dict[str, Persona], far_park: Park, officer: User
+) -> None:
+    """Matching pairs a list with the order of its own e-commerce enterprise only; so does the
+    scope: a list of district 2901 naming the number of another enterprise's order (declared in
+    3104) shows the officer of 2901 nothing of that order."""
+    theirs = send_as(far_parties(far_park), far_documents())
+    their_order = Order.objects.get(order_no=theirs.order_no)
+    make_list(
+        parties["agent"].enterprise,
+        cop_no="COP-SCOPE-SQUAT",
+        guid="7C3D4E5F-0000-4000-8000-000000000999",
+        ebp_code=their_order.ebp_code,
+        order_no=their_order.order_no,
+        ebc_code=parties["ebc"].enterprise.customs_code,
+    )
+
+    assert their_order.pk not in seen_by(officer, Order)
