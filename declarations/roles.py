@@ -38,6 +38,12 @@ DECISION_MODELS = (
 # The risk review queue: "change" is the right to approve or reject a list in it.
 REVIEW_MODELS = ("inventoryinreview",)
 
+# The workbench (declarations/workbench/): the work queues, and what regulators did on lists.
+QUEUE_MODELS = ("listwaitingfordocuments", "listmatchfailure", "listsendfailure", "listtaxbilldifference")
+WORKBENCH_MODELS = ("listnote", "listassignment", "listhold", "workbenchaction", "listexport")
+# "add" of an action on lists is the right to act on lists (hold, return, assign...).
+ACT_MODELS = ("workbenchaction",)
+
 
 def register() -> None:
     """Called once, from ``DeclarationsConfig.ready``."""
@@ -45,11 +51,27 @@ def register() -> None:
         "declarations",
         {
             CUSTOMS_OFFICER: {
-                "view": (*REFERENCE_MODELS, *DOCUMENT_MODELS, *DECISION_MODELS, *REVIEW_MODELS),
+                "view": (
+                    *REFERENCE_MODELS,
+                    *DOCUMENT_MODELS,
+                    *DECISION_MODELS,
+                    *REVIEW_MODELS,
+                    *QUEUE_MODELS,
+                    *WORKBENCH_MODELS,
+                ),
                 "change": (*REFERENCE_MODELS, *REVIEW_MODELS),
-                "add": REFERENCE_MODELS,
+                "add": (*REFERENCE_MODELS, *ACT_MODELS),
             },
             COMMERCE_BUREAU: {"view": DECISION_MODELS},
-            AUDITOR: {"view": (*REFERENCE_MODELS, *DOCUMENT_MODELS, *DECISION_MODELS, *REVIEW_MODELS)},
+            AUDITOR: {
+                "view": (
+                    *REFERENCE_MODELS,
+                    *DOCUMENT_MODELS,
+                    *DECISION_MODELS,
+                    *REVIEW_MODELS,
+                    *QUEUE_MODELS,
+                    *WORKBENCH_MODELS,
+                )
+            },
         },
     )

@@ -26,7 +26,9 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import admin_actor
 from core.errors import ApiError
+from declarations.admin.actions import WorkbenchActionsMixin
 from declarations.admin.documents import RegulatorAdmin
+from declarations.admin.filters import AgeFilter, EnterpriseFilter
 from declarations.clearance import declare
 from declarations.models import DeclareDecision, InventoryInReview, InventoryStatus
 from single_window.models import Enterprise
@@ -91,9 +93,17 @@ class ReviewForm(forms.Form):
 
 
 @admin.register(InventoryInReview)
-class RiskReviewAdmin(RegulatorAdmin):
+class RiskReviewAdmin(WorkbenchActionsMixin, RegulatorAdmin):
     list_display = ("cop_no", "agent_code", "ebc_code", "customs_code", "trade_mode", "review_reasons", "updated_at")
-    list_filter = (RuleFilter, "customs_code", ParkFilter)
+    list_filter = (
+        RuleFilter,
+        "customs_code",
+        ParkFilter,
+        # The workbench's filters (declarations/admin/filters.py), as every queue has them.
+        EnterpriseFilter,
+        AgeFilter,
+        ("decl_time", admin.DateFieldListFilter),
+    )
     search_fields = ("cop_no", "order_no", "logistics_no")
     ordering = ("updated_at", "id")
     review_template = "admin/declarations/inventoryinreview/review.html"
