@@ -16,6 +16,7 @@ class DeclarationsConfig(AppConfig):
         from declarations.customs import arrivals, delivery, gateway, receipts
         from declarations.intake import codes
         from declarations.reference import code_names, tables
+        from declarations.workbench import scope as workbench_scope
         from single_window import lookups
 
         # What this system tells enterprises, the codes it answers with, and what the
@@ -25,6 +26,7 @@ class DeclarationsConfig(AppConfig):
         roles.register()
         # Which of its rows each regulator sees, on every admin page (the hub's scope register).
         scope.register()
+        workbench_scope.register()
         # Customs' receipts and tax bills reach the hub's inbox; this system applies them.
         receipts.register()
         # Declared lists and cancellations leave through the outbox; a list customs never

@@ -17,6 +17,8 @@ INVENTORY_RETURN_ANSWERED = "inventory.return_answered"
 INVENTORY_RISK_REVIEW = "inventory.risk_review"
 INVENTORY_RISK_BLOCKED = "inventory.risk_blocked"
 INVENTORY_RISK_CLEARED = "inventory.risk_cleared"
+# A regulator returned the list to its enterprise for correction before it reached customs.
+INVENTORY_RETURNED_FOR_CORRECTION = "inventory.returned_for_correction"
 # Customs answered a delivery notice (CEB514 to the CEB513 of a parcel signed for).
 WAYBILL_DELIVERY_ANSWERED = "waybill.delivery_answered"
 # Customs answered a site operator's arrival manifest (CEB712 to its CEB711).
@@ -33,5 +35,6 @@ def register() -> None:
     register_event_type(INVENTORY_RISK_REVIEW, _("list sent to risk review"))
     register_event_type(INVENTORY_RISK_BLOCKED, _("list blocked by risk control"))
     register_event_type(INVENTORY_RISK_CLEARED, _("list cleared in risk review"))
+    register_event_type(INVENTORY_RETURNED_FOR_CORRECTION, _("list returned for correction"))
     register_event_type(WAYBILL_DELIVERY_ANSWERED, _("delivery notice answered"))
     register_event_type(ARRIVAL_ANSWERED, _("arrival manifest answered"))

@@ -19,6 +19,7 @@ from declarations.event_types import (
     INVENTORY_CANCELLATION_ANSWERED,
     INVENTORY_MATCHING_RESULT,
     INVENTORY_RETURN_ANSWERED,
+    INVENTORY_RETURNED_FOR_CORRECTION,
     INVENTORY_RISK_BLOCKED,
     INVENTORY_RISK_CLEARED,
     INVENTORY_RISK_REVIEW,
@@ -147,6 +148,14 @@ def inventory_risk_cleared(*, inventory: Inventory) -> None:
     regulator's reason stays in the audit log."""
     payload = {**_inventory_keys(inventory), "version": inventory.version}
     _publish_to_parties(inventory, INVENTORY_RISK_CLEARED, payload)
+
+
+def inventory_returned_for_correction(*, inventory: Inventory, reason: str) -> None:
+    """A regulator returned the list for correction before it reached customs: its parties may
+    send a change (appType 2), matched and judged afresh. ``reason`` is the regulator's, written
+    for the enterprise."""
+    payload = {**_inventory_keys(inventory), "version": inventory.version, "reason": reason[:300]}
+    _publish_to_parties(inventory, INVENTORY_RETURNED_FOR_CORRECTION, payload)
 
 
 def waybill_delivery_answered(*, notice: WaybillDeliveryNotice) -> None:

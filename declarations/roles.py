@@ -44,6 +44,12 @@ REVIEW_MODELS = ("inventoryinreview",)
 PERSONAL_DATA_REVIEWERS = "personal data reviewers"
 UNMASK_PERMISSION = "declarations.view_personal_data"
 
+# The workbench (declarations/workbench/): the work queues, and what regulators did on lists.
+QUEUE_MODELS = ("listwaitingfordocuments", "listmatchfailure", "listsendfailure", "listtaxbilldifference")
+WORKBENCH_MODELS = ("listnote", "listassignment", "listhold", "workbenchaction", "listexport")
+# "add" of an action on lists is the right to act on lists (hold, return, assign...).
+ACT_MODELS = ("workbenchaction",)
+
 
 def register() -> None:
     """Called once, from ``DeclarationsConfig.ready``."""
@@ -51,13 +57,31 @@ def register() -> None:
         "declarations",
         {
             CUSTOMS_OFFICER: {
-                "view": (*REFERENCE_MODELS, *DOCUMENT_MODELS, *DECISION_MODELS, *REVIEW_MODELS),
+                "view": (
+                    *REFERENCE_MODELS,
+                    *DOCUMENT_MODELS,
+                    *DECISION_MODELS,
+                    *REVIEW_MODELS,
+                    *QUEUE_MODELS,
+                    *WORKBENCH_MODELS,
+                ),
                 "change": (*REFERENCE_MODELS, *REVIEW_MODELS),
-                "add": REFERENCE_MODELS,
+                "add": (*REFERENCE_MODELS, *ACT_MODELS),
             },
             # The commerce bureau reads every document and figure of its area (personal data
             # masked, as for everyone without ``declarations.view_personal_data``) and changes none.
-            COMMERCE_BUREAU: {"view": (*REFERENCE_MODELS, *DOCUMENT_MODELS, *DECISION_MODELS, *REVIEW_MODELS)},
-            AUDITOR: {"view": (*REFERENCE_MODELS, *DOCUMENT_MODELS, *DECISION_MODELS, *REVIEW_MODELS)},
+            COMMERCE_BUREAU: {
+                "view": (*REFERENCE_MODELS, *DOCUMENT_MODELS, *DECISION_MODELS, *REVIEW_MODELS, *QUEUE_MODELS)
+            },
+            AUDITOR: {
+                "view": (
+                    *REFERENCE_MODELS,
+                    *DOCUMENT_MODELS,
+                    *DECISION_MODELS,
+                    *REVIEW_MODELS,
+                    *QUEUE_MODELS,
+                    *WORKBENCH_MODELS,
+                )
+            },
         },
     )

@@ -229,6 +229,14 @@ DECLARE_HOLD_SECONDS = env.int("DECLARE_HOLD_SECONDS", default=24 * 3600)
 # A list left in send_failed this long is given up: its buyer's quota and what the systems
 # reserved are released (the enterprise may still change it, which declares it again).
 SEND_FAILED_GIVE_UP_SECONDS = env.int("SEND_FAILED_GIVE_UP_SECONDS", default=72 * 3600)
+# --- The regulators' workbench (docs/workbench.md) -----------------------------------------
+# A list waiting for documents longer than this many minutes is in the queue "lists waiting
+# for documents".
+WORKBENCH_WAITING_AFTER_MINUTES = env.int("WORKBENCH_WAITING_AFTER_MINUTES", default=60)
+# The most rows one export of an admin list page may hold: a larger one is refused (narrow
+# the filter), never cut short.
+WORKBENCH_EXPORT_MAX_ROWS = env.int("WORKBENCH_EXPORT_MAX_ROWS", default=50_000)
+
 # Risk control answers in the declare step (docs/risk.md); off, lists are not judged by it.
 RISK_DECLARE_STEP = env.bool("RISK_DECLARE_STEP", default=True)
 # Finance answers in the declare step: a list is declared only when its guarantor's account

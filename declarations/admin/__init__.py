@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from declarations.admin import documents, logistics, reference, review
+from declarations.admin import documents, logistics, queues, reference, review, workbench
 
-__all__ = ["documents", "logistics", "reference", "review"]
+__all__ = ["documents", "logistics", "queues", "reference", "review", "workbench"]

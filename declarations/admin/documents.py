@@ -47,7 +47,10 @@ from core.crypto import decrypt_text
 from core.models import AuditEntry
 from declarations import roles
 from declarations.admin import display
+from declarations.admin.actions import WorkbenchActionsMixin
+from declarations.admin.exports import ExportMixin
 from declarations.admin.history import document_history
+from declarations.admin.inlines import LIST_INLINES
 from declarations.clearance import matching
 from declarations.clearance.rule_names import rule_name
 from declarations.intake.identity import id_number_hash, is_valid_resident_id, masked_id_number, normalise_id_number
@@ -141,7 +144,7 @@ def is_id_number(term: str) -> bool:
     return is_valid_resident_id(normalise_id_number(term))
 
 
-class RegulatorAdmin(ScopedAdminMixin, admin.ModelAdmin[Any]):
+class RegulatorAdmin(ScopedAdminMixin, ExportMixin, admin.ModelAdmin[Any]):
     """Scoped to the regulator's districts and parks (``declarations.admin.scope``: by the
     list, whose districts and parks decide who sees it and its documents); with
     ``buyer_hash_field``, searchable by a buyer's full ID number through a posted form.
@@ -151,6 +154,8 @@ class RegulatorAdmin(ScopedAdminMixin, admin.ModelAdmin[Any]):
 
     buyer_hash_field: ClassVar[str | None] = None
     change_list_template = "admin/declarations/regulator_change_list.html"
+    # Exports (declarations.admin.exports) unmask personal fields as the pages do.
+    unmask_permission = UNMASK_PERMISSION
 
     def get_urls(self) -> list[URLPattern]:
         urls: list[URLPattern] = super().get_urls()
@@ -744,11 +749,12 @@ class TaxBillFilter(admin.SimpleListFilter):
 
 
 @admin.register(Inventory)
-class InventoryAdmin(DocumentAdmin):
+class InventoryAdmin(WorkbenchActionsMixin, DocumentAdmin):
     document_type = INVENTORY
     buyer_hash_field = "buyer_id_hash"
     change_form_template = "admin/declarations/inventory/change_form.html"
-    inlines = (InventoryItemInline,)
+    # The workbench's holds, assignments and notes (declarations.admin.inlines) after the items.
+    inlines = (InventoryItemInline, *LIST_INLINES)
     list_display = ("cop_no", "order_no", "trade_mode_shown", "customs_code_shown", "status", "tax_bill", "updated_at")
     list_filter = ("status", "trade_mode", "customs_code", TaxBillFilter)
     search_fields = ("cop_no", "invt_no", "pre_no", "order_no", "logistics_no")

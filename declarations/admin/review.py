@@ -27,7 +27,9 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import admin_actor
 from core.errors import ApiError
 from declarations.admin import display
+from declarations.admin.actions import WorkbenchActionsMixin
 from declarations.admin.documents import RegulatorAdmin
+from declarations.admin.filters import AgeFilter, EnterpriseFilter
 from declarations.clearance import declare
 from declarations.clearance.rule_names import rule_name
 from declarations.models import DeclareDecision, InventoryInReview, InventoryStatus
@@ -93,9 +95,17 @@ class ReviewForm(forms.Form):
 
 
 @admin.register(InventoryInReview)
-class RiskReviewAdmin(RegulatorAdmin):
+class RiskReviewAdmin(WorkbenchActionsMixin, RegulatorAdmin):
     list_display = ("cop_no", "customs_code_shown", "trade_mode_shown", "review_reasons", "updated_at")
-    list_filter = (RuleFilter, "customs_code", ParkFilter)
+    list_filter = (
+        RuleFilter,
+        "customs_code",
+        ParkFilter,
+        # The workbench's filters (declarations/admin/filters.py), as every queue has them.
+        EnterpriseFilter,
+        AgeFilter,
+        ("decl_time", admin.DateFieldListFilter),
+    )
     search_fields = ("cop_no", "order_no", "logistics_no")
     ordering = ("updated_at", "id")
     review_template = "admin/declarations/inventoryinreview/review.html"

@@ -45,26 +45,47 @@ def _states(*states: str) -> frozenset[str]:
 # The lifecycle table: from each state, the states a list may move to.
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     S.DRAFT: _states(S.PENDING_DOCUMENTS, S.DELETED),
-    S.PENDING_DOCUMENTS: _states(S.MATCHED, S.MATCH_FAILED, S.DELETED),
+    S.PENDING_DOCUMENTS: _states(S.MATCHED, S.MATCH_FAILED, S.DELETED, S.CORRECTION_REQUESTED),
     # A change (appType 2) goes back to waiting and re-runs matching.
-    S.MATCH_FAILED: _states(S.PENDING_DOCUMENTS, S.DELETED),
+    S.MATCH_FAILED: _states(S.PENDING_DOCUMENTS, S.DELETED, S.CORRECTION_REQUESTED),
     # The declare step (clearance.declare) asks the systems: declared, held for them, sent to a
     # regulator's review, or blocked.
-    S.MATCHED: _states(S.DECLARED, S.HELD, S.RISK_REVIEW, S.RISK_BLOCKED, S.MATCH_FAILED, S.DELETED),
+    S.MATCHED: _states(
+        S.DECLARED, S.HELD, S.RISK_REVIEW, S.RISK_BLOCKED, S.MATCH_FAILED, S.DELETED, S.CORRECTION_REQUESTED
+    ),
     # Let through, sent to review or blocked, timed out, changed by the enterprise, or deleted.
-    S.HELD: _states(S.DECLARED, S.RISK_REVIEW, S.RISK_BLOCKED, S.MATCH_FAILED, S.PENDING_DOCUMENTS, S.DELETED),
+    S.HELD: _states(
+        S.DECLARED,
+        S.RISK_REVIEW,
+        S.RISK_BLOCKED,
+        S.MATCH_FAILED,
+        S.PENDING_DOCUMENTS,
+        S.DELETED,
+        S.CORRECTION_REQUESTED,
+    ),
     # A regulator approves (judged again: declared, or held or blocked by another system) or
     # rejects; the agent's appointment lapsed meanwhile; changed by the enterprise, or deleted.
     S.RISK_REVIEW: _states(
-        S.DECLARED, S.HELD, S.RISK_BLOCKED, S.RISK_REJECTED, S.MATCH_FAILED, S.PENDING_DOCUMENTS, S.DELETED
+        S.DECLARED,
+        S.HELD,
+        S.RISK_BLOCKED,
+        S.RISK_REJECTED,
+        S.MATCH_FAILED,
+        S.PENDING_DOCUMENTS,
+        S.DELETED,
+        S.CORRECTION_REQUESTED,
     ),
     # Final for this version, as match_failed: a change (appType 2) is matched and judged afresh.
     S.RISK_REJECTED: _states(S.PENDING_DOCUMENTS, S.DELETED),
     S.RISK_BLOCKED: _states(S.PENDING_DOCUMENTS, S.DELETED),
-    S.DECLARED: _states(S.ACCEPTED, S.REJECTED, S.SEND_FAILED),
+    # Returned for correction only while no message of it has left (declarations.workbench).
+    S.DECLARED: _states(S.ACCEPTED, S.REJECTED, S.SEND_FAILED, S.CORRECTION_REQUESTED),
     # Customs took it after all (a late 2 or 3), changed by the enterprise (matched and declared
     # again: the resend), or deleted.
-    S.SEND_FAILED: _states(S.DECLARED, S.PENDING_DOCUMENTS, S.DELETED),
+    S.SEND_FAILED: _states(S.DECLARED, S.PENDING_DOCUMENTS, S.DELETED, S.CORRECTION_REQUESTED),
+    # A regulator returned it to its enterprise before customs had it: as rejected, a change
+    # (appType 2) is matched and judged afresh, as a draft or declared.
+    S.CORRECTION_REQUESTED: _states(S.PENDING_DOCUMENTS, S.DRAFT, S.DELETED),
     S.ACCEPTED: _states(S.MANUAL_REVIEW, S.INSPECTION, S.DETAINED, S.RELEASED, S.REJECTED),
     S.MANUAL_REVIEW: _states(S.INSPECTION, S.DETAINED, S.RELEASED, S.REJECTED, S.RETURNED),
     S.INSPECTION: _states(S.MANUAL_REVIEW, S.DETAINED, S.RELEASED, S.REJECTED, S.RETURNED),
@@ -83,7 +104,15 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
 ENTRY_STATES = _states(S.DRAFT, S.PENDING_DOCUMENTS)
 # States in which no message of the list's current version has gone to customs.
 NOT_SENT = _states(
-    S.DRAFT, S.PENDING_DOCUMENTS, S.MATCH_FAILED, S.MATCHED, S.HELD, S.RISK_REVIEW, S.RISK_REJECTED, S.RISK_BLOCKED
+    S.DRAFT,
+    S.PENDING_DOCUMENTS,
+    S.MATCH_FAILED,
+    S.MATCHED,
+    S.HELD,
+    S.RISK_REVIEW,
+    S.RISK_REJECTED,
+    S.RISK_BLOCKED,
+    S.CORRECTION_REQUESTED,
 )
 FINAL_STATES = frozenset(state for state, following in TRANSITIONS.items() if not following)
 
@@ -98,6 +127,7 @@ PROGRESS: Mapping[str, int] = {
     S.RISK_REVIEW: 2,
     S.RISK_REJECTED: 1,
     S.RISK_BLOCKED: 1,
+    S.CORRECTION_REQUESTED: 1,
     S.DECLARED: 3,
     S.SEND_FAILED: 3,
     S.ACCEPTED: 4,

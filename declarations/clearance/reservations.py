@@ -30,6 +30,7 @@ RELEASE_ON = frozenset(
         S.MATCH_FAILED,
         S.RISK_REJECTED,
         S.RISK_BLOCKED,
+        S.CORRECTION_REQUESTED,
         S.PENDING_DOCUMENTS,
         S.DRAFT,
         S.REJECTED,

@@ -33,6 +33,8 @@ Packing, step by step:
    it once, checks it against the schema and writes one outbox row with one
    ``CustomsMessageDocument`` per document it carries, all in the claiming transaction. A crash
    anywhere before the commit leaves the marks for the sweep (``dispatch_sweep``, every 30 s).
+   A list a regulator holds (``ListHold`` in force, ``declarations.workbench``) is unmarked and
+   not sent; releasing the hold marks it again.
 4. Customs refusing a message of several documents as a whole (a CEB900 answer, or -621029 or
    -621030 in a list's receipt) splits it: each document is marked again and goes alone. A
    document refused alone follows the failure path: send_failed.
@@ -86,6 +88,7 @@ from declarations.models import (
     InventoryReturn,
     InventoryStatus,
     InventoryStatusChange,
+    ListHold,
     Order,
     Payment,
     StatusChangeSource,
@@ -577,10 +580,20 @@ def _pack_once(kind: DocumentType, group: str, limit: int) -> tuple[int, int]:
         _rows(kind).filter(pk__in=[row.pk for row in claimed]).update(dispatch_requested_at=None)
         for row in claimed:
             row.dispatch_requested_at = None
-        sendable = [row for row in claimed if _sendable(row)]
+        held = _held_by_regulator(kind, claimed)
+        sendable = [row for row in claimed if _sendable(row) and row.pk not in held]
         if sendable and settings.CUSTOMS_GATEWAY_ENABLED:
             _send(kind, sendable)
         return len(rows), len(claimed)
+
+
+def _held_by_regulator(kind: DocumentType, documents: Sequence[Declaration]) -> set[int]:
+    """The lists among ``documents`` a regulator holds (``declarations.workbench``): they are
+    unmarked and not sent; releasing the hold marks them again."""
+    if not kind.is_list or not documents:
+        return set()
+    holds = ListHold.objects.filter(inventory_id__in=[d.pk for d in documents], released_at__isnull=True)
+    return set(holds.values_list("inventory_id", flat=True))
 
 
 def _sendable(document: Declaration) -> bool:
@@ -993,7 +1006,7 @@ def _send_alone(kind: DocumentType, row: CustomsMessageDocument) -> bool:
     if not CustomsMessageDocument.objects.filter(pk=row.pk, split_at__isnull=True).update(split_at=timezone.now()):
         return False
     document = _current(kind, row)
-    if document is not None and _sendable(document):
+    if document is not None and _sendable(document) and not _held_by_regulator(kind, [document]):
         document_mark(kind=kind, document=document)
     return True
 

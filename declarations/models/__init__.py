@@ -34,6 +34,18 @@ from declarations.models.documents import (
 )
 from declarations.models.lifecycle import InventoryStatusChange, StatusChangeSource
 from declarations.models.reference import CountryCode, PositiveListEntry, ReferenceSource, TaxRate, UnitCode
+from declarations.models.workbench import (
+    ListAssignment,
+    ListExport,
+    ListHold,
+    ListMatchFailure,
+    ListNote,
+    ListSendFailure,
+    ListTaxBillDifference,
+    ListWaitingForDocuments,
+    WorkbenchAction,
+    WorkbenchActionKind,
+)
 
 __all__ = [
     "INVENTORY_DECLARED_STATES",
@@ -55,6 +67,14 @@ __all__ = [
     "InventoryReturnItem",
     "InventoryStatus",
     "InventoryStatusChange",
+    "ListAssignment",
+    "ListExport",
+    "ListHold",
+    "ListMatchFailure",
+    "ListNote",
+    "ListSendFailure",
+    "ListTaxBillDifference",
+    "ListWaitingForDocuments",
     "Order",
     "OrderItem",
     "Payment",
@@ -69,4 +89,6 @@ __all__ = [
     "UnitCode",
     "Waybill",
     "WaybillDeliveryNotice",
+    "WorkbenchAction",
+    "WorkbenchActionKind",
 ]

@@ -50,6 +50,9 @@ class InventoryStatus(models.TextChoices):
     RISK_REJECTED = "risk_rejected", _("rejected in risk review")
     # A system of the declare step blocked it (a watch list, a rule): never to customs in this version.
     RISK_BLOCKED = "risk_blocked", _("blocked by risk control")
+    # A regulator returned it to its enterprise before it reached customs: a change (appType 2)
+    # is matched and judged afresh (declarations.workbench.services).
+    CORRECTION_REQUESTED = "correction_requested", _("returned for correction")
     DECLARED = "declared", _("declared to customs")
     SEND_FAILED = "send_failed", _("sending failed")
     ACCEPTED = "accepted", _("accepted by customs")

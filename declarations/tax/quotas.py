@@ -35,6 +35,7 @@ GIVE_BACK_ON = frozenset(
         InventoryStatus.MATCH_FAILED,
         InventoryStatus.RISK_REJECTED,
         InventoryStatus.RISK_BLOCKED,
+        InventoryStatus.CORRECTION_REQUESTED,
         InventoryStatus.PENDING_DOCUMENTS,
         InventoryStatus.DRAFT,
         InventoryStatus.REJECTED,

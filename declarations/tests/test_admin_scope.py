@@ -51,6 +51,14 @@ from declarations.models import (
     InventoryCancellation,
     InventoryInReview,
     InventoryReturn,
+    ListAssignment,
+    ListExport,
+    ListHold,
+    ListMatchFailure,
+    ListNote,
+    ListSendFailure,
+    ListTaxBillDifference,
+    ListWaitingForDocuments,
     Order,
     Payment,
     PositiveListEntry,
@@ -59,6 +67,7 @@ from declarations.models import (
     UnitCode,
     Waybill,
     WaybillDeliveryNotice,
+    WorkbenchAction,
 )
 from declarations.tests.helpers import BUYER_ID_ENDING_X, Send, url
 from finance.models import (
@@ -436,6 +445,30 @@ def _logistics_rows(w: World, model: type[Model]) -> tuple[Model | None, Model |
     return found[0], found[1]
 
 
+def _workbench_rows(w: World, model: type[Model]) -> tuple[Model | None, Model | None]:
+    """What the workbench keeps about the near and the far list (a note, an assignment, a hold,
+    an action), written by the operator; an export by each district's officer."""
+    root = User.objects.get(username="root")
+    found: list[Model] = []
+    for inventory, officer in ((w.near, w.officer), (w.far, User.objects.get(username="officer-3104"))):
+        if model is ListNote:
+            found.append(ListNote.objects.create(inventory=inventory, author=root, text="checked"))
+        elif model is ListAssignment:
+            assignment = ListAssignment.objects.create(inventory=inventory, assignee=root, assigned_by=root, reason="x")
+            found.append(assignment)
+        elif model is ListHold:
+            found.append(ListHold.objects.create(inventory=inventory, held_by=root, reason="a closer look"))
+        elif model is WorkbenchAction:
+            action = WorkbenchAction.objects.create(actor="admin:root", user=root, action="note", reason="checked")
+            action.lists.set([inventory])
+            found.append(action)
+        else:
+            found.append(
+                ListExport.objects.create(actor=f"admin:{officer}", user=officer, page="x", row_count=0, format="csv")
+            )
+    return found[0], found[1]
+
+
 ROWS: dict[type[Model], Callable[[World], tuple[Model | None, Model | None]]] = {
     # Only superusers may see them; nothing a regulator may open.
     User: lambda _world: (None, User.objects.get(username="root")),
@@ -534,6 +567,16 @@ ROWS: dict[type[Model], Callable[[World], tuple[Model | None, Model | None]]] = 
     },
     # The risk review queue shows lists in review (none here; declarations/tests/test_risk_review.py).
     InventoryInReview: lambda _world: (None, None),
+    # The work queues show lists in their states (none here: declarations/tests/test_workbench_queues.py).
+    **{
+        model: lambda _world: (None, None)
+        for model in (ListWaitingForDocuments, ListMatchFailure, ListSendFailure, ListTaxBillDifference)
+    },
+    # The workbench's records go with their list; an export with the regulators of its maker's districts.
+    **{
+        model: functools.partial(_workbench_rows, model=model)
+        for model in (ListNote, ListAssignment, ListHold, WorkbenchAction, ListExport)
+    },
     # Risk's findings go with the list's district or park (risk/scope.py); its tables are nationwide.
     Assessment: lambda w: _risk_rows(w, Assessment),
     RiskHit: lambda w: _risk_rows(w, RiskHit),

@@ -34,10 +34,18 @@ LATER = "20261125150000"
 # DOMAIN.md section 3, "The list's lifecycle", as the single window runs it.
 EXPECTED_MOVES: dict[str, set[str]] = {
     "draft": {"pending_documents", "deleted"},
-    "pending_documents": {"matched", "match_failed", "deleted"},
-    "match_failed": {"pending_documents", "deleted"},
-    "matched": {"declared", "held", "risk_review", "risk_blocked", "match_failed", "deleted"},
-    "held": {"declared", "risk_review", "risk_blocked", "match_failed", "pending_documents", "deleted"},
+    "pending_documents": {"matched", "match_failed", "deleted", "correction_requested"},
+    "match_failed": {"pending_documents", "deleted", "correction_requested"},
+    "matched": {"declared", "held", "risk_review", "risk_blocked", "match_failed", "deleted", "correction_requested"},
+    "held": {
+        "declared",
+        "risk_review",
+        "risk_blocked",
+        "match_failed",
+        "pending_documents",
+        "deleted",
+        "correction_requested",
+    },
     "risk_review": {
         "declared",
         "held",
@@ -46,11 +54,14 @@ EXPECTED_MOVES: dict[str, set[str]] = {
         "match_failed",
         "pending_documents",
         "deleted",
+        "correction_requested",
     },
     "risk_rejected": {"pending_documents", "deleted"},
     "risk_blocked": {"pending_documents", "deleted"},
-    "declared": {"accepted", "rejected", "send_failed"},
-    "send_failed": {"declared", "pending_documents", "deleted"},
+    "declared": {"accepted", "rejected", "send_failed", "correction_requested"},
+    "send_failed": {"declared", "pending_documents", "deleted", "correction_requested"},
+    # A regulator returned it to its enterprise before customs had it.
+    "correction_requested": {"pending_documents", "draft", "deleted"},
     "accepted": {"manual_review", "inspection", "detained", "released", "rejected"},
     "manual_review": {"inspection", "detained", "released", "rejected", "returned"},
     "inspection": {"manual_review", "detained", "released", "rejected", "returned"},
@@ -103,6 +114,7 @@ NOT_SENT = {
     "risk_review",
     "risk_rejected",
     "risk_blocked",
+    "correction_requested",
 }
 RECEIPT_MOVES = [
     (before, code, after)
@@ -196,7 +208,7 @@ def test_every_move_the_table_forbids_raises_and_changes_nothing(sender: Enterpr
         assert raised.value.status_code == 409
         assert raised.value.extra == {"inventory_id": inventory.pk, "from_status": before, "to_status": after}
         assert status_of(inventory) == before
-    assert len(FORBIDDEN) == 20 * 19 - len(ALLOWED)
+    assert len(FORBIDDEN) == 21 * 20 - len(ALLOWED)
     assert not InventoryStatusChange.objects.exists()
 
 
