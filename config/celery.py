@@ -61,6 +61,13 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 30.0,
         "options": {"expires": 30.0},
     },
+    # Export documents are signed and enqueued by a task right after the transaction that
+    # declared them; this catches the ones whose task was lost (a broker away, a dead worker).
+    "export-dispatch-sweep": {
+        "task": "declarations.export_dispatch_sweep",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
+    },
     # Health reports workers as down after HEALTH_WORKER_MAX_SILENCE_SECONDS (60) without one
     # of these: a few per minute, so one late or lost beat is not an alarm. It travels beat ->
     # broker -> worker -> database, so its silence stands for any of them being away.
@@ -120,6 +127,14 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "logistics-delay-norms": {
         "task": "logistics.delay_norms_recompute",
         "schedule": crontab(minute=20, hour=2),
+    },
+    # Export summary declarations (CEB701): the previous month's released lists are gathered on
+    # EXPORT_SUMMARY_DAY of the month (a setting, so the task runs daily and checks the day);
+    # every night it also sends again the summaries that could not leave. A missed 1st is made
+    # up by hand (python manage.py export_summaries).
+    "export-summaries-monthly": {
+        "task": "declarations.export_summaries_monthly",
+        "schedule": crontab(minute=10, hour=1),
     },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -47,3 +47,24 @@ class DeclarationsConfig(AppConfig):
         # Finance reconciles payment companies' settlement files against their payments: it
         # reads them through the hub, never importing this app.
         lookups.register_payment_lookup(selectors.payment_facts_of)
+        # Export documents (orders to departures): their events, their messages' outcomes with
+        # the customs sender, customs' receipts in the inbox.
+        from declarations.export import events as export_events
+        from declarations.export import gateway as export_gateway
+        from declarations.export import receipts as export_receipts
+
+        export_events.register()
+        export_gateway.register()
+        export_receipts.register()
+        # Export summary declarations (CEB701/702/792) and export returns (CEB213-216): their
+        # events, their messages' outcomes with the customs sender, customs' answers in the inbox.
+        from declarations.export import returns as export_returns
+        from declarations.export import returns_scope as export_returns_scope
+        from declarations.export import summaries as export_summaries
+        from declarations.export import summaries_admin as export_summaries_admin
+
+        export_summaries.register()
+        export_returns.register()
+        # Which of their rows each regulator sees; the summaries' admin pages (read-only).
+        export_summaries_admin.register_scope()
+        export_returns_scope.register_scope()

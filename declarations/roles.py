@@ -21,6 +21,14 @@ DOCUMENT_MODELS = (
     "waybilldeliverynotice",
     "arrivalmanifest",
     "arrivalmanifestline",
+    # Export summary declarations and export returns.
+    "exportsummary",
+    "exportsummaryline",
+    "exportsummarylist",
+    "exportsummarymessage",
+    "exportreturn",
+    "exportreturnitem",
+    "exportreturntally",
 )
 
 # What the single window decided about a list: rule results, the declare step's decisions,

@@ -9,6 +9,8 @@ from celery import shared_task
 
 from declarations.clearance import declare
 from declarations.customs import gateway
+from declarations.export import gateway as export_gateway
+from declarations.export import summaries as export_summaries
 
 logger = logging.getLogger(__name__)
 
@@ -39,3 +41,33 @@ def held_sweep() -> int:
 def send_failed_sweep() -> int:
     """Release the quota and reservations of lists given up in send_failed."""
     return declare.send_failed_sweep()
+
+
+# --- Export documents -----------------------------------------------------------------------------
+
+
+@shared_task(name=export_gateway.DISPATCH_TASK, ignore_result=True, soft_time_limit=60, time_limit=90)
+def export_dispatch(*, kind: str, document_id: int) -> bool:
+    """Sign and enqueue one marked export document (scheduled after the commit that declared it)."""
+    return export_gateway.export_dispatch(kind=kind, document_id=document_id) is not None
+
+
+@shared_task(name="declarations.export_dispatch_sweep", ignore_result=True)
+def export_dispatch_sweep() -> int:
+    """Sign and send the export documents left marked by a lost task or a broker away."""
+    sent = export_gateway.export_dispatch_sweep()
+    if sent:
+        logger.info("export dispatch sweep: %d documents", sent)
+    return sent
+
+
+# --- Export summary declarations ------------------------------------------------------------------
+
+
+@shared_task(name="declarations.export_summaries_monthly", ignore_result=True, soft_time_limit=1800, time_limit=1900)
+def export_summaries_monthly() -> int:
+    """Send again the summaries left in ``send_failed``; on ``EXPORT_SUMMARY_DAY`` (China
+    Standard Time), assemble and send every consignor's summaries of the previous month.
+    Idempotent: lists already summarised are not taken again, so a second run the same day
+    assembles nothing."""
+    return len(export_summaries.monthly_run())

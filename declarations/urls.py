@@ -3,6 +3,9 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, path
 
+from declarations.export.returns_apis import ReturnCollectionApi, ReturnDetailApi, TallyApi
+from declarations.export.summaries_apis import SummaryCollectionApi, SummaryDetailApi
+from declarations.export.urls import urlpatterns as export_urlpatterns
 from declarations.intake.apis import (
     BatchApi,
     DocumentByKeyApi,
@@ -55,4 +58,15 @@ urlpatterns: list[URLPattern] = [
     *_document_urls(PaymentCollectionApi, PaymentDetailApi, PaymentByKeyApi),
     *_document_urls(WaybillCollectionApi, WaybillDetailApi, WaybillByKeyApi),
     *_document_urls(InventoryCollectionApi, InventoryDetailApi, InventoryByKeyApi),
+    # The export documents, under /api/v1/export/.
+    *export_urlpatterns,
+]
+
+# --- Export summary declarations (CEB701/702/792) and export returns (CEB213-216) ---------------
+urlpatterns += [
+    path("export/summaries", SummaryCollectionApi.as_view(), name="export-summaries"),
+    path("export/summaries/<int:summary_id>", SummaryDetailApi.as_view(), name="export-summary-detail"),
+    path("export/returns", ReturnCollectionApi.as_view(), name="export-returns"),
+    path("export/returns/tallies", TallyApi.as_view(), name="export-return-tallies"),
+    path("export/returns/<int:return_id>", ReturnDetailApi.as_view(), name="export-return-detail"),
 ]

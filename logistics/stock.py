@@ -230,7 +230,9 @@ def shortfalls_reconsider(*, book_id: int, item_record_nos: Iterable[str] = ()) 
     if book is None:
         return 0
     wanted = list(item_record_nos)
-    open_ = StockShortfall.objects.filter(ems_no=book.ems_no, resolved_at__isnull=True)
+    # Only import lists wait for stock (held); an export list short of stock failed its declare
+    # step and is declared again by its agent.
+    open_ = StockShortfall.objects.filter(ems_no=book.ems_no, resolved_at__isnull=True, list_kind="import")
     open_ = open_.filter(Q(item_record_no__in=wanted) | Q(item_record_no="") | Q(code=codes.STOCK_ITEM_UNKNOWN))
     inventory_ids = sorted(set(open_.values_list("inventory_id", flat=True)))
     for inventory_id in inventory_ids:
@@ -254,6 +256,15 @@ class _Short(Exception):
         self.required = required
 
 
+# The event subject of a list of each kind (``ListRef.kind``).
+_SUBJECT = {"import": "inventory", "export": "export_list"}
+
+
+def _ledger_id(ref: ListRef) -> int | None:
+    """The ledger's list id: an import list's; an export list is named by its number (the note)."""
+    return ref.inventory_id if ref.kind == "import" else None
+
+
 def qty_in_unit(line: ItemFacts, unit: str) -> Decimal | None:
     """The line's quantity in the unit the book keeps the item in: the declared quantity
     (``qty``/``unit``), else the legal one (``qty1``/``unit1``); None when neither is in it."""
@@ -270,7 +281,9 @@ def list_reserve(*, facts: ListFacts) -> Decision:
     if facts.trade_mode != BONDED:
         return Decision.passed()
     ref = facts.ref
-    if StockReservation.objects.filter(inventory_id=ref.inventory_id, list_version=ref.version).exists():
+    if StockReservation.objects.filter(
+        inventory_id=ref.inventory_id, list_version=ref.version, list_kind=ref.kind
+    ).exists():
         return Decision.passed()
     book = StockAccountBook.objects.filter(ems_no=facts.ems_no).first()
     if book is None or (facts.area_code and book.area_code not in codes_of(facts.area_code)):
@@ -321,7 +334,7 @@ def list_reserve(*, facts: ListFacts) -> Decision:
             ),
         )
     StockShortfall.objects.filter(
-        inventory_id=ref.inventory_id, list_version=ref.version, resolved_at__isnull=True
+        inventory_id=ref.inventory_id, list_version=ref.version, list_kind=ref.kind, resolved_at__isnull=True
     ).update(resolved_at=timezone.now())
     return Decision.passed()
 
@@ -387,6 +400,7 @@ def _take(
             if not taken:
                 raise _Short(item, qty)
             StockReservation.objects.create(
+                list_kind=ref.kind,
                 inventory_id=ref.inventory_id,
                 list_version=ref.version,
                 book=book,
@@ -396,7 +410,7 @@ def _take(
                 qty=qty,
                 state=ReservationState.RESERVED,
             )
-            _move(item, MovementKind.RESERVE, reserved_change=qty, inventory_id=ref.inventory_id, note=facts.cop_no)
+            _move(item, MovementKind.RESERVE, reserved_change=qty, inventory_id=_ledger_id(ref), note=facts.cop_no)
 
 
 def _hold(
@@ -412,6 +426,7 @@ def _hold(
     operator and the declaring agent."""
     ref = facts.ref
     _, created = StockShortfall.objects.update_or_create(
+        list_kind=ref.kind,
         inventory_id=ref.inventory_id,
         list_version=ref.version,
         defaults={
@@ -431,6 +446,7 @@ def _hold(
     if created:
         payload = {
             "inventory_id": ref.inventory_id,
+            "list_kind": ref.kind,
             "version": ref.version,
             "cop_no": facts.cop_no,
             "agent_code": facts.agent_code,
@@ -450,7 +466,7 @@ def _hold(
                     enterprise=enterprise,
                     type=event_types.STOCK_INSUFFICIENT,
                     payload=payload,
-                    subject=f"inventory:{ref.inventory_id}",
+                    subject=f"{_SUBJECT[ref.kind]}:{ref.inventory_id}",
                 )
     return Decision(Verdict.HOLD, (reason,))
 
@@ -459,7 +475,7 @@ def _reservations(ref: ListRef) -> list[StockReservation]:
     return list(
         StockReservation.objects.select_for_update()
         .select_related("item")
-        .filter(inventory_id=ref.inventory_id, list_version=ref.version)
+        .filter(inventory_id=ref.inventory_id, list_version=ref.version, list_kind=ref.kind)
         .order_by("item__item_record_no", "pk")
     )
 
@@ -479,7 +495,7 @@ def list_consume(*, ref: ListRef) -> None:
             MovementKind.CONSUME,
             on_hand_change=-qty,
             reserved_change=-qty,
-            inventory_id=ref.inventory_id,
+            inventory_id=_ledger_id(ref),
             note=reservation.cop_no,
         )
         reservation.state = ReservationState.CONSUMED
@@ -491,7 +507,7 @@ def list_release(*, ref: ListRef, outcome: str) -> None:
     release. A reservation still reserved is given back; goods that left come back on hand when
     the list is ``cancelled`` or ``returned`` (they re-enter the warehouse)."""
     StockShortfall.objects.filter(
-        inventory_id=ref.inventory_id, list_version=ref.version, resolved_at__isnull=True
+        inventory_id=ref.inventory_id, list_version=ref.version, list_kind=ref.kind, resolved_at__isnull=True
     ).update(resolved_at=timezone.now())
     note = f"{outcome}"
     for reservation in _reservations(ref):
@@ -504,7 +520,7 @@ def list_release(*, ref: ListRef, outcome: str) -> None:
                 reservation.item,
                 MovementKind.RELEASE,
                 reserved_change=-qty,
-                inventory_id=ref.inventory_id,
+                inventory_id=_ledger_id(ref),
                 note=f"{reservation.cop_no}: {note}",
             )
             reservation.state = ReservationState.RELEASED
@@ -516,7 +532,7 @@ def list_release(*, ref: ListRef, outcome: str) -> None:
                 reservation.item,
                 MovementKind.RETURN,
                 on_hand_change=qty,
-                inventory_id=ref.inventory_id,
+                inventory_id=_ledger_id(ref),
                 note=f"{reservation.cop_no}: {note}",
             )
             reservation.state = ReservationState.RELEASED

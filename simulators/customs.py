@@ -25,6 +25,8 @@ from typing import Any
 from lxml import etree
 
 from simulators import ceb, sandbox, tax
+from simulators import customs_export as export_documents
+from simulators import customs_export_summary as export_summary
 from simulators.common import (
     CallbackSender,
     Handler,
@@ -166,6 +168,10 @@ class CustomsSimulator(SimulatorProcess):
         self._waybills: set[tuple[str, str]] = set()
         # Arrival manifests taken (operatorCode, copNo) and the rkdNo each was given.
         self._arrivals: dict[tuple[str, str], str] = {}
+        # Summary declarations (CEB701) and export returns (CEB213, CEB215).
+        self.export_summaries = export_summary.ExportSummaryDesk()
+        # Export documents, orders to departures (CEB303 ... CEB607): customs_export.py.
+        self.export_documents = export_documents.ExportDesk()
         self.server = SimulatorServer(
             (config.host, config.port),
             {("POST", "/ceb"): self._post_ceb, ("GET", "/health"): self._health, ("GET", "/messages"): self._messages},
@@ -201,7 +207,9 @@ class CustomsSimulator(SimulatorProcess):
             handler.respond(503, json_body({"error": "simulated customs failure"}), "application/json")
             return
         try:
-            incoming = ceb.read_message(body)
+            incoming = (
+                export_summary.read_message(body) or export_documents.read_message(body) or ceb.read_message(body)
+            )
         except ceb.MessageRefused as refused:
             guid = new_guid()
             answer = ceb.refusal(guid, refused, return_time())
@@ -240,6 +248,11 @@ class CustomsSimulator(SimulatorProcess):
             {"guid": guid, "messageType": incoming.message_type, "duplicate": "true" if duplicate else "false"},
         )
         handler.respond(200, etree.tostring(ack, xml_declaration=True, encoding="UTF-8"), XML)
+
+    @staticmethod
+    def _export_answer(step: export_summary.AnswerStep) -> Outgoing | None:
+        answer = step()
+        return None if answer is None else Outgoing(answer.body, answer.webhook_id, answer.message_type, answer.summary)
 
     def _forced_failure(self, incoming: ceb.Incoming, guid: str) -> bool:
         """Should this POST of a CEB621 be answered 503 (a list of it ends ``-FAIL[-n]``)?
@@ -288,6 +301,15 @@ class CustomsSimulator(SimulatorProcess):
             entry["statuses"] = self._take_logistics_statuses(root, signature)
         elif incoming.message_type == "CEB711Message":
             entry["arrival"] = self._take_arrival(root, signature)
+        elif incoming.message_type in export_summary.TAKEN:
+            # Summary declarations and export returns: customs_export_summary.py.
+            summary_taken, summary_steps = self.export_summaries.take(incoming.message_type, root, signature)
+            entry["export"] = summary_taken
+            self._chain([functools.partial(self._export_answer, step) for step in summary_steps])
+        elif incoming.message_type in export_documents.TAKEN:
+            taken, steps = self.export_documents.take(incoming.message_type, root, signature)
+            entry["export"] = taken
+            self._chain([functools.partial(self._export_answer, step) for step in steps])
         else:
             entry["documents"] = self._take_documents(incoming.message_type, root, signature)
         self.log.received(entry)

@@ -26,10 +26,12 @@ from django.core.exceptions import ImproperlyConfigured
 
 @dataclass(frozen=True)
 class ListRef:
-    """One version of one list: the key every reservation is made under."""
+    """One version of one list: the key every reservation is made under. ``kind`` says which
+    lists' ids ``inventory_id`` counts, ``import`` or ``export``: the two never meet."""
 
     inventory_id: int
     version: int
+    kind: str = "import"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,9 @@ from core.errors import ApiError, FieldError
 from credit import codes as credit_codes
 from declarations.clearance import lifecycle
 from declarations.customs import codes as customs_codes
+from declarations.export import codes as export_codes
+from declarations.export import lifecycle as export_lifecycle
+from declarations.export import returns_codes, summaries_codes
 from declarations.intake import codes as intake_codes
 from finance import codes as finance_codes
 from logistics import codes as logistics_codes
@@ -33,7 +36,7 @@ from tests.test_import_contract import product_modules
 CODE_MODULES: dict[str, list[ModuleType]] = {
     "core": [errors],
     "single_window": [error_codes],
-    "declarations": [intake_codes, customs_codes],
+    "declarations": [intake_codes, customs_codes, export_codes, summaries_codes, returns_codes],
     "credit": [credit_codes],
     "finance": [finance_codes],
     "logistics": [logistics_codes],
@@ -44,7 +47,11 @@ OTHER_CODES: dict[str, list[str]] = {
         idempotency.IDEMPOTENCY_KEY_REUSED,
         idempotency.IDEMPOTENCY_IN_FLIGHT,
     ],
-    "declarations": [lifecycle.TRANSITION_NOT_ALLOWED, lifecycle.UNKNOWN_RECEIPT_CODE],
+    "declarations": [
+        lifecycle.TRANSITION_NOT_ALLOWED,
+        lifecycle.UNKNOWN_RECEIPT_CODE,
+        export_lifecycle.TRANSITION_NOT_ALLOWED,
+    ],
 }
 
 

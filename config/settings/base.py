@@ -270,6 +270,18 @@ CUSTOMS_BATCH_WINDOW_MS = env.int("CUSTOMS_BATCH_WINDOW_MS", default=200)
 # Documents per message, at most 100 (the customs schema's limit).
 CUSTOMS_BATCH_MAX = env.int("CUSTOMS_BATCH_MAX", default=100)
 
+# --- Export summary declarations (CEB701) ------------------------------------------------
+# Lists per CEB701 message; a summary with more goes in several (msgCount/msgSeqNo). The
+# specification numbers the messages but states no figure; 100 is the schema's limit on every
+# other repeated document.
+EXPORT_SUMMARY_MAX_LISTS = env.int("EXPORT_SUMMARY_MAX_LISTS", default=100)
+# The day of the month (China Standard Time) the previous month's summaries are assembled.
+EXPORT_SUMMARY_DAY = env.int("EXPORT_SUMMARY_DAY", default=1)
+# Grouping of the monthly run: 1 by consignor, 2 by consignor and producer (summaryFlag); and
+# goods added up by code and enterprise goods name (itemNameFlag 1) or by 4-digit category.
+EXPORT_SUMMARY_FLAG = env.str("EXPORT_SUMMARY_FLAG", default="1")
+EXPORT_SUMMARY_BY_ITEM_NAME = env.bool("EXPORT_SUMMARY_BY_ITEM_NAME", default=True)
+
 # --- Finance -----------------------------------------------------------------------------
 # A day without an exchange rate of its own converts at the latest earlier rate at most this
 # many days old (weekends and holidays publish none); older, the conversion is refused

@@ -7,7 +7,8 @@ Reading (``parse_message``), in order:
    DTD is ever read, no entity expanded, nothing fetched (billion laughs, XXE);
 3. parse with lxml, entities and network off, comments dropped;
 4. check that the root is the message the endpoint takes (``CEB311Message`` for orders...);
-5. validate against the customs schema (``schemas/import202205.xsd``, loaded offline);
+5. validate against the customs schema (``schemas/import202205.xsd``, or ``export202205.xsd`` for
+   an export message: ``EXPORT_MESSAGES``; loaded offline);
 6. turn each document into a dict keyed by the JSON names of ``declarations.customs.spec``, so the
    same dict means the same document whichever way it came.
 
@@ -47,6 +48,11 @@ from declarations.customs.spec import INVENTORY_RETURN_SPEC, SPECS, DocumentSpec
 CEB_NS = "http://www.chinaport.gov.cn/ceb"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "import202205.xsd"
+EXPORT_SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "export202205.xsd"
+# The messages of the export schema (chapter 2 of the specification): read and written against
+# ``export202205.xsd``; every other message against the import schema (CEB900 is only there).
+_EXPORT_NUMBERS = (303, 304, 403, 404, 505, 506, 507, 508, 509, 510, 603, 604, 605, 606, 607, 608)
+EXPORT_MESSAGES = frozenset(f"CEB{number}Message" for number in (*_EXPORT_NUMBERS, 213, 214, 215, 216, 701, 702, 792))
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MESSAGE_VERSION = "1.0"
 
@@ -187,18 +193,24 @@ def _safe_parser() -> etree.XMLParser:
     )
 
 
-def customs_schema() -> etree.XMLSchema:
-    """The import schema, loaded once per thread (about 10 ms).
+def customs_schema(*, export: bool = False) -> etree.XMLSchema:
+    """The import schema (or, ``export``, the export schema), loaded once per thread (about 10 ms).
 
     One per thread rather than per process: an ``XMLSchema`` keeps the last validation's
     error log on itself, so two threads validating with one object would mix their errors.
     """
-    schema: etree.XMLSchema | None = getattr(_thread, "schema", None)
+    attribute = "export_schema" if export else "schema"
+    schema: etree.XMLSchema | None = getattr(_thread, attribute, None)
     if schema is None:
-        document = etree.parse(str(SCHEMA_PATH), _safe_parser())
+        document = etree.parse(str(EXPORT_SCHEMA_PATH if export else SCHEMA_PATH), _safe_parser())
         schema = etree.XMLSchema(document)
-        _thread.schema = schema
+        setattr(_thread, attribute, schema)
     return schema
+
+
+def schema_for(message: str) -> etree.XMLSchema:
+    """The schema a message of this type is read and written against."""
+    return customs_schema(export=message in EXPORT_MESSAGES)
 
 
 def _has_declarations(body: bytes) -> bool:
@@ -286,8 +298,8 @@ def read_message(body: bytes, *, expected_message: str) -> etree._Element:
             element=name,
             line=root.sourceline,
         )
-    # 5. The schema.
-    schema = customs_schema()
+    # 5. The schema (the export schema for an export message).
+    schema = schema_for(expected_message)
     if not schema.validate(tree):
         entries = list(schema.error_log)
         first = entries[0] if entries else None

@@ -10,6 +10,9 @@ from core import errors
 from core.errors import code_constants, register_error_codes
 from declarations.clearance import lifecycle
 from declarations.customs import codes as customs_codes
+from declarations.export import codes as export_codes
+from declarations.export import lifecycle as export_lifecycle
+from declarations.export import returns_codes, summaries_codes
 
 INVALID = "invalid"
 INVALID_APP_TYPE = "invalid_app_type"
@@ -110,6 +113,10 @@ def register() -> None:
         [
             *code_constants(globals()),
             *code_constants(vars(customs_codes)),
+            *code_constants(vars(export_codes)),
+            export_lifecycle.TRANSITION_NOT_ALLOWED,
+            *code_constants(vars(summaries_codes)),
+            *code_constants(vars(returns_codes)),
             lifecycle.TRANSITION_NOT_ALLOWED,
             lifecycle.UNKNOWN_RECEIPT_CODE,
         ],

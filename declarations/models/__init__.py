@@ -32,6 +32,33 @@ from declarations.models.documents import (
     Payment,
     Waybill,
 )
+from declarations.models.export import (
+    EXPORT_LIST_DECLARED_STATES,
+    ExportArrival,
+    ExportArrivalItem,
+    ExportDeparture,
+    ExportDepartureItem,
+    ExportList,
+    ExportListCancellation,
+    ExportListItem,
+    ExportListStatus,
+    ExportListStatusChange,
+    ExportMasterBill,
+    ExportMasterBillItem,
+    ExportOrder,
+    ExportOrderItem,
+    ExportOrderType,
+    ExportPaymentReceipt,
+    ExportTradeMode,
+    ExportWaybill,
+)
+from declarations.models.export_returns import ExportReturn, ExportReturnItem, ExportReturnTally
+from declarations.models.export_summary import (
+    ExportSummary,
+    ExportSummaryLine,
+    ExportSummaryList,
+    ExportSummaryMessage,
+)
 from declarations.models.lifecycle import InventoryStatusChange, StatusChangeSource
 from declarations.models.reference import CountryCode, PositiveListEntry, ReferenceSource, TaxRate, UnitCode
 from declarations.models.workbench import (
@@ -48,6 +75,7 @@ from declarations.models.workbench import (
 )
 
 __all__ = [
+    "EXPORT_LIST_DECLARED_STATES",
     "INVENTORY_DECLARED_STATES",
     "ArrivalManifest",
     "ArrivalManifestLine",
@@ -58,6 +86,30 @@ __all__ = [
     "Declaration",
     "DeclareDecision",
     "DocumentStatus",
+    "ExportArrival",
+    "ExportArrivalItem",
+    "ExportDeparture",
+    "ExportDepartureItem",
+    "ExportList",
+    "ExportListCancellation",
+    "ExportListItem",
+    "ExportListStatus",
+    "ExportListStatusChange",
+    "ExportMasterBill",
+    "ExportMasterBillItem",
+    "ExportOrder",
+    "ExportOrderItem",
+    "ExportOrderType",
+    "ExportPaymentReceipt",
+    "ExportReturn",
+    "ExportReturnItem",
+    "ExportReturnTally",
+    "ExportSummary",
+    "ExportSummaryLine",
+    "ExportSummaryList",
+    "ExportSummaryMessage",
+    "ExportTradeMode",
+    "ExportWaybill",
     "IdentityVerification",
     "Inventory",
     "InventoryCancellation",

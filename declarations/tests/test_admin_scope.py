@@ -69,6 +69,7 @@ from declarations.models import (
     WaybillDeliveryNotice,
     WorkbenchAction,
 )
+from declarations.models.export_summary import ExportSummary
 from declarations.tests.helpers import BUYER_ID_ENDING_X, Send, url
 from finance.models import (
     ExchangeRate,
@@ -508,6 +509,11 @@ ROWS: dict[type[Model], Callable[[World], tuple[Model | None, Model | None]]] = 
         ArrivalManifest.objects.get(operator=w.far_agent),
     ),
     TaxEstimate: _by_list(TaxEstimate),
+    # Export summaries: by customs district or the consignor's or agent's park.
+    ExportSummary: lambda w: (
+        ExportSummary.objects.get(agent_code=w.near_agent.code),
+        ExportSummary.objects.get(agent_code=w.far_agent.code),
+    ),
     BuyerYearQuota: lambda w: (
         BuyerYearQuota.objects.get(reservations__inventory=w.near),
         BuyerYearQuota.objects.get(reservations__inventory=w.far),
@@ -644,6 +650,29 @@ def world(send: Send, park: Park, parties: dict[str, Persona]) -> World:
             applicant=applicant, institution=bank, amount=Decimal("1000.00"), term_months=6, purpose="stock"
         )
         FinancingRecordRead.objects.create(application=application, institution=bank, consent_id=1)
+
+    # Export summary declarations: by customs district, or the consignor's or agent's park.
+    for inventory, agent in ((near, parties["agent"].enterprise), (far_list, far["agent"].enterprise)):
+        ExportSummary.objects.create(
+            enterprise=agent,
+            period_start=datetime.date(2026, 11, 1),
+            period_end=datetime.date(2026, 11, 30),
+            guid=str(uuid.uuid4()).upper(),
+            cop_no=f"SUM{inventory.pk}",
+            customs_code=inventory.customs_code,
+            ebc_code=agent.code,
+            ebc_name=agent.name,
+            agent_code=agent.code,
+            agent_name=agent.name,
+            decl_agent_code=agent.code,
+            decl_agent_name=agent.name,
+            summary_flag="1",
+            item_name_flag="1",
+            list_count=1,
+            msg_count=1,
+            gross_weight=Decimal(1),
+            net_weight=Decimal(1),
+        )
 
     return World(
         near=near,

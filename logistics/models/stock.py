@@ -98,6 +98,8 @@ class StockReservation(models.Model):
 
     State = ReservationState
 
+    # Whose list: an import declaration list, or an export list (1210 special-zone export).
+    list_kind = models.CharField(_("list kind"), max_length=8, default="import")
     inventory_id = models.BigIntegerField(_("list id"))
     list_version = models.PositiveIntegerField(_("list version"))
     book = models.ForeignKey(
@@ -117,10 +119,11 @@ class StockReservation(models.Model):
         verbose_name_plural = _("stock reservations")
         ordering = ("-created_at", "-id")
         constraints = [
-            # Also the index of consume/release (inventory_id, list_version).
+            # Also the index of consume/release (inventory_id, list_version, list_kind).
             models.UniqueConstraint(
-                fields=["inventory_id", "list_version", "item"], name="stock_reservation_once_per_item"
+                fields=["inventory_id", "list_version", "list_kind", "item"], name="stock_reservation_once_per_item"
             ),
+            models.CheckConstraint(condition=Q(list_kind__in=["import", "export"]), name="stock_reservation_list_kind"),
             models.CheckConstraint(condition=Q(qty__gt=0), name="stock_reservation_positive"),
             models.CheckConstraint(condition=Q(state__in=ReservationState.values), name="stock_reservation_state"),
         ]
@@ -134,6 +137,8 @@ class StockShortfall(models.Model):
     list is let through or given up; a receipt into the book has its open shortfalls judged
     again."""
 
+    # As ``StockReservation.list_kind``.
+    list_kind = models.CharField(_("list kind"), max_length=8, default="import")
     inventory_id = models.BigIntegerField(_("list id"))
     list_version = models.PositiveIntegerField(_("list version"))
     book = models.ForeignKey(
@@ -161,7 +166,8 @@ class StockShortfall(models.Model):
         verbose_name_plural = _("stock shortfalls")
         ordering = ("-created_at", "-id")
         constraints = [
-            models.UniqueConstraint(fields=["inventory_id", "list_version"], name="stock_shortfall_once"),
+            models.UniqueConstraint(fields=["inventory_id", "list_version", "list_kind"], name="stock_shortfall_once"),
+            models.CheckConstraint(condition=Q(list_kind__in=["import", "export"]), name="stock_shortfall_list_kind"),
         ]
         indexes = [
             # A receipt's reconsideration: the open shortfalls of its book.

@@ -1,0 +1,1 @@
+"""The export documents (message specification chapter 2)."""
