@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings.test
 
-.PHONY: run test install install-dev lint typecheck migrations-check pytest demo schema messages clean bench bench-quick keys demo-parcel
+.PHONY: run test install install-dev browser lint typecheck migrations-check pytest demo schema messages clean bench bench-quick keys demo-parcel
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(MAKE) --no-print-directory browser
 	touch $@
+
+## browser: Debian's chromium and chromedriver for the dashboard's browser test
+## (monitoring/tests/test_browser.py), installed when missing, apt-get is there and we are root
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }; \
+		else \
+			echo "chromium and chromedriver are missing: install them (Debian: apt-get install chromium chromium-driver) for the browser test" >&2; \
+		fi; }
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -29,7 +40,7 @@ run: install
 	$(BIN)/python manage.py runstack
 
 ## test: lint, type-check, check migrations, run the suite on PostgreSQL and Redis
-test: install-dev
+test: install-dev browser
 	scripts/ensure-services.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

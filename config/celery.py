@@ -136,6 +136,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "declarations.export_summaries_monthly",
         "schedule": crontab(minute=10, hour=1),
     },
+    # The monitoring's rollups are kept by events; once a night the last days are recomputed
+    # from the source tables, a drift report recorded and the rollups corrected (docs/monitoring.md).
+    "monitoring-reconcile": {
+        "task": "monitoring.reconcile_rollups",
+        "schedule": crontab(minute=40, hour=3),
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE
 

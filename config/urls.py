@@ -14,6 +14,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("credit.urls")),
     path("", include("finance.urls")),
     path("", include("logistics.urls")),
+    path("", include("monitoring.urls")),
 ]
 
 # The admin's "View site" leads to the API documentation: the single window has no public site.
@@ -27,6 +28,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     re_path(r"^api/", ApiNotFound.as_view()),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The regulators' dashboard is the admin's home page; the application index is at admin/apps/.
+    path("admin/", include("monitoring.dashboard_urls")),
     path("admin/", admin.site.urls),
 ]
 

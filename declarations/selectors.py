@@ -7,24 +7,33 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext_lazy as _
 
+from declarations.clearance import match_rules
+from declarations.clearance.declare import DECLARE_TIMEOUT
 from declarations.kinds import INVENTORY, ORDER, PAYMENT, WAYBILL, DocumentType
 from declarations.models import (
     ArrivalManifest,
+    CountryCode,
     Declaration,
     DocumentStatus,
     Inventory,
+    InventoryItem,
     InventoryReturn,
+    InventoryStatus,
     InventoryStatusChange,
     Order,
     Payment,
     RuleResult,
     TaxEstimate,
+    TaxEstimateItem,
     Waybill,
     WaybillDeliveryNotice,
 )
@@ -32,7 +41,7 @@ from finance import selectors as finance
 from logistics import selectors as logistics
 from single_window import selectors as registry
 from single_window.lookups import PaymentFacts
-from single_window.models import Enterprise
+from single_window.models import Enterprise, Park
 
 
 def _stored_code(code: str) -> str:
@@ -342,3 +351,385 @@ def payment_facts_of(*, pay_code: str, start: datetime.datetime, end: datetime.d
         )
         for row in rows
     ]
+
+
+# --- Figures (read by the statistical monitoring) ----------------------------------------------
+#
+# The monitoring keeps daily rollups by the list's dimensions; these reads give it one list's
+# dimensions when an event about it arrives, and aggregated figures of many lists (one SQL
+# statement, grouped by day and dimension values) when it reconciles or rebuilds.
+
+QUOTA_RULES = (match_rules.QUOTA_SINGLE, match_rules.QUOTA_ANNUAL)
+# Rule results the declare step writes (one per system, ``declare:<system>``) and its timeout:
+# not matching rules.
+DECLARE_RULE_PREFIX = "declare:"
+
+_RULE_LABELS = {
+    match_rules.DOCUMENTS_LINKED: _("the list, order, payment and waybill are linked"),
+    match_rules.PAYMENT_AMOUNT: _("the payment equals the order's amount"),
+    match_rules.ORDER_SUMS: _("the order's sums add up"),
+    match_rules.PAYER_IS_BUYER: _("the payer is the buyer"),
+    match_rules.CONSIGNEE_MATCHES: _("the waybill's consignee matches the order"),
+    match_rules.ITEMS_MATCH: _("the list's items match the order"),
+    match_rules.ITEMS_SEQUENCE: _("items numbered in sequence"),
+    match_rules.FREIGHT_MATCHES: _("the list's freight matches the waybill"),
+    match_rules.ONE_PACKAGE: _("one package"),
+    match_rules.CUSTOMS_ACCEPTED: _("documents not refused by customs"),
+    match_rules.BUYER_MATCHES: _("the list's buyer matches the order"),
+    match_rules.ID_TYPES: _("buyer and payer hold resident identity cards"),
+    match_rules.QUOTA_SINGLE: _("single-transaction limit"),
+    match_rules.QUOTA_ANNUAL: _("annual limit"),
+    match_rules.POSITIVE_LIST: _("goods on the positive list"),
+    match_rules.AGENT_APPOINTED: _("the agent is appointed"),
+    match_rules.AGENT_NOT_AUTHORISED: _("declarant not authorised by the e-commerce enterprise"),
+}
+
+
+def rule_label(*, rule: str) -> str:
+    """The label of a matching rule's code; any other code (a risk rule's) is its own label."""
+    label = _RULE_LABELS.get(rule)
+    return str(label) if label is not None else rule
+
+
+def country_names(*, codes: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """Code -> (Chinese name, English name) from the customs country table."""
+    rows = CountryCode.objects.filter(code__in=list(codes)).values_list("code", "name_zh", "name_en")
+    return {code: (zh, en) for code, zh, en in rows}
+
+
+@dataclass(frozen=True)
+class FigureGroup:
+    """The items of one list from one origin country in one HS chapter, and their estimate."""
+
+    country: str
+    hs_chapter: str
+    value: Decimal
+    duty: Decimal
+    vat: Decimal
+    consumption_tax: Decimal
+
+
+@dataclass(frozen=True)
+class ListFigureFacts:
+    """One list's dimensions and estimated figures, as the monitoring's rollups count it."""
+
+    inventory_id: int
+    flow: str
+    trade_mode: str
+    district: str
+    port: str
+    park: str
+    city: str
+    ebc: str
+    agent: str
+    # The list's parties hear of each change in their own feeds, in enterprise-id order
+    # (``declarations.events``): the first of them is the copy that counts once.
+    first_party_id: int
+    value: Decimal
+    duty: Decimal
+    vat: Decimal
+    consumption_tax: Decimal
+    groups: tuple[FigureGroup, ...]
+
+
+ZERO = Decimal("0.00")
+
+
+def _park_of(code: str) -> tuple[str, str]:
+    """(park code, city) of the enterprise a document names by ``code``; empty when none."""
+    enterprise = registry.enterprise_get_by_code(code=code) if code else None
+    if enterprise is None or enterprise.park_id is None:
+        return "", ""
+    park = Park.objects.filter(pk=enterprise.park_id).values_list("code", "city").first()
+    return (park[0], park[1]) if park else ("", "")
+
+
+def list_figure_facts(*, inventory_id: int) -> ListFigureFacts | None:
+    """The list's dimensions (its park: the area enterprise's, else the declaring agent's, as
+    the regulators' scope has it), its estimate, and its items grouped by country and chapter."""
+    inventory = Inventory.objects.filter(pk=inventory_id).select_related("tax_estimate").first()
+    if inventory is None:
+        return None
+    park, city = _park_of(inventory.area_code or inventory.agent_code)
+    ebc = registry.enterprise_get_by_code(code=inventory.ebc_code) if inventory.ebc_code else None
+    first_party = min(inventory.sender_id, ebc.pk) if ebc is not None else inventory.sender_id
+    try:
+        estimate: TaxEstimate | None = inventory.tax_estimate
+    except TaxEstimate.DoesNotExist:
+        estimate = None
+    by_gnum = {}
+    if estimate is not None:
+        by_gnum = {item.gnum: item for item in TaxEstimateItem.objects.filter(estimate=estimate)}
+    groups: dict[tuple[str, str], list[Decimal]] = {}
+    for gnum, gcode, country in InventoryItem.objects.filter(inventory=inventory).values_list(
+        "gnum", "gcode", "country"
+    ):
+        sums = groups.setdefault((country, gcode[:2]), [ZERO, ZERO, ZERO, ZERO])
+        item = by_gnum.get(gnum)
+        if item is not None:
+            for index, amount in enumerate(
+                (item.dutiable_value, item.customs_tax, item.value_added_tax, item.consumption_tax)
+            ):
+                sums[index] += amount
+    return ListFigureFacts(
+        inventory_id=inventory.pk,
+        flow="export" if inventory.ie_flag == "E" else "import",
+        trade_mode=inventory.trade_mode,
+        district=inventory.customs_code,
+        port=inventory.port_code,
+        park=park,
+        city=city,
+        ebc=inventory.ebc_code,
+        agent=inventory.agent_code,
+        first_party_id=first_party,
+        value=estimate.dutiable_total if estimate else ZERO,
+        duty=estimate.customs_tax if estimate else ZERO,
+        vat=estimate.value_added_tax if estimate else ZERO,
+        consumption_tax=estimate.consumption_tax if estimate else ZERO,
+        groups=tuple(FigureGroup(country, chapter, *sums) for (country, chapter), sums in sorted(groups.items())),
+    )
+
+
+def _moves() -> QuerySet[InventoryStatusChange]:
+    """The history rows that moved a list (each one published as ``inventory.status_changed``)."""
+    return InventoryStatusChange.objects.filter(applied=True).exclude(from_status=F("to_status"))
+
+
+def list_move_times(
+    *, inventory_id: int, from_status: str, to_status: str
+) -> tuple[datetime.datetime, datetime.datetime | None] | None:
+    """When the list last made this move, and (for any move) when it was last declared before
+    it; None when the history has no such move."""
+    move = (
+        _moves()
+        .filter(inventory_id=inventory_id, from_status=from_status, to_status=to_status)
+        .order_by("-created_at", "-id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if move is None:
+        return None
+    declared = (
+        _moves()
+        .filter(inventory_id=inventory_id, to_status=InventoryStatus.DECLARED, created_at__lte=move)
+        .aggregate(at=Max("created_at"))["at"]
+    )
+    return move, declared
+
+
+def _table(model: Any) -> str:
+    return str(model._meta.db_table)
+
+
+def _checked(names: Iterable[str]) -> list[str]:
+    """Column names the caller gives: identifiers only, never input."""
+    names = list(names)
+    for name in names:
+        if not name.isidentifier():
+            msg = f"{name!r} is not a column name"
+            raise ValueError(msg)
+    return names
+
+
+_PARKS_SQL = """
+    parks AS (
+        SELECT e.customs_code AS code, p.code AS park, p.city FROM {enterprise} e
+            JOIN {park} p ON p.id = e.park_id WHERE e.customs_code IS NOT NULL
+        UNION ALL
+        SELECT e.uscc, p.code, p.city FROM {enterprise} e
+            JOIN {park} p ON p.id = e.park_id WHERE e.uscc IS NOT NULL
+    )"""
+
+
+def list_figures_between(
+    *,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    counted_moves: Mapping[str, str],
+    quota_column: str,
+    histogram_edges: Sequence[int],
+    histogram_columns: Sequence[str],
+    goods: bool,
+    time_zone: str = "Asia/Shanghai",
+) -> list[dict[str, Any]]:
+    """Figures of the lists' moves in ``[start, end)``, aggregated by day (in ``time_zone``) and
+    dimension values, in one statement (PostgreSQL).
+
+    ``counted_moves``: list status -> the column counting moves into it; ``quota_column``
+    counts matching runs refused by a quota rule. A move into ``released`` adds the list's
+    estimate (``value_cny``, ``duty``, ``vat``, ``consumption_tax``) and its clearance time
+    (from its latest declaration before the release) to ``clearance_count``,
+    ``clearance_seconds`` and the histogram column of ``width_bucket(seconds, histogram_edges)``.
+    With ``goods``, a list counts once per (country, HS chapter) group of its items, with
+    those items' estimate, and the rows carry ``country`` and ``hs_chapter``.
+    """
+    statuses = list(counted_moves)
+    columns = _checked([*counted_moves.values(), quota_column, *histogram_columns])
+    counts = ",\n".join(
+        f"count(*) FILTER (WHERE m.what = %(s{index})s) AS {column}"
+        for index, column in enumerate(columns[: len(statuses)])
+    )
+    status_params = {f"s{index}": status for index, status in enumerate(statuses)}
+    edges = ",".join(str(int(edge)) for edge in histogram_edges)
+    histogram = ",\n".join(
+        f"count(*) FILTER (WHERE m.what = 'released' AND m.bucket = {index}) AS {column}"
+        for index, column in enumerate(histogram_columns)
+    )
+    amounts = (
+        "g.value, g.duty, g.vat, g.ct"
+        if goods
+        else ("t.dutiable_total, t.customs_tax, t.value_added_tax, t.consumption_tax")
+    )
+    value, duty, vat, ct = (a.strip() for a in amounts.split(","))
+    tables = {
+        "change": _table(InventoryStatusChange),
+        "result": _table(RuleResult),
+        "inventory": _table(Inventory),
+        "estimate": _table(TaxEstimate),
+        "estimate_item": _table(TaxEstimateItem),
+        "item": _table(InventoryItem),
+        "enterprise": _table(Enterprise),
+        "park": _table(Park),
+    }
+    goods_cte = (
+        """,
+    groups AS (
+        SELECT ii.inventory_id, ii.country, left(ii.gcode, 2) AS hs_chapter,
+               COALESCE(sum(ei.dutiable_value), 0) AS value, COALESCE(sum(ei.customs_tax), 0) AS duty,
+               COALESCE(sum(ei.value_added_tax), 0) AS vat, COALESCE(sum(ei.consumption_tax), 0) AS ct
+        FROM {item} ii
+        LEFT JOIN {estimate} te ON te.inventory_id = ii.inventory_id
+        LEFT JOIN {estimate_item} ei ON ei.estimate_id = te.id AND ei.gnum = ii.gnum
+        WHERE ii.inventory_id IN (SELECT inventory_id FROM moves)
+        GROUP BY 1, 2, 3
+    )"""
+        if goods
+        else ""
+    )
+    goods_columns = ", g.country, g.hs_chapter" if goods else ""
+    goods_join = (
+        "JOIN groups g ON g.inventory_id = m.inventory_id"
+        if goods
+        else "LEFT JOIN {estimate} t ON t.inventory_id = i.id"
+    )
+    group_by = ", ".join(str(n) for n in range(1, 10 + (2 if goods else 0)))
+    # Only column names from code and placeholders go into the text; values are parameters.
+    sql = f"""
+    WITH {_PARKS_SQL},
+    moves AS (
+        SELECT c.inventory_id, c.to_status AS what, c.created_at AS at,
+            CASE WHEN c.to_status = 'released' THEN (
+                SELECT max(d.created_at) FROM {{change}} d
+                WHERE d.inventory_id = c.inventory_id AND d.to_status = 'declared'
+                  AND d.from_status <> d.to_status AND d.applied AND d.created_at <= c.created_at
+            ) END AS declared_at
+        FROM {{change}} c
+        WHERE c.created_at >= %(start)s AND c.created_at < %(end)s AND c.applied
+          AND c.from_status <> c.to_status AND c.to_status = ANY(%(statuses)s)
+        UNION ALL
+        SELECT r.inventory_id, 'quota_refused', min(r.created_at), NULL FROM {{result}} r
+        WHERE r.created_at >= %(start)s AND r.created_at < %(end)s AND r.outcome = 'failed'
+          AND r.rule = ANY(%(quota_rules)s)
+        GROUP BY r.inventory_id, r.run
+    ){goods_cte},
+    timed AS (
+        SELECT m.*, (m.at AT TIME ZONE %(tz)s)::date AS day,
+            floor(extract(epoch FROM m.at - m.declared_at))::bigint AS seconds,
+            width_bucket(GREATEST(floor(extract(epoch FROM m.at - m.declared_at))::bigint, 0),
+                         ARRAY[{edges}]::bigint[]) AS bucket
+        FROM moves m
+    )
+    SELECT m.day, CASE WHEN i.ie_flag = 'E' THEN 'export' ELSE 'import' END AS flow, i.trade_mode,
+        i.customs_code AS district, i.port_code AS port, COALESCE(pk.park, '') AS park,
+        COALESCE(pk.city, '') AS city, i.ebc_code AS ebc, i.agent_code AS agent{goods_columns},
+        {counts},
+        count(*) FILTER (WHERE m.what = 'quota_refused') AS {quota_column},
+        count(*) FILTER (WHERE m.what = 'released' AND m.seconds IS NOT NULL) AS clearance_count,
+        COALESCE(sum(m.seconds) FILTER (WHERE m.what = 'released'), 0) AS clearance_seconds,
+        COALESCE(sum({value}) FILTER (WHERE m.what = 'released'), 0) AS value_cny,
+        COALESCE(sum({duty}) FILTER (WHERE m.what = 'released'), 0) AS duty,
+        COALESCE(sum({vat}) FILTER (WHERE m.what = 'released'), 0) AS vat,
+        COALESCE(sum({ct}) FILTER (WHERE m.what = 'released'), 0) AS consumption_tax,
+        {histogram}
+    FROM timed m
+    JOIN {{inventory}} i ON i.id = m.inventory_id
+    {goods_join}
+    LEFT JOIN parks pk ON pk.code = CASE WHEN i.area_code <> '' THEN i.area_code ELSE i.agent_code END
+    GROUP BY {group_by}
+    """  # noqa: S608
+    sql = sql.format(**tables)
+    params: dict[str, Any] = {
+        "start": start,
+        "end": end,
+        "statuses": statuses,
+        "quota_rules": list(QUOTA_RULES),
+        "tz": time_zone,
+        **status_params,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def rule_failures_between(
+    *, start: datetime.datetime, end: datetime.datetime, time_zone: str = "Asia/Shanghai"
+) -> list[dict[str, Any]]:
+    """Rule failures in ``[start, end)`` by day, kind, rule and the list's scope dimensions:
+    each matching run counts once per rule it failed (``matching``), and each judgement of the
+    declare step that sent a list to review or blocked it counts once per reason code of the
+    systems with that verdict (``risk``), as ``inventory.risk_review`` and
+    ``inventory.risk_blocked`` name them."""
+    tables = {
+        "result": _table(RuleResult),
+        "inventory": _table(Inventory),
+        "enterprise": _table(Enterprise),
+        "park": _table(Park),
+    }
+    # Table names from the models; values are parameters.
+    sql = f"""
+    WITH {_PARKS_SQL},
+    judged AS (
+        SELECT r.inventory_id, r.run, r.created_at, split_part(r.note, ' ', 1) AS verdict,
+            unnest((string_to_array(r.note, ' '))[2:]) AS code
+        FROM {{result}} r
+        WHERE r.created_at >= %(start)s AND r.created_at < %(end)s AND r.outcome = 'failed'
+          AND r.rule LIKE %(declare)s
+    ),
+    runs AS (SELECT inventory_id, run, bool_or(verdict = 'block') AS blocked FROM judged GROUP BY 1, 2),
+    failures AS (
+        SELECT r.inventory_id, 'matching' AS kind, r.rule, min(r.created_at) AS at FROM {{result}} r
+        WHERE r.created_at >= %(start)s AND r.created_at < %(end)s AND r.outcome = 'failed'
+          AND r.rule NOT LIKE %(declare)s AND r.rule <> %(timeout)s
+        GROUP BY r.inventory_id, r.run, r.rule
+        UNION ALL
+        SELECT j.inventory_id, 'risk', j.code, min(j.created_at) FROM judged j
+        JOIN runs USING (inventory_id, run)
+        WHERE j.code <> '' AND j.verdict = CASE WHEN runs.blocked THEN 'block' ELSE 'review' END
+        GROUP BY j.inventory_id, j.run, j.code
+    )
+    SELECT (f.at AT TIME ZONE %(tz)s)::date AS day,
+        CASE WHEN i.ie_flag = 'E' THEN 'export' ELSE 'import' END AS flow, f.kind, f.rule,
+        i.customs_code AS district, i.port_code AS port, COALESCE(pk.park, '') AS park,
+        i.ebc_code AS ebc, i.agent_code AS agent, count(*) AS failures
+    FROM failures f
+    JOIN {{inventory}} i ON i.id = f.inventory_id
+    LEFT JOIN parks pk ON pk.code = CASE WHEN i.area_code <> '' THEN i.area_code ELSE i.agent_code END
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+    """.format(**tables)  # noqa: S608
+    params: dict[str, Any] = {
+        "start": start,
+        "end": end,
+        "tz": time_zone,
+        "declare": DECLARE_RULE_PREFIX + "%",
+        "timeout": DECLARE_TIMEOUT,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def list_park_of(*, code: str) -> tuple[str, str]:
+    """(park code, city) of the enterprise named by ``code``; empty strings when none."""
+    return _park_of(code)

@@ -117,6 +117,12 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.js for the regulators' dashboard, from the installed plotly package (no CDN).
+    "monitoring.dashboard_static.PlotlyFinder",
+]
 
 # --- Cache and broker -------------------------------------------------------------------
 # With REDIS_URL both live in Redis; without it the cache is shared through files and the
@@ -255,6 +261,12 @@ LOGISTICS_UNKNOWN_WAYBILL_SECONDS = env.int("LOGISTICS_UNKNOWN_WAYBILL_SECONDS",
 LOGISTICS_DELAY_MIN_SAMPLES = env.int("LOGISTICS_DELAY_MIN_SAMPLES", default=20)
 # The history the usual times are learned from, in days.
 LOGISTICS_DELAY_HISTORY_DAYS = env.int("LOGISTICS_DELAY_HISTORY_DAYS", default=90)
+# The monitoring's nightly reconciliation checks (and corrects) this many days up to yesterday.
+MONITORING_RECONCILE_DAYS = env.int("MONITORING_RECONCILE_DAYS", default=7)
+# Differences a drift report keeps, with their stored and recomputed figures.
+MONITORING_DRIFT_REPORT_ROWS = env.int("MONITORING_DRIFT_REPORT_ROWS", default=200)
+# The longest date range the monitoring API answers for, in days.
+MONITORING_MAX_RANGE_DAYS = env.int("MONITORING_MAX_RANGE_DAYS", default=731)
 # The key of risk's reproducible random selection (HMAC of the list version); empty: LOOKUP_HASH_KEY.
 RISK_SELECTION_KEY = env.str("RISK_SELECTION_KEY", default="")
 # The Partner (kind customs) messages go to; empty: the one active customs partner.
