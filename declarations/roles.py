@@ -31,6 +31,25 @@ DOCUMENT_MODELS = (
     "exportreturntally",
 )
 
+# The export documents (orders to departures, lists with their cancellations and master bills):
+# read-only in the admin, as the import documents; their lines are shown inline.
+EXPORT_MODELS = (
+    "exportorder",
+    "exportorderitem",
+    "exportpaymentreceipt",
+    "exportwaybill",
+    "exportarrival",
+    "exportarrivalitem",
+    "exportdeparture",
+    "exportdepartureitem",
+    "exportlist",
+    "exportlistitem",
+    "exportliststatuschange",
+    "exportlistcancellation",
+    "exportmasterbill",
+    "exportmasterbillitem",
+)
+
 # What the single window decided about a list: rule results, the declare step's decisions,
 # quotas, tax estimates, history.
 DECISION_MODELS = (
@@ -68,6 +87,7 @@ def register() -> None:
                 "view": (
                     *REFERENCE_MODELS,
                     *DOCUMENT_MODELS,
+                    *EXPORT_MODELS,
                     *DECISION_MODELS,
                     *REVIEW_MODELS,
                     *QUEUE_MODELS,
@@ -79,12 +99,20 @@ def register() -> None:
             # The commerce bureau reads every document and figure of its area (personal data
             # masked, as for everyone without ``declarations.view_personal_data``) and changes none.
             COMMERCE_BUREAU: {
-                "view": (*REFERENCE_MODELS, *DOCUMENT_MODELS, *DECISION_MODELS, *REVIEW_MODELS, *QUEUE_MODELS)
+                "view": (
+                    *REFERENCE_MODELS,
+                    *DOCUMENT_MODELS,
+                    *EXPORT_MODELS,
+                    *DECISION_MODELS,
+                    *REVIEW_MODELS,
+                    *QUEUE_MODELS,
+                )
             },
             AUDITOR: {
                 "view": (
                     *REFERENCE_MODELS,
                     *DOCUMENT_MODELS,
+                    *EXPORT_MODELS,
                     *DECISION_MODELS,
                     *REVIEW_MODELS,
                     *QUEUE_MODELS,

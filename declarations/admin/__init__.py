@@ -1,7 +1,7 @@
-"""The regulators' console for declarations: the reference tables and the import documents."""
+"""The regulators' console for declarations: the reference tables, the import and the export documents."""
 
 from __future__ import annotations
 
-from declarations.admin import documents, logistics, queues, reference, review, workbench
+from declarations.admin import documents, export, logistics, queues, reference, review, workbench
 
-__all__ = ["documents", "logistics", "queues", "reference", "review", "workbench"]
+__all__ = ["documents", "export", "logistics", "queues", "reference", "review", "workbench"]

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -53,8 +53,9 @@ from declarations.admin.history import document_history
 from declarations.admin.inlines import LIST_INLINES
 from declarations.clearance import matching
 from declarations.clearance.rule_names import rule_name
+from declarations.customs.spec import DocumentSpec
 from declarations.intake.identity import id_number_hash, is_valid_resident_id, masked_id_number, normalise_id_number
-from declarations.kinds import INVENTORY, ORDER, PAYMENT, WAYBILL, DocumentType
+from declarations.kinds import INVENTORY, ORDER, PAYMENT, WAYBILL
 from declarations.models import (
     BuyerYearQuota,
     Declaration,
@@ -260,10 +261,21 @@ class ReadOnlyAdmin(RegulatorAdmin):
         return False
 
 
+class DocumentLayout(Protocol):
+    """What a document admin lays its page out from: an import ``DocumentType`` or an export
+    ``ExportKind``."""
+
+    @property
+    def model(self) -> type[Declaration]: ...
+
+    @property
+    def spec(self) -> DocumentSpec: ...
+
+
 class DocumentAdmin(ReadOnlyAdmin):
     """Documents come from enterprises, never from regulators: nothing here changes them."""
 
-    document_type: ClassVar[DocumentType]
+    document_type: ClassVar[DocumentLayout]
     list_filter: ClassVar[Any] = ("status",)
     list_select_related = ("sender",)
     date_hierarchy = "updated_at"

@@ -1,12 +1,13 @@
 """Which export returns (CEB213/214) and tallies (CEB215/216) a regulator sees, in the audit log
-and on any admin page that shows them: by customs district, or the park of the consignor,
-declaring agent or site operator. (Their own admin pages wait for the export list's scope rule:
-a page's foreign keys must all be scoped.)"""
+and on their admin pages (``declarations.admin.export``): by customs district, or the park of
+the consignor, declaring agent or site operator, or through the export list in scope they return
+goods of (``declarations.admin.scope``)."""
 
 from __future__ import annotations
 
 from django.db.models import Q
 
+from declarations.admin.scope import export_lists_in
 from declarations.models.export_returns import ExportReturn, ExportReturnItem, ExportReturnTally
 from single_window.scope import Scope, register_scope_rule
 
@@ -16,11 +17,16 @@ def return_rule(scope: Scope) -> Q:
         Q(customs_code__in=scope.districts)
         | Q(scope.enterprise_named("ebc_code"))
         | Q(scope.enterprise_named("agent_code"))
+        | Q(export_list__in=export_lists_in(scope))
     )
 
 
 def tally_rule(scope: Scope) -> Q:
-    return Q(customs_code__in=scope.districts) | Q(scope.enterprise_named("operator_code"))
+    return (
+        Q(customs_code__in=scope.districts)
+        | Q(scope.enterprise_named("operator_code"))
+        | Q(export_return__in=ExportReturn.objects.filter(return_rule(scope)))
+    )
 
 
 def register_scope() -> None:

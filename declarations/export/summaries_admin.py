@@ -1,26 +1,29 @@
 """The regulators' view of summary declarations (CEB701/702/792): read-only, scoped by the
-summary's customs district or the park of its consignor or declaring agent; its goods lines,
-lists and messages go with it."""
+summary's customs district, the park of its consignor or declaring agent, or an export list in
+scope it summarises; its goods lines, lists and messages go with it. Codes are shown with their
+names and amounts with their decimals, as on the documents' pages (``declarations.admin``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.db.models import Q
-from django.http import HttpRequest
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
 
-from declarations.admin.documents import ReadOnlyInline, RegulatorAdmin
+from declarations.admin.documents import ReadOnlyInline
+from declarations.admin.export import RecordAdmin
+from declarations.admin.scope import export_lists_in
 from declarations.models.export_summary import ExportSummary, ExportSummaryLine, ExportSummaryList, ExportSummaryMessage
 from single_window.scope import Scope, register_scope_rule
 
 
 def summary_rule(scope: Scope) -> Q:
-    """The summaries ``scope`` covers: its districts, or a consignor or agent of its parks."""
+    """The summaries ``scope`` covers: its districts, a consignor or agent of its parks, or one
+    summarising an export list in scope."""
     return (
         Q(customs_code__in=scope.districts)
         | Q(scope.enterprise_named("ebc_code"))
         | Q(scope.enterprise_named("agent_code"))
+        | Q(Exists(ExportSummaryList.objects.filter(summary=OuterRef("pk"), export_list__in=export_lists_in(scope))))
     )
 
 
@@ -33,40 +36,27 @@ def register_scope() -> None:
 
 class SummaryLineInline(ReadOnlyInline):
     model = ExportSummaryLine
-    fields = ("line_no", "code", "name", "currency", "unit", "qty", "total_price", "list_count", "item_count")
-    readonly_fields = fields
+    shown_fields = ("line_no", "code", "name", "currency", "unit", "qty", "total_price", "list_count", "item_count")
 
 
 class SummaryListInline(ReadOnlyInline):
     model = ExportSummaryList
-    fields = ("invt_no", "msg_seq_no", "live")
-    readonly_fields = fields
+    shown_fields = ("invt_no", "msg_seq_no", "live")
 
 
 class SummaryMessageInline(ReadOnlyInline):
     model = ExportSummaryMessage
-    fields = ("msg_seq_no", "head_guid", "list_count", "return_status", "return_info", "answered_at")
-    readonly_fields = fields
+    shown_fields = ("msg_seq_no", "head_guid", "list_count", "return_status", "return_info", "answered_at")
 
 
 @admin.register(ExportSummary)
-class ExportSummaryAdmin(RegulatorAdmin):
+class ExportSummaryAdmin(RecordAdmin):
     """A summary application, customs' number for it and the declaration it became."""
 
-    list_display = ("cop_no", "ebc_code", "period_start", "period_end", "status", "sum_no", "entry_id")
-    list_filter = ("status", "customs_code")
-    search_fields = ("cop_no", "sum_no", "entry_id", "ebc_code", "agent_code")
-    readonly_fields = tuple(
-        field.name for field in ExportSummary._meta.concrete_fields if field.name not in {"id", "enterprise"}
-    )
-    fields = readonly_fields
+    record_model = ExportSummary
+    list_display = ("cop_no", "ebc_code", "customs_code_shown", "period_start", "status", "sum_no", "entry_id")
+    list_filter = ("status", "customs_code", "period_start")
+    list_select_related = ("enterprise",)
+    search_fields = ("cop_no", "sum_no", "entry_id", "ebc_code", "agent_code", "lists__invt_no")
+    search_help_text = _("A summary application, customs declaration, list or enterprise's internal number.")
     inlines = (SummaryLineInline, SummaryListInline, SummaryMessageInline)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

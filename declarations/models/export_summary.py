@@ -36,35 +36,35 @@ class ExportSummary(TimeStampedModel):
     period_end = models.DateField(_("period end"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ASSEMBLED)
     # The head of every CEB701 message of the summary.
-    guid = models.CharField(_("guid"), max_length=36, unique=True)
-    cop_no = models.CharField(_("cop no"), max_length=30, unique=True)
-    customs_code = models.CharField(_("customs code"), max_length=4)
-    ebc_code = models.CharField(_("ebc code"), max_length=18)
-    ebc_name = models.CharField(_("ebc name"), max_length=100)
-    owner_code = models.CharField(_("owner code"), max_length=18, blank=True)
-    owner_name = models.CharField(_("owner name"), max_length=100, blank=True)
-    agent_code = models.CharField(_("agent code"), max_length=18)
-    agent_name = models.CharField(_("agent name"), max_length=100)
-    decl_agent_code = models.CharField(_("declaring agent code"), max_length=18)
-    decl_agent_name = models.CharField(_("declaring agent name"), max_length=100)
-    loct_no = models.CharField(_("loct no"), max_length=10, blank=True)
-    summary_flag = models.CharField(_("summary flag"), max_length=1)
-    item_name_flag = models.CharField(_("item name flag"), max_length=1)
-    list_count = models.PositiveIntegerField(_("list count"))
+    guid = models.CharField(_("system unique number (GUID)"), max_length=36, unique=True)
+    cop_no = models.CharField(_("enterprise's internal number"), max_length=30, unique=True)
+    customs_code = models.CharField(_("customs district of declaration"), max_length=4)
+    ebc_code = models.CharField(_("consignor code"), max_length=18)
+    ebc_name = models.CharField(_("consignor name"), max_length=100)
+    owner_code = models.CharField(_("producer and seller code"), max_length=18, blank=True)
+    owner_name = models.CharField(_("producer and seller name"), max_length=100, blank=True)
+    agent_code = models.CharField(_("declaring enterprise code"), max_length=18)
+    agent_name = models.CharField(_("declaring enterprise name"), max_length=100)
+    decl_agent_code = models.CharField(_("customs broker code"), max_length=18)
+    decl_agent_name = models.CharField(_("customs broker name"), max_length=100)
+    loct_no = models.CharField(_("supervised site code"), max_length=10, blank=True)
+    summary_flag = models.CharField(_("consignor summary flag"), max_length=1)
+    item_name_flag = models.CharField(_("summarised by goods name"), max_length=1)
+    list_count = models.PositiveIntegerField(_("number of lists"))
     msg_count = models.PositiveIntegerField(_("message count"))
-    gross_weight = models.DecimalField(_("gross weight"), max_digits=19, decimal_places=5)
-    net_weight = models.DecimalField(_("net weight"), max_digits=19, decimal_places=5)
-    send_note = models.CharField(_("send note"), max_length=500, blank=True)
+    gross_weight = models.DecimalField(_("gross weight (kg)"), max_digits=19, decimal_places=5)
+    net_weight = models.DecimalField(_("net weight (kg)"), max_digits=19, decimal_places=5)
+    send_note = models.CharField(_("sending note"), max_length=500, blank=True)
     # Customs' answers: CEB702 (summary number) and CEB792 (the customs declaration).
-    sum_no = models.CharField(_("sum no"), max_length=18, blank=True)
-    pre_no = models.CharField(_("pre no"), max_length=18, blank=True)
+    sum_no = models.CharField(_("summary application number"), max_length=18, blank=True)
+    pre_no = models.CharField(_("pre-entry number"), max_length=18, blank=True)
     return_status = models.CharField(_("customs return status"), max_length=10, blank=True)
     return_info = models.CharField(_("customs return info"), max_length=1000, blank=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
-    decl_seq_no = models.CharField(_("declaration sequence no"), max_length=18, blank=True)
-    entry_id = models.CharField(_("entry id"), max_length=18, blank=True)
-    dec_state = models.CharField(_("declaration state"), max_length=3, blank=True)
-    result_at = models.DateTimeField(_("result at"), null=True, blank=True)
+    decl_seq_no = models.CharField(_("summary unified number"), max_length=18, blank=True)
+    entry_id = models.CharField(_("customs declaration number"), max_length=18, blank=True)
+    dec_state = models.CharField(_("customs declaration state"), max_length=3, blank=True)
+    result_at = models.DateTimeField(_("result received at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("summary declaration")
@@ -104,11 +104,15 @@ class ExportSummaryList(models.Model):
     """A list in a summary, and the message (``msg_seq_no``) that carries it. ``live`` is False
     once customs refused the summary: the list may then be summarised again."""
 
-    summary = models.ForeignKey(ExportSummary, on_delete=models.CASCADE, related_name="lists")
-    export_list = models.ForeignKey(ExportList, on_delete=models.PROTECT, related_name="summary_links")
-    invt_no = models.CharField(_("invt no"), max_length=20)
-    msg_seq_no = models.PositiveIntegerField(_("msg seq no"))
-    live = models.BooleanField(_("live"), default=True)
+    summary = models.ForeignKey(
+        ExportSummary, verbose_name=_("summary declaration"), on_delete=models.CASCADE, related_name="lists"
+    )
+    export_list = models.ForeignKey(
+        ExportList, verbose_name=_("export list"), on_delete=models.PROTECT, related_name="summary_links"
+    )
+    invt_no = models.CharField(_("customs list number"), max_length=20)
+    msg_seq_no = models.PositiveIntegerField(_("message sequence number"))
+    live = models.BooleanField(_("in force"), default=True)
 
     class Meta:
         verbose_name = _("summarised list")
@@ -129,16 +133,18 @@ class ExportSummaryLine(models.Model):
     """One goods line of a summary: the sum of the list lines of one goods code and name (or
     4-digit category), currency and unit."""
 
-    summary = models.ForeignKey(ExportSummary, on_delete=models.CASCADE, related_name="lines")
-    line_no = models.PositiveIntegerField(_("line no"))
+    summary = models.ForeignKey(
+        ExportSummary, verbose_name=_("summary declaration"), on_delete=models.CASCADE, related_name="lines"
+    )
+    line_no = models.PositiveIntegerField(_("line number"))
     code = models.CharField(_("goods code"), max_length=10)
     name = models.CharField(_("goods name"), max_length=250, blank=True)
     currency = models.CharField(_("currency"), max_length=3)
-    unit = models.CharField(_("unit"), max_length=3)
-    qty = models.DecimalField(_("qty"), max_digits=19, decimal_places=5)
+    unit = models.CharField(_("unit of measure"), max_length=3)
+    qty = models.DecimalField(_("quantity"), max_digits=19, decimal_places=5)
     total_price = models.DecimalField(_("total price"), max_digits=19, decimal_places=5)
-    list_count = models.PositiveIntegerField(_("list count"))
-    item_count = models.PositiveIntegerField(_("item count"))
+    list_count = models.PositiveIntegerField(_("number of lists"))
+    item_count = models.PositiveIntegerField(_("number of list items"))
 
     class Meta:
         verbose_name = _("summary line")
@@ -157,10 +163,12 @@ class ExportSummaryMessage(models.Model):
     """One CEB701 message of a summary (``msg_seq_no`` of ``msg_count``) and customs' answer
     to it (CEB702)."""
 
-    summary = models.ForeignKey(ExportSummary, on_delete=models.CASCADE, related_name="messages")
-    msg_seq_no = models.PositiveIntegerField(_("msg seq no"))
-    head_guid = models.CharField(_("head guid"), max_length=36, unique=True)
-    list_count = models.PositiveIntegerField(_("list count"))
+    summary = models.ForeignKey(
+        ExportSummary, verbose_name=_("summary declaration"), on_delete=models.CASCADE, related_name="messages"
+    )
+    msg_seq_no = models.PositiveIntegerField(_("message sequence number"))
+    head_guid = models.CharField(_("system unique number (GUID)"), max_length=36, unique=True)
+    list_count = models.PositiveIntegerField(_("number of lists"))
     message = models.ForeignKey(
         OutboxMessage, verbose_name=_("message"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -47,6 +47,14 @@ from declarations.models import (
     ArrivalManifest,
     BuyerYearQuota,
     CountryCode,
+    ExportArrival,
+    ExportDeparture,
+    ExportList,
+    ExportListCancellation,
+    ExportMasterBill,
+    ExportOrder,
+    ExportPaymentReceipt,
+    ExportWaybill,
     Inventory,
     InventoryCancellation,
     InventoryInReview,
@@ -69,7 +77,9 @@ from declarations.models import (
     WaybillDeliveryNotice,
     WorkbenchAction,
 )
+from declarations.models.export_returns import ExportReturn
 from declarations.models.export_summary import ExportSummary
+from declarations.tests.export.rows import export_parcel
 from declarations.tests.helpers import BUYER_ID_ENDING_X, Send, url
 from finance.models import (
     ExchangeRate,
@@ -268,6 +278,17 @@ def _parcel(model: type[Model], *keys: str) -> Callable[[World], tuple[Model | N
     return lambda w: (
         model._default_manager.get(**{key: getattr(w.near, key) for key in keys}),
         model._default_manager.get(**{key: getattr(w.far, key) for key in keys}),
+    )
+
+
+# The export parcels of the two worlds (declarations.tests.export.rows), by the suffix of their numbers.
+NEAR_EXPORT, FAR_EXPORT = "N0001", "F0009"
+
+
+def _export(model: type[Model], field: str, prefix: str) -> Callable[[World], tuple[Model | None, Model | None]]:
+    return lambda _world: (
+        model._default_manager.get(**{field: f"{prefix}{NEAR_EXPORT}"}),
+        model._default_manager.get(**{field: f"{prefix}{FAR_EXPORT}"}),
     )
 
 
@@ -514,6 +535,17 @@ ROWS: dict[type[Model], Callable[[World], tuple[Model | None, Model | None]]] = 
         ExportSummary.objects.get(agent_code=w.near_agent.code),
         ExportSummary.objects.get(agent_code=w.far_agent.code),
     ),
+    # Export documents: an export list by its district or its agent's, e-commerce enterprise's
+    # park; the other documents through the list, or their own district and party.
+    ExportList: _export(ExportList, "cop_no", "EXCOP"),
+    ExportOrder: _export(ExportOrder, "order_no", "EXA"),
+    ExportPaymentReceipt: _export(ExportPaymentReceipt, "order_no", "EXA"),
+    ExportWaybill: _export(ExportWaybill, "logistics_no", "EXWB"),
+    ExportArrival: _export(ExportArrival, "cop_no", "ARR"),
+    ExportDeparture: _export(ExportDeparture, "cop_no", "DEP"),
+    ExportMasterBill: _export(ExportMasterBill, "cop_no", "MB"),
+    ExportListCancellation: _export(ExportListCancellation, "cop_no", "CAN"),
+    ExportReturn: _export(ExportReturn, "cop_no", "RET"),
     BuyerYearQuota: lambda w: (
         BuyerYearQuota.objects.get(reservations__inventory=w.near),
         BuyerYearQuota.objects.get(reservations__inventory=w.far),
@@ -674,6 +706,15 @@ def world(send: Send, park: Park, parties: dict[str, Persona]) -> World:
             net_weight=Decimal(1),
         )
 
+    # One export parcel in each world (district 2901 and park ``park``; district 3104 and ``far_park``).
+    for who, customs_code, suffix in ((parties, "2901", NEAR_EXPORT), (far, "3104", FAR_EXPORT)):
+        export_parcel(
+            **{role: who[role].enterprise for role in ("ebp", "ebc", "pay", "logistics", "agent")},
+            operator=who["agent"].enterprise,
+            customs_code=customs_code,
+            suffix=suffix,
+        )
+
     return World(
         near=near,
         far=far_list,
@@ -700,9 +741,18 @@ def _may_view(user: User, model: type[Model]) -> bool:
 # the documents; the analyst the documents (to read) and what was decided about them; both the
 # registry and the audit log.
 SEEN = {
-    "officer": {"declarations.Inventory", "declarations.Order", "single_window.Enterprise", "core.AuditEntry"},
+    "officer": {
+        "declarations.Inventory",
+        "declarations.Order",
+        "declarations.ExportList",
+        "declarations.ExportOrder",
+        "single_window.Enterprise",
+        "core.AuditEntry",
+    },
     "analyst": {
         "declarations.Inventory",
+        "declarations.ExportList",
+        "declarations.ExportOrder",
         "declarations.Order",
         "declarations.Payment",
         "declarations.Waybill",
