@@ -549,7 +549,12 @@ class DashboardBuilder:
         p = self.period
         rules = selectors.top_failing_rules(self.scope, p.date_from, p.date_to, limit=10)
         kinds = {"matching": _("matching"), "risk": _("risk")}
-        links = [self._lists(MATCH_FAILED if rule.kind == "matching" else RISK_REVIEWED) for rule in rules]
+        links = [
+            self._lists(MATCH_FAILED, fields={"failed_rule": rule.rule})
+            if rule.kind == "matching"
+            else self._lists(RISK_REVIEWED)
+            for rule in rules
+        ]
         labels = _unique([_rule_label(rule) for rule in rules], [rule.rule for rule in rules])
         return Chart(
             key="rules",
@@ -575,13 +580,18 @@ class DashboardBuilder:
             ],
             layout=_bars_layout(x_title=_("failures"), bars=len(rules)),
             links=[links[::-1]],
-            note=_("A link opens the lists that failed matching, or went to risk review, in the period."),
+            note=_("A link opens the lists that failed the matching rule, or went to risk review, in the period."),
         )
 
     def regions(self, level: str, title: str) -> Chart:
         p = self.period
         rows = selectors.regional_balance(self.scope, p.date_from, p.date_to, level)  # type: ignore[arg-type]
-        link = self._lists(RELEASED)
+        # A park's row opens its lists (the list page filters by park); a city's, the period's.
+        park_ids = registry.park_ids_by_code([row.key for row in rows]) if level == "park" else {}
+        row_links = [
+            self._lists(RELEASED, fields={"park": str(park_ids[row.key])} if row.key in park_ids else None)
+            for row in rows
+        ]
         labels = [row.label or row.key for row in rows]
         growth = [
             None if row.growth_vs_last_year is None else round(float(row.growth_vs_last_year) * 100, 2) for row in rows
@@ -608,7 +618,7 @@ class DashboardBuilder:
                     num(money_text(row.gap_to_leader_cny)),
                     num(share_text(row.growth_vs_last_year)),
                 ]
-                for row, label in zip(rows, labels, strict=True)
+                for row, label, link in zip(rows, labels, row_links, strict=True)
             ],
             data=[
                 {
@@ -636,7 +646,7 @@ class DashboardBuilder:
                 bargap=0.6 if len(rows) < 3 else 0.25,
                 margin={"l": 64, "r": 48, "t": 12, "b": 40},
             ),
-            links=[[link] * len(rows), [link] * len(rows)],
+            links=[row_links, row_links],
             note=_("Lists by the park of their bonded warehouse, else of their declaring agent."),
             wide=True,
         )

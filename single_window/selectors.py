@@ -23,6 +23,7 @@ from single_window.models import (
     OutboxAttempt,
     OutboxDestination,
     OutboxMessage,
+    Park,
     WebhookEndpoint,
 )
 from single_window.registry_cache import (
@@ -99,6 +100,11 @@ def enterprises_by_codes(codes: Iterable[str | None]) -> dict[str, Enterprise]:
                 built[snapshot.pk] = snapshot.build()
             found[code] = built[snapshot.pk]
     return found
+
+
+def park_ids_by_code(codes: Iterable[str]) -> dict[str, int]:
+    """The ids of the parks with these codes, by code."""
+    return dict(Park.objects.filter(code__in=list(codes)).values_list("code", "pk"))
 
 
 def enterprise_get_by_code(*, code: str) -> Enterprise | None:

@@ -49,6 +49,7 @@ from declarations import roles
 from declarations.admin import display
 from declarations.admin.actions import WorkbenchActionsMixin
 from declarations.admin.exports import ExportMixin
+from declarations.admin.filters import ParkFilter
 from declarations.admin.history import document_history
 from declarations.admin.inlines import LIST_INLINES
 from declarations.clearance import matching
@@ -768,7 +769,7 @@ class InventoryAdmin(WorkbenchActionsMixin, DocumentAdmin):
     # The workbench's holds, assignments and notes (declarations.admin.inlines) after the items.
     inlines = (InventoryItemInline, *LIST_INLINES)
     list_display = ("cop_no", "order_no", "trade_mode_shown", "customs_code_shown", "status", "tax_bill", "updated_at")
-    list_filter = ("status", "trade_mode", "customs_code", TaxBillFilter)
+    list_filter = ("status", "trade_mode", "customs_code", ParkFilter, TaxBillFilter)
     search_fields = ("cop_no", "invt_no", "pre_no", "order_no", "logistics_no")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from declarations.models import InventoryStatusChange, RuleResult
+from single_window.models import Enterprise
 from single_window.scope import scope_for
 
 # Age buckets of a list in its state: (value, label, (at least, less than)).
@@ -121,3 +122,20 @@ class AgeFilter(admin.SimpleListFilter):
         if high is not None:
             queryset = queryset.filter(state_since__gt=now - high)
         return queryset
+
+
+class ParkFilter(admin.SimpleListFilter):
+    """The park of the list's area enterprise or, without one, of its declaring agent."""
+
+    title = _("park")
+    parameter_name = "park"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(park.pk), f"{park.code} {park.name}") for park in scope_for(request).parks().order_by("code")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if not self.value() or not str(self.value()).isdigit():
+            return queryset
+        enterprises = Enterprise.objects.filter(park_id=int(str(self.value())))
+        codes = [c for pair in enterprises.values_list("customs_code", "uscc") for c in pair if c]
+        return queryset.filter(Q(area_code__in=codes) | Q(area_code="", agent_code__in=codes))

@@ -25,8 +25,14 @@ from django.utils.translation import gettext_lazy as _
 
 from declarations.admin.actions import WorkbenchActionsMixin
 from declarations.admin.documents import DocumentAdmin
-from declarations.admin.filters import AgeFilter, EnterpriseFilter, FailedRuleFilter, state_since, with_state_since
-from declarations.admin.review import ParkFilter
+from declarations.admin.filters import (
+    AgeFilter,
+    EnterpriseFilter,
+    FailedRuleFilter,
+    ParkFilter,
+    state_since,
+    with_state_since,
+)
 from declarations.clearance.rule_names import rule_name
 from declarations.kinds import INVENTORY
 from declarations.models import (

@@ -17,7 +17,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -29,12 +29,10 @@ from core.errors import ApiError
 from declarations.admin import display
 from declarations.admin.actions import WorkbenchActionsMixin
 from declarations.admin.documents import RegulatorAdmin
-from declarations.admin.filters import AgeFilter, EnterpriseFilter
+from declarations.admin.filters import AgeFilter, EnterpriseFilter, ParkFilter
 from declarations.clearance import declare
 from declarations.clearance.rule_names import rule_name
 from declarations.models import DeclareDecision, InventoryInReview, InventoryStatus
-from single_window.models import Enterprise
-from single_window.scope import scope_for
 
 APPROVE = "approve"
 REJECT = "reject"
@@ -64,23 +62,6 @@ class RuleFilter(admin.SimpleListFilter):
         if not self.value():
             return queryset
         return queryset.filter(Exists(_asked_review(reasons__contains=[{"code": self.value()}])))
-
-
-class ParkFilter(admin.SimpleListFilter):
-    """The park of the list's area enterprise or, without one, of its declaring agent."""
-
-    title = _("park")
-    parameter_name = "park"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(str(park.pk), f"{park.code} {park.name}") for park in scope_for(request).parks().order_by("code")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if not self.value() or not str(self.value()).isdigit():
-            return queryset
-        enterprises = Enterprise.objects.filter(park_id=int(str(self.value())))
-        codes = [c for pair in enterprises.values_list("customs_code", "uscc") for c in pair if c]
-        return queryset.filter(Q(area_code__in=codes) | Q(area_code="", agent_code__in=codes))
 
 
 class ReviewForm(forms.Form):
