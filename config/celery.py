@@ -103,6 +103,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "finance.purge_settlement_files",
         "schedule": crontab(minute=50, hour=3),
     },
+    # Export proceeds stored without a rate of their day are converted once one is stored (at
+    # once, after the rate's commit); this catches any that moment missed.
+    "sweep-export-proceeds": {
+        "task": "finance.export_proceeds_sweep",
+        "schedule": crontab(minute=10),
+    },
     # Lists held by the declare step are judged a last time at their deadline.
     "sweep-held-lists": {
         "task": "declarations.held_sweep",

@@ -1,8 +1,8 @@
 """The regulators' console for finance: guarantee accounts (amounts changed with a reason),
 cover ratios by customs class, customs' tax bills with what differs from the estimate, the
 reservations, shortfalls and ledger of each account, the exchange rate table (customs officers
-keep it), the payment companies' settlement reports (read only), and the financing applications
-with the reads of each applicant's record.
+keep it), the payment companies' settlement reports (read only), the financing applications
+with the reads of each applicant's record, and the sellers' export proceeds (read only).
 
 Every page applies the regulator's scope (``finance.scope``). Bills, reservations, shortfalls,
 the ledger and the applications are read-only: customs, the declare step and the enterprises
@@ -26,6 +26,7 @@ from core.admin import AuditedModelAdmin, ReadOnlyAdminMixin, admin_actor
 from finance import guarantees
 from finance.models import (
     ExchangeRate,
+    ExportProceeds,
     FinancingApplication,
     FinancingRecordRead,
     GuaranteeAccount,
@@ -410,3 +411,28 @@ class FinancingRecordReadAdmin(ReadOnlyAdmin):
     list_display = ("read_at", "application", "institution", "consent_id")
     search_fields = ("institution__customs_code", "institution__name")
     list_select_related = ("application", "institution")
+
+
+@admin.register(ExportProceeds)
+class ExportProceedsAdmin(ReadOnlyAdmin):
+    list_display = (
+        "released_on",
+        "ebc_code",
+        "agent_code",
+        "cop_no",
+        "invt_no",
+        "trade_mode",
+        "currency",
+        "amount",
+        "rate",
+        "rate_date",
+        "amount_cny",
+        "awaiting",
+    )
+    list_filter = ("currency", "trade_mode", ("amount_cny", admin.EmptyFieldListFilter))
+    search_fields = ("ebc_code", "agent_code", "cop_no", "invt_no")
+    date_hierarchy = "released_on"
+
+    @admin.display(boolean=True, description=_("awaiting a rate"))
+    def awaiting(self, obj: ExportProceeds) -> bool:
+        return obj.awaiting_rate

@@ -11,7 +11,7 @@ class FinanceConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, not at the top: models are not ready when the module loads.
-        from finance import codes, customs_messages, event_types, guarantees, roles, scope
+        from finance import codes, customs_messages, event_types, guarantees, proceeds, roles, scope
         from finance.participant import FinanceParticipant
         from single_window.declare import register_participant
 
@@ -25,6 +25,9 @@ class FinanceConfig(AppConfig):
         customs_messages.register()
         # Each process keeps the guarantors' cover ratios a minute; an edit empties it everywhere.
         guarantees.register()
+        # Released export lists become export proceeds (from the events; rates fill those
+        # awaiting one).
+        proceeds.register()
         # The guarantee's answer to the declare step (switched off in the test settings: the
         # tests that judge with it register it themselves).
         if settings.FINANCE_DECLARE_STEP:

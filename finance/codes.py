@@ -30,6 +30,9 @@ FINANCING_INSTITUTION_NOT_FINANCE = "finance_institution_not_finance"
 FINANCING_TO_SELF = "finance_application_to_self"
 FINANCING_APPROVED_ABOVE_REQUEST = "finance_approved_amount_above_request"
 FINANCING_NOT_SUBMITTED = "finance_application_not_submitted"
+# Export proceeds (GET /api/v1/finance/export-proceeds): a date not YYYY-MM-DD, or a range that
+# ends before it starts or spans more than a year.
+EXPORT_PROCEEDS_RANGE_INVALID = "finance_export_proceeds_range_invalid"
 
 
 def register() -> None:

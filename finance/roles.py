@@ -2,10 +2,10 @@
 
 Customs officers keep the guarantee accounts (amounts are changed through the account's page,
 with a reason), the cover ratios and the exchange rates (customs converts declared values at
-them); every group reads the bills, the reservations, the shortfalls and the ledger, and the
-rates. The commerce bureau, which supervises the area's payment companies, and auditors read
-the settlement reports; nobody edits a report. Every group also reads the financing
-applications with the reads of their applicants' records. Bills and their status come from
+them); every group reads the bills, the reservations, the shortfalls and the ledger, the rates
+and the sellers' export proceeds. The commerce bureau, which supervises the area's payment
+companies, and auditors read the settlement reports; nobody edits a report. Every group also
+reads the financing applications with the reads of their applicants' records. Bills and their status come from
 customs only; applications from the enterprises.
 """
 
@@ -24,6 +24,7 @@ READ = (
     "guaranteemovement",
     "financingapplication",
     "financingrecordread",
+    "exportproceeds",
 )
 RATES = ("exchangerate",)
 SETTLEMENTS = ("settlementreport", "settlementmismatch")

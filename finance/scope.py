@@ -6,6 +6,8 @@
 - a reservation or shortfall goes with the list's district and park, and with the account;
 - a settlement report (and its mismatches) goes with the payment company that uploaded it;
 - a financing application goes with its applicant's park; the reads of its record go with it;
+- an export list's proceeds go with the park of its seller (e-commerce enterprise) or its
+  declaring agent;
 - the cover ratios by customs class and the exchange rates are the same for every regulator
   (nationwide).
 """
@@ -16,6 +18,7 @@ from django.db.models import Q
 
 from finance.models import (
     ExchangeRate,
+    ExportProceeds,
     FinancingApplication,
     FinancingRecordRead,
     GuaranteeAccount,
@@ -77,4 +80,5 @@ def register() -> None:
     register_scope_rule(SettlementMismatch, lambda scope: Q(report__uploader__in=scope.enterprises()))
     register_scope_rule(FinancingApplication, of_applicant)
     register_scope_rule(FinancingRecordRead, lambda scope: of_applicant(scope, "application__"))
+    register_scope_rule(ExportProceeds, lambda scope: _named(scope, "ebc_code") | _named(scope, "agent_code"))
     register_nationwide(GuaranteeCoverage, ExchangeRate)

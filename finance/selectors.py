@@ -1,6 +1,6 @@
 """What finance tells others: a list's tax bills (the parcel trace, the admin's list pages),
-a guarantor's account, the statements of a period, and the financing applications an
-enterprise sees.
+a guarantor's account, the statements of a period, the financing applications an
+enterprise sees, and a seller's export proceeds by month and currency.
 
 Other apps import this module only. Bills go out as frozen dataclasses.
 """
@@ -14,9 +14,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 
 from finance import guarantees
-from finance.models import FinancingApplication, FinancingRecordRead, GuaranteeAccount, TaxBill, TaxBillStatusChange
+from finance.models import (
+    ExportProceeds,
+    FinancingApplication,
+    FinancingRecordRead,
+    GuaranteeAccount,
+    TaxBill,
+    TaxBillStatusChange,
+)
 from single_window.models import Enterprise
 
 
@@ -141,3 +149,50 @@ def application_of(*, enterprise: Enterprise, application_id: int) -> FinancingA
 def record_reads_of(*, application: FinancingApplication, limit: int = 50) -> list[FinancingRecordRead]:
     """The institution's reads of the applicant's record with ``application``, newest first."""
     return list(FinancingRecordRead.objects.filter(application=application).order_by("-read_at", "-id")[:limit])
+
+
+@dataclass(frozen=True)
+class ProceedsTotal:
+    """A seller's export proceeds of one month (China Standard Time) in one currency."""
+
+    month: str  # "2026-11"
+    currency: str
+    lists: int
+    amount: Decimal
+    # The CNY of the rows converted; those awaiting a rate are counted apart and not in it.
+    amount_cny: Decimal
+    awaiting_rate: int
+
+
+def export_proceeds(
+    *, ebc_codes: Iterable[str], date_from: datetime.date, date_to: datetime.date
+) -> list[ProceedsTotal]:
+    """The proceeds of the lists released from ``date_from`` to ``date_to`` (both included)
+    whose seller is one of ``ebc_codes``, summed by month of release and currency, oldest
+    month first. One query."""
+    codes = [code for code in ebc_codes if code]
+    if not codes:
+        return []
+    rows = (
+        ExportProceeds.objects.filter(ebc_code__in=codes, released_on__gte=date_from, released_on__lte=date_to)
+        .annotate(month=TruncMonth("released_on"))
+        .values("month", "currency")
+        .annotate(
+            lists=Count("export_list_id", distinct=True),
+            total=Sum("amount"),
+            total_cny=Sum("amount_cny"),
+            waiting=Count("id", filter=Q(amount_cny__isnull=True)),
+        )
+        .order_by("month", "currency")
+    )
+    return [
+        ProceedsTotal(
+            month=f"{row['month']:%Y-%m}",
+            currency=row["currency"],
+            lists=row["lists"],
+            amount=row["total"] or Decimal(0),
+            amount_cny=row["total_cny"] or Decimal("0.00"),
+            awaiting_rate=row["waiting"],
+        )
+        for row in rows
+    ]

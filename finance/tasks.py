@@ -1,5 +1,5 @@
 """Periodic work of finance: tax bills attached to their lists, uploaded settlement files deleted
-after their retention period."""
+after their retention period, export proceeds converted once their day has a rate."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import logging
 
 from celery import shared_task
 
-from finance import bills, settlements
+from finance import bills, proceeds, settlements
 
 logger = logging.getLogger(__name__)
 
 LINK_TASK = "finance.bills_link_sweep"
 PURGE_SETTLEMENT_FILES_TASK = "finance.purge_settlement_files"
+PROCEEDS_SWEEP_TASK = "finance.export_proceeds_sweep"
 # Files deleted per transaction; a run goes on until none is due.
 PURGE_CHUNK = 500
 
@@ -39,3 +40,13 @@ def purge_settlement_files() -> int:
     if total:
         logger.info("finance: %d settlement files past retention deleted", total)
     return total
+
+
+@shared_task(name=PROCEEDS_SWEEP_TASK, ignore_result=True)
+def export_proceeds_sweep() -> int:
+    """Convert the export proceeds stored without a rate whose day now has one (a rate stored
+    converts them at once; this catches any the moment missed)."""
+    converted = proceeds.proceeds_sweep()
+    if converted:
+        logger.info("finance: %d export proceeds converted", converted)
+    return converted

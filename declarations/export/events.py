@@ -7,11 +7,12 @@ the e-commerce enterprise it names; both hear of it, in enterprise-id order.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from declarations.models import ExportList
+from declarations.models import ExportList, ExportListStatus
 from single_window.event_types import register_event_type
 from single_window.events import event_publish
 from single_window.models import Enterprise
@@ -63,12 +64,21 @@ def _to_parties(export_list: ExportList, event_type: str, payload: dict[str, Any
         event_publish(enterprise=enterprise, type=event_type, payload=payload, subject=f"export_list:{export_list.pk}")
 
 
+def goods_values(export_list: ExportList) -> dict[str, str]:
+    """The list's goods value by currency (customs code): the sum of its items' total prices,
+    as decimal strings. One query."""
+    totals: dict[str, Decimal] = {}
+    for currency, total_price in export_list.items.values_list("currency", "total_price"):
+        totals[currency] = totals.get(currency, Decimal(0)) + total_price
+    return {currency: str(totals[currency]) for currency in sorted(totals)}
+
+
 def export_list_status_changed(*, export_list: ExportList, from_status: str, to_status: str) -> None:
-    _to_parties(
-        export_list,
-        EXPORT_LIST_STATUS_CHANGED,
-        {**list_keys(export_list), "from_status": from_status, "to_status": to_status},
-    )
+    payload: dict[str, Any] = {**list_keys(export_list), "from_status": from_status, "to_status": to_status}
+    if to_status == ExportListStatus.RELEASED:
+        # What the goods released are worth, for the settlement figures of the proceeds.
+        payload["goods_values"] = goods_values(export_list)
+    _to_parties(export_list, EXPORT_LIST_STATUS_CHANGED, payload)
 
 
 def export_list_check_result(*, export_list: ExportList, failed_rules: list[str], waiting_for: list[str]) -> None:

@@ -83,6 +83,7 @@ from declarations.tests.export.rows import export_parcel
 from declarations.tests.helpers import BUYER_ID_ENDING_X, Send, url
 from finance.models import (
     ExchangeRate,
+    ExportProceeds,
     FinancingApplication,
     FinancingRecordRead,
     GuaranteeAccount,
@@ -596,6 +597,11 @@ ROWS: dict[type[Model], Callable[[World], tuple[Model | None, Model | None]]] = 
         FinancingRecordRead.objects.filter(application__applicant=w.near_agent).first(),
         FinancingRecordRead.objects.filter(application__applicant=w.far_agent).first(),
     ),
+    # An export list's proceeds go with the park of its seller or declaring agent.
+    ExportProceeds: lambda w: (
+        ExportProceeds.objects.filter(ebc_code=w.near_agent.code).first(),
+        ExportProceeds.objects.filter(ebc_code=w.far_agent.code).first(),
+    ),
     # Logistics' rows go with the carrier's park and the list's district (logistics/scope.py).
     **{model: functools.partial(_logistics_rows, model=model) for model in (WaybillTrack, TrackingEvent, DelayNorm)},
     # Logistics' bonded stock goes with the park of the book's operator (logistics/scope.py).
@@ -682,6 +688,17 @@ def world(send: Send, park: Park, parties: dict[str, Persona]) -> World:
             applicant=applicant, institution=bank, amount=Decimal("1000.00"), term_months=6, purpose="stock"
         )
         FinancingRecordRead.objects.create(application=application, institution=bank, consent_id=1)
+    for number, seller in enumerate((parties["agent"].enterprise, far["agent"].enterprise), start=1):
+        ExportProceeds.objects.create(
+            export_list_id=number,
+            agent_code=seller.code,
+            cop_no=f"EXP{number}",
+            ebc_code=seller.code,
+            released_on=datetime.date(2026, 11, 25),
+            currency="502",
+            amount=Decimal("62.5"),
+            source_event_id=number,
+        )
 
     # Export summary declarations: by customs district, or the consignor's or agent's park.
     for inventory, agent in ((near, parties["agent"].enterprise), (far_list, far["agent"].enterprise)):

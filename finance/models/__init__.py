@@ -13,6 +13,7 @@ from finance.models.guarantees import (
     GuaranteeReservation,
     GuaranteeShortfall,
 )
+from finance.models.proceeds import ExportProceeds
 from finance.models.rates import ExchangeRate
 from finance.models.settlements import (
     MismatchKind,
@@ -24,6 +25,7 @@ from finance.models.settlements import (
 
 __all__ = [
     "ExchangeRate",
+    "ExportProceeds",
     "FinancingApplication",
     "FinancingRecordRead",
     "FinancingState",
