@@ -9,9 +9,10 @@ import dataclasses
 import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +25,10 @@ from declarations.models import (
     CountryCode,
     Declaration,
     DocumentStatus,
+    ExportList,
+    ExportListItem,
+    ExportListStatus,
+    ExportListStatusChange,
     Inventory,
     InventoryItem,
     InventoryReturn,
@@ -37,7 +42,10 @@ from declarations.models import (
     Waybill,
     WaybillDeliveryNotice,
 )
+from finance import rates as finance_rates
 from finance import selectors as finance
+from finance.currencies import CNY
+from finance.models import ExchangeRate
 from logistics import selectors as logistics
 from single_window import selectors as registry
 from single_window.lookups import PaymentFacts
@@ -413,6 +421,7 @@ class FigureGroup:
 class ListFigureFacts:
     """One list's dimensions and estimated figures, as the monitoring's rollups count it."""
 
+    # The list's id: an ``Inventory``'s, or an ``ExportList``'s when ``flow`` is export.
     inventory_id: int
     flow: str
     trade_mode: str
@@ -733,3 +742,211 @@ def rule_failures_between(
 def list_park_of(*, code: str) -> tuple[str, str]:
     """(park code, city) of the enterprise named by ``code``; empty strings when none."""
     return _park_of(code)
+
+
+# --- Export figures (read by the statistical monitoring, flow ``export``) ----------------------
+#
+# An export list counts like an import list, with its own history (``ExportListStatusChange``)
+# and parties. Its value is the sum of its items' total prices, each converted to CNY at the
+# stored daily rate (``finance.rates.rate_on``: the rate of the release day, else the latest
+# earlier one within ``FINANCE_RATE_MAX_AGE_DAYS``) and rounded half-up to the fen; an item
+# whose currency has no such rate adds nothing to the value. Its goods groups are by the items'
+# destination country (the ``country`` column) and HS chapter. Export lists carry no tax.
+
+FEN = Decimal("0.01")
+
+
+def _export_item_cny(total_price: Decimal, currency: str, on: datetime.date) -> Decimal:
+    if currency == CNY:
+        rate: Decimal | None = Decimal(1)
+    else:
+        found = finance_rates.rate_on(currency=currency, on=on)
+        rate = found.rate if found is not None else None
+    if rate is None:
+        return ZERO
+    return (total_price * rate).quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def export_list_figure_facts(*, export_list_id: int, on: datetime.date) -> ListFigureFacts | None:
+    """The export list's dimensions (its park: the zone warehouse enterprise's for a 1210 list,
+    else the declaring agent's), and its items' value in CNY at the rate of ``on`` grouped by
+    destination country and chapter."""
+    export_list = ExportList.objects.filter(pk=export_list_id).first()
+    if export_list is None:
+        return None
+    park, city = _park_of(export_list.iac_code or export_list.agent_code)
+    ebc = registry.enterprise_get_by_code(code=export_list.ebc_code) if export_list.ebc_code else None
+    first_party = min(export_list.sender_id, ebc.pk) if ebc is not None else export_list.sender_id
+    groups: dict[tuple[str, str], Decimal] = {}
+    for gcode, country, currency, total_price in ExportListItem.objects.filter(export_list=export_list).values_list(
+        "gcode", "country", "currency", "total_price"
+    ):
+        key = (country, gcode[:2])
+        groups[key] = groups.get(key, ZERO) + _export_item_cny(total_price, currency, on)
+    return ListFigureFacts(
+        inventory_id=export_list.pk,
+        flow="export",
+        trade_mode=export_list.trade_mode,
+        district=export_list.customs_code,
+        port=export_list.port_code,
+        park=park,
+        city=city,
+        ebc=export_list.ebc_code,
+        agent=export_list.agent_code,
+        first_party_id=first_party,
+        value=sum(groups.values(), ZERO),
+        duty=ZERO,
+        vat=ZERO,
+        consumption_tax=ZERO,
+        groups=tuple(
+            FigureGroup(country, chapter, value, ZERO, ZERO, ZERO)
+            for (country, chapter), value in sorted(groups.items())
+        ),
+    )
+
+
+def _export_moves() -> QuerySet[ExportListStatusChange]:
+    """The history rows that moved an export list (each one published as
+    ``export_list.status_changed``)."""
+    return ExportListStatusChange.objects.filter(applied=True).exclude(from_status=F("to_status"))
+
+
+def export_list_move_times(
+    *, export_list_id: int, from_status: str, to_status: str
+) -> tuple[datetime.datetime, datetime.datetime | None] | None:
+    """``list_move_times`` for an export list."""
+    move = (
+        _export_moves()
+        .filter(export_list_id=export_list_id, from_status=from_status, to_status=to_status)
+        .order_by("-created_at", "-id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if move is None:
+        return None
+    declared = (
+        _export_moves()
+        .filter(export_list_id=export_list_id, to_status=ExportListStatus.DECLARED, created_at__lte=move)
+        .aggregate(at=Max("created_at"))["at"]
+    )
+    return move, declared
+
+
+def export_list_figures_between(
+    *,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    counted_moves: Mapping[str, str],
+    histogram_edges: Sequence[int],
+    histogram_columns: Sequence[str],
+    goods: bool,
+    time_zone: str = "Asia/Shanghai",
+) -> list[dict[str, Any]]:
+    """``list_figures_between`` for the export lists, in one statement (PostgreSQL): rows with
+    ``flow`` export, the value of each release converted as ``export_list_figure_facts``
+    converts it, no taxes, and (with ``goods``) ``country`` the items' destination country."""
+    statuses = list(counted_moves)
+    columns = _checked([*counted_moves.values(), *histogram_columns])
+    counts = ",\n".join(
+        f"count(*) FILTER (WHERE m.what = %(s{index})s) AS {column}"
+        for index, column in enumerate(columns[: len(statuses)])
+    )
+    status_params = {f"s{index}": status for index, status in enumerate(statuses)}
+    edges = ",".join(str(int(edge)) for edge in histogram_edges)
+    histogram = ",\n".join(
+        f"count(*) FILTER (WHERE m.what = 'released' AND m.bucket = {index}) AS {column}"
+        for index, column in enumerate(histogram_columns)
+    )
+    tables = {
+        "change": _table(ExportListStatusChange),
+        "list": _table(ExportList),
+        "item": _table(ExportListItem),
+        "rate": _table(ExchangeRate),
+        "enterprise": _table(Enterprise),
+        "park": _table(Park),
+    }
+    groups_cte = (
+        """,
+    groups AS (
+        SELECT DISTINCT ii.export_list_id AS list_id, ii.country, left(ii.gcode, 2) AS hs_chapter
+        FROM {item} ii WHERE ii.export_list_id IN (SELECT list_id FROM moves)
+    )"""
+        if goods
+        else ""
+    )
+    if goods:
+        value_key, value_group = "v.move_id, v.country, v.hs_chapter", "1, 2, 3"
+        value_join = (
+            "JOIN groups g ON g.list_id = m.list_id\n    LEFT JOIN valued v ON v.move_id = m.move_id"
+            " AND v.country = g.country AND v.hs_chapter = g.hs_chapter"
+        )
+        goods_columns = ", g.country, g.hs_chapter"
+    else:
+        value_key, value_group = "v.move_id", "1"
+        value_join = "LEFT JOIN valued v ON v.move_id = m.move_id"
+        goods_columns = ""
+    group_by = ", ".join(str(n) for n in range(1, 10 + (2 if goods else 0)))
+    # Only column names from code and placeholders go into the text; values are parameters.
+    sql = f"""
+    WITH {_PARKS_SQL},
+    moves AS (
+        SELECT c.id AS move_id, c.export_list_id AS list_id, c.to_status AS what, c.created_at AS at,
+            CASE WHEN c.to_status = 'released' THEN (
+                SELECT max(d.created_at) FROM {{change}} d
+                WHERE d.export_list_id = c.export_list_id AND d.to_status = 'declared'
+                  AND d.from_status <> d.to_status AND d.applied AND d.created_at <= c.created_at
+            ) END AS declared_at
+        FROM {{change}} c
+        WHERE c.created_at >= %(start)s AND c.created_at < %(end)s AND c.applied
+          AND c.from_status <> c.to_status AND c.to_status = ANY(%(statuses)s)
+    ){groups_cte},
+    timed AS (
+        SELECT m.*, (m.at AT TIME ZONE %(tz)s)::date AS day,
+            floor(extract(epoch FROM m.at - m.declared_at))::bigint AS seconds,
+            width_bucket(GREATEST(floor(extract(epoch FROM m.at - m.declared_at))::bigint, 0),
+                         ARRAY[{edges}]::bigint[]) AS bucket
+        FROM moves m
+    ),
+    valued AS (
+        SELECT {value_key}, sum(v.value) AS value FROM (
+            SELECT m.move_id, ii.country, left(ii.gcode, 2) AS hs_chapter,
+                round(ii.total_price * CASE WHEN ii.currency = %(cny)s THEN 1 ELSE (
+                    SELECT x.rate FROM {{rate}} x
+                    WHERE x.currency = ii.currency AND x.rate_date <= m.day
+                      AND x.rate_date >= m.day - %(max_age)s::integer
+                    ORDER BY x.rate_date DESC LIMIT 1
+                ) END, 2) AS value
+            FROM timed m JOIN {{item}} ii ON ii.export_list_id = m.list_id
+            WHERE m.what = 'released'
+        ) v
+        GROUP BY {value_group}
+    )
+    SELECT m.day, 'export' AS flow, l.trade_mode, l.customs_code AS district, l.port_code AS port,
+        COALESCE(pk.park, '') AS park, COALESCE(pk.city, '') AS city, l.ebc_code AS ebc,
+        l.agent_code AS agent{goods_columns},
+        {counts},
+        count(*) FILTER (WHERE m.what = 'released' AND m.seconds IS NOT NULL) AS clearance_count,
+        COALESCE(sum(m.seconds) FILTER (WHERE m.what = 'released'), 0) AS clearance_seconds,
+        COALESCE(sum(v.value) FILTER (WHERE m.what = 'released'), 0) AS value_cny,
+        0 AS duty, 0 AS vat, 0 AS consumption_tax,
+        {histogram}
+    FROM timed m
+    JOIN {{list}} l ON l.id = m.list_id
+    {value_join}
+    LEFT JOIN parks pk ON pk.code = CASE WHEN l.iac_code <> '' THEN l.iac_code ELSE l.agent_code END
+    GROUP BY {group_by}
+    """  # noqa: S608
+    sql = sql.format(**tables)
+    params: dict[str, Any] = {
+        "start": start,
+        "end": end,
+        "statuses": statuses,
+        "tz": time_zone,
+        "cny": CNY,
+        "max_age": settings.FINANCE_RATE_MAX_AGE_DAYS,
+        **status_params,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

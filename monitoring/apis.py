@@ -161,7 +161,17 @@ _DATE_PARAMETERS = [
         description="Last day, inclusive; at most MONITORING_MAX_RANGE_DAYS (731) days after date_from.",
         examples=[OpenApiExample("November", value="2026-11-30")],
     ),
-    OpenApiParameter("flow", str, enum=list(selectors.FLOWS), description="import (default) or export."),
+    OpenApiParameter(
+        "flow",
+        str,
+        enum=list(selectors.FLOWS),
+        description=(
+            "import (default) or export. The export figures count the export lists: the items' "
+            "value in CNY at the stored rate of the release day, no taxes, and `country` is the "
+            "destination country."
+        ),
+        examples=[OpenApiExample("Import", value="import"), OpenApiExample("Export", value="export")],
+    ),
     *[
         OpenApiParameter(key, str, description=f"Only the figures whose {key} is this code.")
         for key in selectors.DIMENSIONS
@@ -261,6 +271,25 @@ SERIES_EXAMPLE = {
     ],
 }
 
+EXPORT_SERIES_EXAMPLE = {
+    "interval": "month",
+    "dimension": "country",
+    "currency": "CNY",
+    "points": [
+        {
+            "period": "2026-11-01",
+            "key": "502",
+            "label": "United States",
+            "declared": 1250,
+            "released": 1238,
+            "value_cny": "402310.55",
+            "tax_total": "0.00",
+            "clearance_p50_s": 240.0,
+            "clearance_p90_s": 905.0,
+        }
+    ],
+}
+
 
 class SeriesApi(APIView):
     permission_classes = (IsActiveEnterpriseOrRegulator,)
@@ -272,8 +301,9 @@ class SeriesApi(APIView):
         summary="Figures by day or month, optionally by a dimension",
         description=(
             "The same figures as the summary, per period (`interval=day|month`) and, with "
-            "`dimension`, per value of it: " + ", ".join(selectors.DIMENSIONS) + ". By origin country or HS "
-            "chapter a list counts once in each group of its items. JSON, or CSV."
+            "`dimension`, per value of it: " + ", ".join(selectors.DIMENSIONS) + ". By country (origin for "
+            "import, destination for export) or HS chapter a list counts once in each group of its "
+            "items. JSON, or CSV."
         ),
         parameters=[
             *_DATE_PARAMETERS,
@@ -282,7 +312,14 @@ class SeriesApi(APIView):
         ],
         responses={
             (200, "application/json"): OpenApiResponse(
-                SeriesOutput, examples=[OpenApiExample("Series by chapter", value=SERIES_EXAMPLE)]
+                SeriesOutput,
+                examples=[
+                    OpenApiExample("Series by chapter", value=SERIES_EXAMPLE),
+                    OpenApiExample(
+                        "Export series by destination country (flow=export&dimension=country)",
+                        value=EXPORT_SERIES_EXAMPLE,
+                    ),
+                ],
             ),
             (200, "text/csv"): OpenApiResponse(
                 str,

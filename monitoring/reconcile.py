@@ -45,7 +45,7 @@ from monitoring.models import (
     DriftReport,
     EventWatermark,
 )
-from monitoring.rollups import COUNTED_MOVES, WATERMARK
+from monitoring.rollups import COUNTED_MOVES, EXPORT_COUNTED_MOVES, WATERMARK
 
 logger = logging.getLogger(__name__)
 
@@ -121,22 +121,33 @@ def _derived_rows(rollup: Rollup, day_from: datetime.date, day_to: datetime.date
 
 
 def recompute(rollup: Rollup, day_from: datetime.date, day_to: datetime.date) -> list[dict[str, Any]]:
-    """The rollup's rows of the days, from the source tables (the monthly goods rows: from the
-    daily goods rows of their months)."""
+    """The rollup's rows of the days, from the source tables, import and export lists (the
+    monthly goods rows: from the daily goods rows of their months)."""
     if rollup.derived:
         return _derived_rows(rollup, day_from, day_to)
     start, end = _bounds(day_from, day_to)
     if rollup.name == "rules":
         return declarations.rule_failures_between(start=start, end=end)
-    return declarations.list_figures_between(
+    goods = rollup.name == "goods"
+    imports = declarations.list_figures_between(
         start=start,
         end=end,
         counted_moves=COUNTED_MOVES,
         quota_column="quota_refused",
         histogram_edges=buckets.EDGES,
         histogram_columns=buckets.COLUMNS,
-        goods=rollup.name == "goods",
+        goods=goods,
     )
+    # The export lists' rows (flow ``export``): keys never meet the import rows'.
+    exports = declarations.export_list_figures_between(
+        start=start,
+        end=end,
+        counted_moves=EXPORT_COUNTED_MOVES,
+        histogram_edges=buckets.EDGES,
+        histogram_columns=buckets.COLUMNS,
+        goods=goods,
+    )
+    return [*imports, *exports]
 
 
 def _normal(value: Any) -> Any:

@@ -7,7 +7,11 @@ The subscriber ``monitoring`` hears the declarations' events about lists:
   and its clearance time (latest declaration to release) to the histogram;
 - ``inventory.matching_result`` not passed: one failure per rule failed (``DailyRuleFailures``,
   kind ``matching``), and one ``quota_refused`` when a quota rule is among them;
-- ``inventory.risk_review`` / ``inventory.risk_blocked``: one hit per reason code (kind ``risk``).
+- ``inventory.risk_review`` / ``inventory.risk_blocked``: one hit per reason code (kind ``risk``);
+- ``export_list.status_changed``: the same as an import list's move, in the rows of flow
+  ``export`` (``EXPORT_COUNTED_MOVES``); a release adds the items' value converted to CNY at the
+  stored rate of the release day (``declarations.selectors.export_list_figure_facts``) and the
+  clearance time, and no taxes. Goods rows are by the items' destination country.
 
 A change reaches each of the list's parties in their own feed; the copy addressed to the first
 of them (``ListFigureFacts.first_party_id``, the order the declarations publish in) is the one
@@ -46,7 +50,8 @@ STATUS_CHANGED = "inventory.status_changed"
 MATCHING_RESULT = "inventory.matching_result"
 RISK_REVIEW = "inventory.risk_review"
 RISK_BLOCKED = "inventory.risk_blocked"
-EVENT_TYPES = (STATUS_CHANGED, MATCHING_RESULT, RISK_REVIEW, RISK_BLOCKED)
+EXPORT_STATUS_CHANGED = "export_list.status_changed"
+EVENT_TYPES = (STATUS_CHANGED, MATCHING_RESULT, RISK_REVIEW, RISK_BLOCKED, EXPORT_STATUS_CHANGED)
 WATERMARK = "events"
 
 # The list's new state -> the column counting moves into it.
@@ -57,6 +62,16 @@ COUNTED_MOVES: Mapping[str, str] = {
     "cancelled": "cancelled",
     "returned": "returned",
     "risk_review": "risk_reviews",
+    "manual_review": "customs_reviews",
+    "inspection": "inspections",
+}
+# An export list's moves that count (it has no risk review of the single window, and its
+# returns are documents of their own, not a state of the list).
+EXPORT_COUNTED_MOVES: Mapping[str, str] = {
+    "declared": "declared",
+    "released": "released",
+    "rejected": "rejected",
+    "cancelled": "cancelled",
     "manual_review": "customs_reviews",
     "inspection": "inspections",
 }
@@ -147,14 +162,13 @@ def _first_time(event_id: int) -> bool:
     return moved == 1
 
 
-def _status_changed(event: Event, facts: declarations.ListFigureFacts) -> None:
-    payload = event.payload
-    to_status, from_status = str(payload.get("to_status", "")), str(payload.get("from_status", ""))
-    column = COUNTED_MOVES.get(to_status)
-    if column is None:
-        return
-    times = declarations.list_move_times(inventory_id=facts.inventory_id, from_status=from_status, to_status=to_status)
-    moved_at, declared_at = times if times is not None else (event.created_at, None)
+def _count_move(
+    facts: declarations.ListFigureFacts,
+    column: str,
+    to_status: str,
+    moved_at: datetime.datetime,
+    declared_at: datetime.datetime | None,
+) -> None:
     counts: dict[str, int] = {column: 1}
     released = to_status == RELEASED
     if released and declared_at is not None:
@@ -165,9 +179,42 @@ def _status_changed(event: Event, facts: declarations.ListFigureFacts) -> None:
     add_list_figures(facts, china_day(moved_at), counts, with_amounts=released)
 
 
+def _status_changed(event: Event, facts: declarations.ListFigureFacts) -> None:
+    payload = event.payload
+    to_status, from_status = str(payload.get("to_status", "")), str(payload.get("from_status", ""))
+    column = COUNTED_MOVES.get(to_status)
+    if column is None:
+        return
+    times = declarations.list_move_times(inventory_id=facts.inventory_id, from_status=from_status, to_status=to_status)
+    moved_at, declared_at = times if times is not None else (event.created_at, None)
+    _count_move(facts, column, to_status, moved_at, declared_at)
+
+
+def _export_status_changed(event: Event) -> None:
+    """An export list's move: its value is converted at the rate of the move's day, so the
+    move's time is read before the list's facts."""
+    payload = event.payload
+    export_list_id = payload.get("export_list_id")
+    to_status, from_status = str(payload.get("to_status", "")), str(payload.get("from_status", ""))
+    column = EXPORT_COUNTED_MOVES.get(to_status)
+    if not isinstance(export_list_id, int) or column is None:
+        return
+    times = declarations.export_list_move_times(
+        export_list_id=export_list_id, from_status=from_status, to_status=to_status
+    )
+    moved_at, declared_at = times if times is not None else (event.created_at, None)
+    facts = declarations.export_list_figure_facts(export_list_id=export_list_id, on=china_day(moved_at))
+    if facts is None or facts.first_party_id != event.enterprise_id:
+        return
+    _count_move(facts, column, to_status, moved_at, declared_at)
+
+
 def figures_learn(event: Event) -> None:
     """The subscriber: runs in the hub's transaction, in a savepoint of its own."""
     if not _first_time(event.pk):
+        return
+    if event.type == EXPORT_STATUS_CHANGED:
+        _export_status_changed(event)
         return
     inventory_id = event.payload.get("inventory_id")
     if not isinstance(inventory_id, int):

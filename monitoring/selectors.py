@@ -14,6 +14,10 @@ time is from a list's latest declaration to its release, from the rollups' histo
 Figures by origin country or HS chapter (as dimension or filter) come from the goods rollup: a
 list counts once in each (country, chapter) group of its items, with those items' value and
 taxes; so counts by chapter may add up to more than the lists.
+
+``flow="export"`` reads the export lists' rows instead: the same counts, the items' value
+converted to CNY at the stored rate of the release day, no taxes, and ``country`` the items'
+destination country (``EXPORT_DIMENSIONS``).
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ DIMENSIONS: Mapping[str, Promise] = {
     "ebc": _("e-commerce enterprise"),
     "agent": _("declaring agent"),
 }
+# The export flow's goods rows are by the items' destination country, not origin.
+EXPORT_DIMENSIONS: Mapping[str, Promise] = {**DIMENSIONS, "country": _("destination country")}
 # Dimensions only the goods rollup has.
 GOODS_ONLY = frozenset({"country", "hs_chapter"})
 FLOWS = ("import", "export")
@@ -596,5 +602,10 @@ def rule_label(rule: str) -> str:
     return declarations.rule_label(rule=rule)
 
 
-def dimension_choices() -> Sequence[tuple[str, str]]:
-    return [(key, str(label)) for key, label in DIMENSIONS.items()]
+def dimensions_of(flow: str) -> Mapping[str, Promise]:
+    """The dimensions' labels as the flow's figures mean them."""
+    return EXPORT_DIMENSIONS if flow == "export" else DIMENSIONS
+
+
+def dimension_choices(flow: str = "import") -> Sequence[tuple[str, str]]:
+    return [(key, str(label)) for key, label in dimensions_of(flow).items()]

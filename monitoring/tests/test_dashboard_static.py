@@ -43,11 +43,17 @@ def test_a_missing_bundle_is_a_system_check_error(monkeypatch: pytest.MonkeyPatc
     assert list(finder.list(None)) == []
 
 
+# Closing a response ends its request, which tidies the database connections.
+@pytest.mark.django_db
 def test_the_site_serves_plotly_and_the_dashboard_script() -> None:
     for path in (PLOTLY_STATIC_PATH, "monitoring/dashboard.js", "monitoring/dashboard.css"):
         response = Client().get(f"/static/{path}")
 
         assert response.status_code == 200, path
         body = b"".join(response.streaming_content) if response.streaming else response.content  # type: ignore[attr-defined]
+        response.close()
         assert body
-    assert "javascript" in Client().get(f"/static/{PLOTLY_STATIC_PATH}")["Content-Type"]
+    plotly = Client().get(f"/static/{PLOTLY_STATIC_PATH}")
+    # A file response holds its file open until closed.
+    plotly.close()
+    assert "javascript" in plotly["Content-Type"]
