@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib import admin
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -33,6 +33,7 @@ from declarations.admin.filters import (
     state_since,
     with_state_since,
 )
+from declarations.clearance import history_notes
 from declarations.clearance.rule_names import rule_name
 from declarations.kinds import INVENTORY
 from declarations.models import (
@@ -120,13 +121,20 @@ class MatchFailuresAdmin(QueueAdmin):
     list_display = (*QueueAdmin.list_display, "failed_rules")
     list_filter = (FailedRuleFilter, *COMMON_FILTERS)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        # The rules' outcomes come with the page's lists (one query for a page), not per row.
+        outcomes = RuleResult.objects.only("inventory_id", "run", "rule", "outcome")
+        return super().get_queryset(request).prefetch_related(Prefetch("rule_results", queryset=outcomes))
+
     @admin.display(description=_("failed rules"))
     def failed_rules(self, obj: Any) -> str:
-        last = RuleResult.objects.filter(inventory=obj).order_by("-run").values_list("run", flat=True).first()
-        if last is None:
+        """The rules the list's last matching run failed."""
+        results = list(obj.rule_results.all())
+        if not results:
             return ""
-        failed = RuleResult.objects.filter(inventory=obj, run=last, outcome=RuleResult.Outcome.FAILED)
-        return ", ".join(str(rule_name(rule)) for rule in sorted(set(failed.values_list("rule", flat=True))))
+        last = max(result.run for result in results)
+        failed = {r.rule for r in results if r.run == last and r.outcome == RuleResult.Outcome.FAILED}
+        return ", ".join(str(rule_name(rule)) for rule in sorted(failed))
 
 
 @admin.register(ListSendFailure)
@@ -134,14 +142,22 @@ class SendFailuresAdmin(QueueAdmin):
     queue_filter = Q(status=InventoryStatus.SEND_FAILED)
     list_display = (*QueueAdmin.list_display, "why")
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        # The moves to send_failed come with the page's lists (one query for a page), not per row.
+        failures = InventoryStatusChange.objects.filter(to_status=InventoryStatus.SEND_FAILED).order_by(
+            "-created_at", "-id"
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(Prefetch("status_changes", queryset=failures, to_attr="send_failures"))
+        )
+
     @admin.display(description=_("why"))
     def why(self, obj: Any) -> str:
-        change = (
-            InventoryStatusChange.objects.filter(inventory=obj, to_status=InventoryStatus.SEND_FAILED)
-            .order_by("-created_at", "-id")
-            .first()
-        )
-        return change.note if change is not None else ""
+        """The note of the list's latest move to send_failed, in the page's language."""
+        failures = getattr(obj, "send_failures", None)
+        return history_notes.note_display(failures[0]) if failures else ""
 
 
 @admin.register(ListTaxBillDifference)

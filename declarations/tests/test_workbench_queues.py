@@ -11,10 +11,14 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.html import escape
 from pytest_django.fixtures import Settings
 
+from declarations.clearance.rule_names import rule_name
 from declarations.models import Inventory, InventoryStatusChange, PositiveListEntry
 from declarations.tests.helpers import Send
 from declarations.tests.parcels import list_of, parcel, submit
@@ -195,6 +199,23 @@ def test_the_risk_review_queue_takes_the_workbench_filters(send: Send, officer: 
     assert shown(client, REVIEW) == {found[0].pk, found[1].pk}
     assert shown(client, REVIEW, age="week") == {found[0].pk}
     assert shown(client, REVIEW, age="hour") == {found[1].pk}
+
+
+def test_the_failures_queue_reads_the_rules_of_a_page_at_once_and_names_them(send: Send, officer: User) -> None:
+    client = client_of(officer)
+    failing(send, 31, off_the_list=False)
+    with CaptureQueriesContext(connection) as one_row:
+        first = client.get(FAILURES)
+    failing(send, 32, off_the_list=False)
+    failing(send, 33, off_the_list=False)
+    with CaptureQueriesContext(connection) as three_rows:
+        page = client.get(FAILURES)
+
+    assert first.status_code == page.status_code == 200
+    assert len(page.context["cl"].result_list) == 3
+    # The rules' column costs the same whatever the page holds: no query per row.
+    assert len(three_rows.captured_queries) == len(one_row.captured_queries)
+    assert page.content.decode().count(escape(rule_name("payment_amount_equals_order"))) >= 3
 
 
 # --- Send failures ------------------------------------------------------------------------------
