@@ -343,7 +343,9 @@ def _judge_delivery(track: WaybillTrack, *, now: datetime.datetime) -> None:
     if facts is not None:
         _apply_facts(track, facts, now)
     released_at = track.released_at
-    if released_at is not None and track.delivered_at >= released_at:
+    # Carriers give times to the second: a delivery in the very second of the release is not
+    # before it (the release, from customs' receipt or its recording, may carry a fraction).
+    if released_at is not None and track.delivered_at >= released_at.replace(microsecond=0):
         delivered = track.events.filter(status=TrackingStatus.DELIVERED).order_by("occurred_at", "id").first()
         delivery = waybills.Delivery(
             logistics_code=track.logistics_code,
