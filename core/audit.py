@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from django.db import models
@@ -74,7 +77,7 @@ def audit_record(
             return AuditEntry(actor=actor.label, action=action)
         before = {k: before.get(k) for k in sorted(changed)}
         after = {k: after.get(k) for k in sorted(changed)}
-    return AuditEntry.objects.create(
+    entry = AuditEntry(
         actor=actor.label[:200],
         actor_user_id=actor.user_id,
         actor_enterprise_id=actor.enterprise_id,
@@ -86,3 +89,52 @@ def audit_record(
         after=after,
         reason=reason[:300],
     )
+    buffer = _deferred.get()
+    if buffer is not None:
+        buffer.pending.append(entry)  # inserted when the block ends
+        return entry
+    entry.save()
+    return entry
+
+
+@dataclass
+class AuditBuffer:
+    """The entries recorded inside ``audit_deferred()``, not inserted yet."""
+
+    pending: list[AuditEntry] = dataclass_field(default_factory=list)
+
+    def mark(self) -> int:
+        return len(self.pending)
+
+    def discard_after(self, mark: int) -> None:
+        """Forget the entries recorded after ``mark`` (their change was rolled back)."""
+        del self.pending[mark:]
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        AuditEntry.objects.bulk_create(pending)
+
+
+_deferred: ContextVar[AuditBuffer | None] = ContextVar("audit_deferred", default=None)
+
+
+def current_audit_buffer() -> AuditBuffer | None:
+    return _deferred.get()
+
+
+@contextlib.contextmanager
+def audit_deferred() -> Iterator[AuditBuffer]:
+    """Insert the entries recorded inside the block together when it ends, in the caller's
+    transaction (one insert for a batch's documents). Nested, the outer block inserts them; an
+    exception inserts nothing (its transaction rolls back the change they record)."""
+    current = _deferred.get()
+    if current is not None:
+        yield current
+        return
+    buffer = AuditBuffer()
+    token = _deferred.set(buffer)
+    try:
+        yield buffer
+    finally:
+        _deferred.reset(token)
+    buffer.flush()

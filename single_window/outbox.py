@@ -175,6 +175,34 @@ def outbox_enqueue(
     return message
 
 
+def outbox_enqueue_many(messages: list[dict[str, Any]]) -> list[OutboxMessage]:
+    """``outbox_enqueue`` for many messages (each a mapping of its arguments), in one insert."""
+    if not messages:
+        return []
+    if not transaction.get_connection().in_atomic_block:
+        msg = "outbox_enqueue_many must run inside the transaction of the change that causes the messages"
+        raise RuntimeError(msg)
+    now = timezone.now()
+    rows = OutboxMessage.objects.bulk_create(
+        [
+            OutboxMessage(
+                destination_kind=m["destination_kind"],
+                destination=m["destination"][:200],
+                ordering_key=m["ordering_key"][:200],
+                message_type=m["message_type"][:64],
+                payload_encrypted=encrypt_bytes(_body(m["payload"])),
+                headers=dict(m.get("headers") or {}),
+                webhook_endpoint_id=m.get("webhook_endpoint_id"),
+                event_id=m.get("event_id"),
+                next_attempt_at=now,
+            )
+            for m in messages
+        ]
+    )
+    _kick_relay_on_commit()
+    return rows
+
+
 def _kick_relay_on_commit() -> None:
     """One kick when the transaction commits, however many messages it wrote."""
     connection = transaction.get_connection()

@@ -33,7 +33,15 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, models
 
 from core.process_cache import ProcessCache
-from single_window.models import ApiKey, Appointment, Enterprise, EnterpriseRole, Park
+from single_window.models import (
+    ApiKey,
+    Appointment,
+    Enterprise,
+    EnterpriseCertificate,
+    EnterpriseRole,
+    EnterpriseSigningKey,
+    Park,
+)
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -51,7 +59,16 @@ def registry_changed(**_signal: Any) -> None:
 
 def watched_models() -> tuple[type[models.Model], ...]:
     """The models snapshots are made of: a change to any of them empties the caches."""
-    return (ApiKey, Enterprise, EnterpriseRole, Park, Appointment, _user_model())
+    return (
+        ApiKey,
+        Enterprise,
+        EnterpriseRole,
+        Park,
+        Appointment,
+        EnterpriseSigningKey,
+        EnterpriseCertificate,
+        _user_model(),
+    )
 
 
 # --- Snapshots -----------------------------------------------------------------------------

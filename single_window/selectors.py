@@ -211,6 +211,29 @@ def signing_keys_for(*, enterprise: Enterprise) -> QuerySet[EnterpriseSigningKey
     )
 
 
+def signing_key_usable(*, enterprise: Enterprise) -> bool:
+    """Whether the gateway can sign the enterprise's messages now (``signing_key_active``).
+    Cached as the registry is (``single_window.registry_cache``): the validity period of the
+    active key's certificate is kept, and judged against the clock at every call."""
+    key = ("signing_period", enterprise.pk)
+    period: tuple[datetime.datetime, datetime.datetime] | Literal[False] | None = CACHE.get(key)
+    if period is None:
+        ticket = CACHE.ticket()
+        row = (
+            EnterpriseSigningKey.objects.filter(
+                enterprise=enterprise, revoked_at__isnull=True, certificate__revoked_at__isnull=True
+            )
+            .order_by()
+            .values_list("certificate__not_before", "certificate__not_after")
+            .first()
+        )
+        period = row if row is not None else False
+        CACHE.put(key, period, ticket)
+    if not period:
+        return False
+    return period[0] <= timezone.now() <= period[1]
+
+
 def signing_key_active(*, enterprise: Enterprise) -> EnterpriseSigningKey | None:
     """The key the gateway signs the enterprise's messages with: active, its certificate in force."""
     key = (

@@ -80,18 +80,25 @@ def _reasons(decision: contract.Decision) -> list[dict[str, object]]:
 
 def _record(inventory: Inventory, answers: list[tuple[str, contract.Decision]]) -> None:
     run = (RuleResult.objects.filter(inventory=inventory).aggregate(run=Max("run"))["run"] or 0) + 1
-    for system, decision in answers:
-        DeclareDecision.objects.update_or_create(
-            inventory=inventory,
-            version=inventory.version,
-            system=system,
-            defaults={
-                "verdict": decision.verdict.value,
-                "reasons": _reasons(decision),
-                "hold_until": decision.hold_until,
-                "state": DeclareDecision.State.RESERVED,
-            },
-        )
+    # One statement for every system's answer; a list matched again for the same version
+    # replaces that version's answers.
+    DeclareDecision.objects.bulk_create(
+        [
+            DeclareDecision(
+                inventory=inventory,
+                version=inventory.version,
+                system=system,
+                verdict=decision.verdict.value,
+                reasons=_reasons(decision),
+                hold_until=decision.hold_until,
+                state=DeclareDecision.State.RESERVED,
+            )
+            for system, decision in answers
+        ],
+        update_conflicts=True,
+        unique_fields=["inventory", "version", "system"],
+        update_fields=["verdict", "reasons", "hold_until", "state", "updated_at"],
+    )
     RuleResult.objects.bulk_create(
         [
             RuleResult(

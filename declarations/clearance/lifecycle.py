@@ -283,7 +283,8 @@ def _check(value: str, allowed: Iterable[str], what: str) -> None:
 
 
 def _lock(inventory: Inventory) -> Inventory:
-    return Inventory.objects.select_for_update().get(pk=inventory.pk)
+    # With its sender, whom the list's events are told to (only the list's row is locked).
+    return Inventory.objects.select_related("sender").select_for_update(of=("self",)).get(pk=inventory.pk)
 
 
 def _set_status(locked: Inventory, to: str, *, inventory: Inventory) -> None:

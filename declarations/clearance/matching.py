@@ -9,8 +9,16 @@ it already has.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import reduce
+from operator import or_
 
+from django.db import OperationalError, transaction
 from django.db.models import Max, Q
 
 from declarations import events
@@ -34,6 +42,9 @@ from declarations.reference import tables
 from declarations.reference.tables import tax_rates_for
 from declarations.tax import calculation as tax
 from declarations.tax import quotas
+from single_window.events import atomic_with_events
+
+logger = logging.getLogger(__name__)
 
 SYSTEM = StatusChangeSource.SINGLE_WINDOW
 # The lists a new or changed document of their parcel is matched again for.
@@ -65,9 +76,13 @@ def parcel_documents(inventory: Inventory) -> tuple[Order | None, Payment | None
     e-commerce enterprise (or is changed to name one) waits for its order.
     """
     declared = Q(status=DocumentStatus.DECLARED)
-    order = Order.objects.filter(
-        declared, ebp_code=inventory.ebp_code, order_no=inventory.order_no, ebc_code=inventory.ebc_code
-    ).first()
+    order = (
+        Order.objects.filter(
+            declared, ebp_code=inventory.ebp_code, order_no=inventory.order_no, ebc_code=inventory.ebc_code
+        )
+        .prefetch_related("items")
+        .first()
+    )
     payment = Payment.objects.filter(declared, ebp_code=inventory.ebp_code, order_no=inventory.order_no).first()
     waybill = (
         Waybill.objects.filter(declared, logistics_code=inventory.logistics_code, logistics_no=inventory.logistics_no)
@@ -77,28 +92,145 @@ def parcel_documents(inventory: Inventory) -> tuple[Order | None, Payment | None
     return order, payment, waybill
 
 
+def parcel_documents_of(lists: list[Inventory]) -> dict[int, tuple[Order | None, Payment | None, Waybill | None]]:
+    """``parcel_documents`` of many lists in three queries (one per kind of document)."""
+    if not lists:
+        return {}
+    declared = Q(status=DocumentStatus.DECLARED)
+    orders = {
+        (o.ebp_code, o.order_no, o.ebc_code): o
+        for o in Order.objects.filter(
+            declared, reduce(or_, (Q(ebp_code=i.ebp_code, order_no=i.order_no, ebc_code=i.ebc_code) for i in lists))
+        ).prefetch_related("items")
+    }
+    payments = {
+        (p.ebp_code, p.order_no): p
+        for p in Payment.objects.filter(
+            declared, reduce(or_, (Q(ebp_code=i.ebp_code, order_no=i.order_no) for i in lists))
+        ).order_by("pk")
+    }
+    waybills: dict[tuple[str, str], Waybill] = {}
+    for w in Waybill.objects.filter(
+        declared, reduce(or_, (Q(logistics_code=i.logistics_code, logistics_no=i.logistics_no) for i in lists))
+    ).order_by("generation"):
+        waybills[(w.logistics_code, w.logistics_no)] = w  # the latest generation wins
+    return {
+        i.pk: (
+            orders.get((i.ebp_code, i.order_no, i.ebc_code)),
+            payments.get((i.ebp_code, i.order_no)),
+            waybills.get((i.logistics_code, i.logistics_no)),
+        )
+        for i in lists
+    }
+
+
 def missing_documents(inventory: Inventory) -> list[str]:
     """The documents of the list's parcel not yet declared: order, payment, waybill."""
     found = dict(zip(("order", "payment", "waybill"), parcel_documents(inventory), strict=True))
     return [name for name, document in found.items() if document is None]
 
 
-def documents_changed(*, kind: str, document: Declaration) -> None:
-    """Re-match the lists a new or changed document belongs to."""
-    # A held list is matched again too: the systems judged documents that have since changed.
-    open_lists = Inventory.objects.filter(status__in=REMATCHED)
+def _lists_of(document: Declaration) -> Q | None:
+    """Which open lists a new or changed document concerns (None: none)."""
     if isinstance(document, Inventory):
-        lists = open_lists.filter(pk=document.pk, status=InventoryStatus.PENDING_DOCUMENTS)
-        if document.status != InventoryStatus.PENDING_DOCUMENTS:
-            Inventory.objects.filter(pk=document.pk).exclude(waiting_for=[]).update(waiting_for=[])
-    elif isinstance(document, Waybill):
-        lists = open_lists.filter(logistics_code=document.logistics_code, logistics_no=document.logistics_no)
-    elif isinstance(document, Order | Payment):
-        lists = open_lists.filter(ebp_code=document.ebp_code, order_no=document.order_no)
-    else:
+        return Q(pk=document.pk, status=InventoryStatus.PENDING_DOCUMENTS)
+    if isinstance(document, Waybill):
+        return Q(logistics_code=document.logistics_code, logistics_no=document.logistics_no)
+    if isinstance(document, Order | Payment):
+        return Q(ebp_code=document.ebp_code, order_no=document.order_no)
+    return None
+
+
+def documents_changed(*, kind: str, document: Declaration) -> None:
+    """Re-match the lists a new or changed document belongs to: now, or once for all the
+    documents of a ``matching_deferred`` block when it ends."""
+    if isinstance(document, Inventory) and document.status != InventoryStatus.PENDING_DOCUMENTS:
+        Inventory.objects.filter(pk=document.pk).exclude(waiting_for=[]).update(waiting_for=[])
+    which = _lists_of(document)
+    if which is None:
         return
-    for inventory in lists.select_for_update().prefetch_related("items"):
-        inventory_match(inventory=inventory)
+    queue = _deferred.get()
+    if queue is not None:
+        queue.pending.append(which)
+        return
+    _match(which)
+
+
+def _match(which: Q) -> None:
+    # A held list is matched again too: the systems judged documents that have since changed.
+    lists = list(
+        Inventory.objects.filter(which, status__in=REMATCHED)
+        .select_related("sender")
+        .select_for_update(of=("self",))
+        .prefetch_related("items")
+        .order_by("pk")
+    )
+    found = parcel_documents_of(lists)
+    for inventory in lists:
+        inventory_match(inventory=inventory, documents=found[inventory.pk])
+
+
+@dataclass
+class MatchQueue:
+    """The lists whose documents changed inside ``matching_deferred()``, matched at its end."""
+
+    pending: list[Q] = field(default_factory=list)
+    # Lists whose matching met a parallel request's lock; ``retry`` matches them again.
+    busy: list[int] = field(default_factory=list)
+
+    def run(self) -> None:
+        """Match each list concerned once, each in a savepoint of its own: one that meets a
+        lock conflict is rolled back alone and kept in ``busy``."""
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        which = reduce(or_, pending)
+        lists = list(
+            Inventory.objects.filter(which, status__in=REMATCHED)
+            .select_related("sender")
+            .select_for_update(of=("self",))
+            .prefetch_related("items")
+            .order_by("pk")
+        )
+        found = parcel_documents_of(lists)
+        for inventory in lists:
+            try:
+                with atomic_with_events():
+                    inventory_match(inventory=inventory, documents=found[inventory.pk])
+            except OperationalError:
+                self.busy.append(inventory.pk)
+
+    def retry(self) -> None:
+        """Match the ``busy`` lists again, each in a transaction of its own (after the block's
+        transaction committed). A list that still can't be matched is logged: it stays
+        waiting, and its next document or ``manage.py`` rematching takes it up."""
+        busy, self.busy = self.busy, []
+        for pk in busy:
+            try:
+                with transaction.atomic():
+                    _match(Q(pk=pk))
+            except OperationalError:
+                logger.warning("matching: list %s met a lock conflict twice; it waits for its next document", pk)
+
+
+_deferred: ContextVar[MatchQueue | None] = ContextVar("matching_deferred", default=None)
+
+
+@contextlib.contextmanager
+def matching_deferred() -> Iterator[MatchQueue]:
+    """Match the lists concerned by the documents stored inside the block once, when it ends
+    (in the caller's transaction, which must hold the documents' parcel locks to its commit):
+    a parcel whose four documents come in one batch is matched once, not four times."""
+    if _deferred.get() is not None:
+        msg = "matching_deferred blocks do not nest"
+        raise RuntimeError(msg)
+    queue = MatchQueue()
+    token = _deferred.set(queue)
+    try:
+        yield queue
+    finally:
+        _deferred.reset(token)
+    queue.run()
 
 
 def _positive_list(inventory: Inventory) -> list[Outcome]:
@@ -227,7 +359,9 @@ def _decide_quota_and_tax(inventory: Inventory) -> tuple[list[Outcome], tax.TaxE
     ], estimate
 
 
-def inventory_match(*, inventory: Inventory) -> None:
+def inventory_match(
+    *, inventory: Inventory, documents: tuple[Order | None, Payment | None, Waybill | None] | None = None
+) -> None:
     """Run every rule of DOMAIN.md section 3 on a list whose documents may all be there.
 
     1. A document is missing: the list waits (``waiting_for`` names what for).
@@ -237,8 +371,10 @@ def inventory_match(*, inventory: Inventory) -> None:
     3. If they hold, the buyer's quota is decided and reserved and the tax estimated.
     4. Any failure: ``match_failed``. Else ``matched``, then the declare step
        (``clearance.declare``): ``declared``, ``held`` or ``match_failed``.
+
+    ``documents``: the list's ``parcel_documents``, when the caller read them already.
     """
-    order, payment, waybill = parcel_documents(inventory)
+    order, payment, waybill = documents if documents is not None else parcel_documents(inventory)
     waiting_for = [n for n, d in (("order", order), ("payment", payment), ("waybill", waybill)) if d is None]
     if order is None or payment is None or waybill is None:
         if inventory.status in RESTARTED:

@@ -811,14 +811,15 @@ def document_forward(
     sender = document.sender
     # This version's receipts start afresh (an earlier version's final answer no longer holds),
     # and an earlier version still marked is not sent: this one replaces it.
-    _rows(kind).filter(pk=document.pk).update(customs_status="", customs_note="", dispatch_requested_at=None)
+    if document.customs_status or document.customs_note or document.dispatch_requested_at is not None:
+        _rows(kind).filter(pk=document.pk).update(customs_status="", customs_note="", dispatch_requested_at=None)
     document.customs_status = document.customs_note = ""
     document.dispatch_requested_at = None
     body = _forwardable(
         spec=spec, guid=document.guid, message=source_message, declarant=sender, app_type=app_type_for(document)
     )
     if body is None:
-        if hub_selectors.signing_key_active(enterprise=sender) is not None:
+        if hub_selectors.signing_key_usable(enterprise=sender):
             document_mark(kind=kind, document=document)
         # Otherwise the sender declares this version itself: customs' answer to an earlier
         # version the gateway sent no longer speaks for it (cleared above).

@@ -6,6 +6,11 @@ so one bad document never holds back the others; the documents of a chunk share 
 transaction, so a chunk costs one commit rather than one per document. Documents are taken in
 the order they were sent: a change after its creation in the same batch applies.
 
+A chunk takes its documents' parcel locks in one statement at its start, writes their events
+together at its end (``events_deferred``), and matches each list its documents concern once,
+after all of them are stored (``matching.matching_deferred``): a parcel whose four documents
+come in one chunk is matched once.
+
 A document that meets a lock conflict with a parallel request (a deadlock, a lock or statement
 timeout) is rolled back to its savepoint and tried again alone after its chunk commits.
 """
@@ -20,11 +25,14 @@ from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils.translation import gettext_lazy as _
 
-from core.audit import Actor
+from core.audit import Actor, audit_deferred
 from core.errors import ApiError, Conflict, InvalidInput
 from core.problems import flatten_validation
-from declarations.intake import codes, services
+from declarations.clearance import matching, parcels
+from declarations.intake import codes, rules, services
 from declarations.kinds import DocumentType
+from declarations.models import Inventory
+from single_window.events import deferred_discard, deferred_mark, events_deferred
 from single_window.models import Enterprise, InboundMessage
 
 
@@ -68,13 +76,80 @@ def _submit(
     source: InboundMessage | None,
     actor: Actor | None,
 ) -> BatchOutcome:
+    mark = deferred_mark()
     try:
         result = services.document_submit(
             kind=document.kind, data=data, sender=sender, source_message=source, actor=actor
         )
     except ApiError as error:
+        deferred_discard(mark)  # its savepoint was rolled back: so are its events and audit
         return BatchOutcome(kind=document.kind, error=error)
+    except OperationalError:
+        deferred_discard(mark)
+        raise
     return BatchOutcome(kind=document.kind, result=result)
+
+
+def _normalised(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The document's data with its party codes as stored (None: it lacks a key field; its
+    own rules refuse it later)."""
+    try:
+        normalised = rules.normalise_party_codes(data)
+    except KeyError:
+        return None
+    return normalised
+
+
+def _keys_absent(documents: list[tuple[DocumentType, dict[str, Any]]]) -> set[tuple[str, Any, Any]]:
+    """The business keys of the new documents that no stored document has: a query per kind."""
+    wanted: dict[DocumentType, set[tuple[Any, Any]]] = {}
+    for kind, data in documents:
+        first, second = kind.business_key
+        if data.get("app_type") == "1" and first in data and second in data:
+            wanted.setdefault(kind, set()).add((data[first], data[second]))
+    absent: set[tuple[str, Any, Any]] = set()
+    for kind, keys in wanted.items():
+        stored = services.business_keys_stored(kind, keys)
+        absent |= {(kind.name, a, b) for a, b in keys - stored}
+    return absent
+
+
+def _chunk(
+    documents: Sequence[BatchDocument],
+    indexes: range,
+    outcomes: list[BatchOutcome | None],
+    *,
+    sender: Enterprise,
+    source_message: InboundMessage | None,
+    actor: Actor | None,
+) -> tuple[list[tuple[int, dict[str, Any]]], matching.MatchQueue]:
+    """Store a chunk's documents in one transaction; the documents to try again alone, and
+    the matching queue (whose busy lists are matched again after the commit)."""
+    validated: list[tuple[int, dict[str, Any]]] = []
+    for index in indexes:
+        try:
+            validated.append((index, _validated(documents[index])))
+        except ApiError as error:
+            outcomes[index] = BatchOutcome(kind=documents[index].kind, error=error)
+    normalised = [(index, _normalised(data)) for index, data in validated]
+    names = {name for index, data in normalised if data for name in parcels.lock_names(documents[index].kind, data)}
+    again: list[tuple[int, dict[str, Any]]] = []
+    with transaction.atomic(), audit_deferred(), events_deferred(), matching.matching_deferred() as queue:
+        try:
+            with transaction.atomic():
+                parcels.parcel_locks_take(names)
+        except OperationalError:
+            # A deadlock with a parallel request: each document takes its own as it goes.
+            names = set()
+        absent = _keys_absent([(documents[index].kind, data) for index, data in normalised if data])
+        with parcels.parcel_locks_held(names), services.keys_absent(absent):
+            for index, data in validated:
+                try:
+                    outcomes[index] = _submit(documents[index], data, sender, source_message, actor)
+                except OperationalError:
+                    # document_submit's savepoint was rolled back; the chunk goes on.
+                    again.append((index, data))
+    return again, queue
 
 
 def batch_submit(
@@ -94,24 +169,37 @@ def batch_submit(
     size = chunk_size or settings.BATCH_CHUNK_SIZE
     outcomes: list[BatchOutcome | None] = [None] * len(documents)
     for start in range(0, len(documents), size):
-        again: list[tuple[int, dict[str, Any]]] = []
-        with transaction.atomic():
-            for index in range(start, min(start + size, len(documents))):
-                document = documents[index]
-                try:
-                    data = _validated(document)
-                except ApiError as error:
-                    outcomes[index] = BatchOutcome(kind=document.kind, error=error)
-                    continue
-                try:
-                    outcomes[index] = _submit(document, data, sender, source_message, actor)
-                except OperationalError:
-                    # document_submit's savepoint was rolled back; the chunk goes on.
-                    again.append((index, data))
+        again, queue = _chunk(
+            documents,
+            range(start, min(start + size, len(documents))),
+            outcomes,
+            sender=sender,
+            source_message=source_message,
+            actor=actor,
+        )
+        queue.retry()
         for index, data in again:
             # Alone, in a transaction of its own: it waits for the other request's locks.
             try:
                 outcomes[index] = _submit(documents[index], data, sender, source_message, actor)
             except OperationalError:
                 outcomes[index] = BatchOutcome(kind=documents[index].kind, error=DocumentBusy())
-    return [outcome for outcome in outcomes if outcome is not None]
+    done = [outcome for outcome in outcomes if outcome is not None]
+    _read_list_states(done)
+    return done
+
+
+def _read_list_states(outcomes: list[BatchOutcome]) -> None:
+    """The lists' states after matching (which ran after they were stored), in one query."""
+    lists = {
+        outcome.result.document.pk: outcome.result.document
+        for outcome in outcomes
+        if outcome.result is not None and isinstance(outcome.result.document, Inventory)
+    }
+    if not lists:
+        return
+    for pk, status, waiting_for, updated_at in Inventory.objects.filter(pk__in=lists).values_list(
+        "pk", "status", "waiting_for", "updated_at"
+    ):
+        document = lists[pk]
+        document.status, document.waiting_for, document.updated_at = status, waiting_for, updated_at

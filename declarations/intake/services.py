@@ -7,13 +7,19 @@ state; matching (the next step of a declared list) starts from ``after_submit``.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -40,6 +46,7 @@ from declarations.models import (
     StatusChangeSource,
     Waybill,
 )
+from single_window.events import events_deferred
 from single_window.models import Enterprise, InboundMessage
 
 WAYBILL_REUSE_AFTER = datetime.timedelta(days=183)
@@ -133,11 +140,15 @@ def _is_text(document: Declaration, name: str) -> bool:
     return isinstance(document._meta.get_field(name), models.CharField)
 
 
-def _replace_lines(document: Declaration, kind: DocumentType, lines: list[dict[str, Any]]) -> None:
+def _replace_lines(
+    document: Declaration, kind: DocumentType, lines: list[dict[str, Any]], *, created: bool
+) -> list[models.Model]:
+    """Store the document's lines in place of its earlier version's; the lines stored."""
     line_model, parent = kind.line_model, kind.line_parent
     if line_model is None:
-        return
-    line_model._default_manager.filter(**{parent: document}).delete()
+        return []
+    if not created:
+        line_model._default_manager.filter(**{parent: document}).delete()
     objects = []
     for line in lines:
         row = line_model(**{parent: document})
@@ -147,7 +158,7 @@ def _replace_lines(document: Declaration, kind: DocumentType, lines: list[dict[s
                 row, name, "" if value is None and isinstance(row._meta.get_field(name), models.CharField) else value
             )
         objects.append(row)
-    line_model._default_manager.bulk_create(objects)
+    return line_model._default_manager.bulk_create(objects)
 
 
 def _new_status(kind: DocumentType, data: dict[str, Any]) -> str:
@@ -158,9 +169,43 @@ def _new_status(kind: DocumentType, data: dict[str, Any]) -> str:
     return kind.declared_status
 
 
+# Business keys a batch found stored by no document (``keys_absent``): (kind, first, second).
+_absent: ContextVar[set[tuple[str, Any, Any]] | None] = ContextVar("keys_absent", default=None)
+
+
+def business_keys_stored(kind: DocumentType, keys: Iterable[tuple[Any, Any]]) -> set[tuple[Any, Any]]:
+    """Which of ``keys`` (business key values of ``kind``) any stored document has, deleted
+    or not: one query."""
+    keys = list(keys)
+    if not keys:
+        return set()
+    first, second = kind.business_key
+    which = reduce(or_, (Q(**{first: a, second: b}) for a, b in keys))
+    return set(kind.model._default_manager.filter(which).values_list(first, second))
+
+
+@contextlib.contextmanager
+def keys_absent(keys: set[tuple[str, Any, Any]]) -> Iterator[None]:
+    """Inside the block a new document (appType 1) whose ``(kind, first, second)`` key is in
+    ``keys`` is not looked for: a batch read in one query that no document has it. The first
+    document to use such a key takes it out of the set (the next one looks, and finds it); one
+    created meanwhile by a parallel request is caught by the key's unique constraint."""
+    token = _absent.set(keys)
+    try:
+        yield
+    finally:
+        _absent.reset(token)
+
+
 def _existing(kind: DocumentType, data: dict[str, Any]) -> tuple[Declaration | None, int]:
     """The stored row of the business key, locked, that a new version would replace (None when
     there is none, or a waybill number is free again), and the generation a new one gets."""
+    absent = _absent.get()
+    first, second = kind.business_key
+    key = (kind.name, data[first], data[second])
+    if absent is not None and data["app_type"] == "1" and key in absent:
+        absent.discard(key)
+        return None, 1
     existing = _live(kind, data).select_for_update().first()
     generation = 1
     if kind.reusable_key and existing is not None:
@@ -258,17 +303,23 @@ def _refuse_rule_breaks(kind: DocumentType, data: dict[str, Any], sender: Enterp
         raise InvalidInput(_("The document breaks the single window's rules."), errors=problems)
 
 
-def _audit_view(document: Declaration, kind: DocumentType) -> dict[str, Any]:
+def _audit_view(document: Declaration, kind: DocumentType, lines: list[models.Model] | None = None) -> dict[str, Any]:
     """The audit view of a document and its lines: personal data and ID numbers left out
-    (``Declaration.audit_excluded``)."""
+    (``Declaration.audit_excluded``). ``lines``: the lines just stored (else they are read)."""
     if kind.line_model is None:
         return snapshot(document)
     skipped = {"id", kind.line_parent}
-    lines = [
-        {name: value for name, value in snapshot(line).items() if name not in skipped}
-        for line in kind.line_model._default_manager.filter(**{kind.line_parent: document}).order_by("gnum")
-    ]
-    return snapshot(document, extra={"items": lines})
+    if lines is None:
+        lines = list(kind.line_model._default_manager.filter(**{kind.line_parent: document}))
+    return snapshot(
+        document,
+        extra={
+            "items": [
+                {name: value for name, value in snapshot(line).items() if name not in skipped}
+                for line in sorted(lines, key=lambda line: line.gnum)  # type: ignore[attr-defined]
+            ]
+        },
+    )
 
 
 # The audit action of each app_type: new, change, delete.
@@ -299,8 +350,23 @@ def document_submit(
     3. The parcel's locks, then the key's row: a change comes from the document's principal
        (checked before the rules, so a stranger learns nothing), then passes the rules.
     4. The version is stored, audited, forwarded (order, payment, waybill) and matched.
+
+    Its events are written together at the end (``events_deferred``).
     """
-    kind = kind_of(kind)
+    with events_deferred():
+        return _document_submit(
+            kind=kind_of(kind), data=data, sender=sender, source_message=source_message, actor=actor
+        )
+
+
+def _document_submit(
+    *,
+    kind: DocumentType,
+    data: dict[str, Any],
+    sender: Enterprise,
+    source_message: InboundMessage | None,
+    actor: Actor | None,
+) -> SubmitResult:
     actor = actor or Actor(label=f"enterprise:{sender.code}", enterprise_id=sender.pk)
     # 1.
     data = rules.normalise_party_codes(data)
@@ -333,14 +399,13 @@ def document_submit(
     except IntegrityError as exc:
         # A parallel request created the same business key first.
         raise DocumentConflict(kind, codes.DUPLICATE, _("A document with this business key exists.")) from exc
-    if "items" in data:
-        _replace_lines(document, kind, data["items"])
+    lines = _replace_lines(document, kind, data["items"], created=created) if "items" in data else None
     audit_record(
         actor=actor,
         action=AUDIT_ACTIONS[data["app_type"]],
         instance=document,
         before=before,
-        after=_audit_view(document, kind),
+        after=_audit_view(document, kind, lines),
         reason=f"{kind.name} app_type {data['app_type']}, app_status {data['app_status']}, version {document.version}",
     )
     if not kind.is_list:

@@ -43,6 +43,8 @@ GIVE_BACK_ON = frozenset(
         InventoryStatus.DELETED,
     }
 )
+# Every move that changes a reservation: the others (matched, declared, held ...) leave it.
+QUOTA_MOVES = GIVE_BACK_ON | {InventoryStatus.RELEASED, InventoryStatus.RETURNED}
 
 
 def _lock_quota(buyer_id_hash: str, year: int) -> BuyerYearQuota:
@@ -183,6 +185,8 @@ def inventory_released_at(*, inventory: Inventory) -> datetime.datetime | None:
 def quota_on_status(*, inventory: Inventory, status: str) -> None:
     """Follow the list's lifecycle: consume at release, give back when the parcel never
     clears or comes back (a return counts only within 30 days of release)."""
+    if status not in QUOTA_MOVES:
+        return  # the other moves leave the reservation as it is
     reservation = QuotaReservation.objects.select_for_update().filter(inventory=inventory).first()
     if reservation is None or reservation.state == QuotaReservation.State.RELEASED:
         return
