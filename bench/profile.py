@@ -35,7 +35,7 @@ from django.db import connection
 from django.test import Client
 
 from bench.enterprises import SENDER, parties_dict
-from bench.load import generator_of, rotation
+from bench.load import PLURAL, generator_of, rotation
 from bench.parcels import KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +76,12 @@ class Tally:
 
         return count
 
-    def answer(self, kind: str, status: int, body: bytes) -> None:
+    def answer(self, kind: str, status: int, body: bytes, *, single: bool) -> None:
+        if single:
+            self.outcomes[f"{kind}:{status}"] += 1
+            if status >= 400:
+                sys.stderr.write(f"{kind} {status} {body[:600].decode(errors='replace')}\n")
+            return
         if status != 200:
             self.outcomes[f"batch {kind}:{status}"] += 1
             sys.stderr.write(f"{kind} {status} {body[:600].decode(errors='replace')}\n")
@@ -94,6 +99,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("var/bench/profile"))
     parser.add_argument("--where", default="", help="print where the statements matching this pattern come from")
+    parser.add_argument("--single", action="store_true", help="each document in a request of its own")
     args = parser.parse_args(argv)
     keys: dict[str, str] = json.loads(args.keys.read_text(encoding="utf-8"))["keys"]
     tag = f"P{int(time.time()) % 100_000:05d}"
@@ -114,23 +120,28 @@ def main(argv: Sequence[str]) -> int:
         for kind in KINDS:
             shift = rotation(kind, args.size)
             ordered = parcels[shift:] + parcels[:shift]
-            body = {"documents": [{"kind": kind, "document": p.documents[kind]} for p in ordered]}
+            if args.single:
+                requests = [
+                    (f"/api/v1/{PLURAL[kind]}", parcel.documents[kind], f"profile-{tag}-{kind}-{parcel.order_no}")
+                    for parcel in ordered
+                ]
+            else:
+                body = {"documents": [{"kind": kind, "document": p.documents[kind]} for p in ordered]}
+                requests = [("/api/v1/batches", body, f"profile-{tag}-{kind}-{chunk}")]
             seen: list[str] = []
             started = time.perf_counter()
             with connection.execute_wrapper(tally.counter(seen)):
-                profile.enable()
-                response = client.post(
-                    "/api/v1/batches",
-                    data=json.dumps(body, ensure_ascii=False),
-                    content_type="application/json",
-                    headers={
-                        "authorization": f"Bearer {keys[SENDER[kind]]}",
-                        "idempotency-key": f"profile-{tag}-{kind}-{chunk}",
-                    },
-                )
-                profile.disable()
+                for path, body, idempotency_key in requests:
+                    profile.enable()
+                    response = client.post(
+                        path,
+                        data=json.dumps(body, ensure_ascii=False),
+                        content_type="application/json",
+                        headers={"authorization": f"Bearer {keys[SENDER[kind]]}", "idempotency-key": idempotency_key},
+                    )
+                    profile.disable()
+                    tally.answer(kind, response.status_code, response.content, single=args.single)
             elapsed += time.perf_counter() - started
-            tally.answer(kind, response.status_code, response.content)
             tally.per_kind[kind].append(len(seen))
             tally.shapes.update(_shape(sql) for sql in seen)
     _report(args, tally, profile, elapsed)

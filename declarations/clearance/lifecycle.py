@@ -317,7 +317,7 @@ def inventory_create(
     """Insert a new (unsaved) list in its first state and record that state.
 
     ``status`` is draft or pending_documents; the insert's ``IntegrityError`` (a business key
-    taken) reaches the caller with nothing written.
+    taken) reaches the caller with nothing written. Runs in the caller's transaction.
     """
     if inventory.pk is not None:
         msg = "inventory_create stores a new list; use inventory_transition for a stored one"
@@ -325,19 +325,19 @@ def inventory_create(
     _check(source, StatusChangeSource.values, "status change source")
     if status not in ENTRY_STATES:
         raise TransitionNotAllowed(inventory_id=None, from_status="", to_status=status)
-    with transaction.atomic():
-        inventory.status = status
-        inventory.save()
-        events.inventory_status_changed(inventory=inventory, from_status="", to_status=status)
-        return InventoryStatusChange.objects.create(
-            inventory=inventory,
-            from_status="",
-            to_status=status,
-            source=source,
-            note=note[:500],
-            note_code=note_code,
-            note_params=dict(note_params or {}),
-        )
+    # The insert is the first write: when it fails, nothing was written.
+    inventory.status = status
+    inventory.save()
+    events.inventory_status_changed(inventory=inventory, from_status="", to_status=status)
+    return InventoryStatusChange.objects.create(
+        inventory=inventory,
+        from_status="",
+        to_status=status,
+        source=source,
+        note=note[:500],
+        note_code=note_code,
+        note_params=dict(note_params or {}),
+    )
 
 
 def inventory_transition(

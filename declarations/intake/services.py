@@ -161,6 +161,17 @@ def _replace_lines(
     return line_model._default_manager.bulk_create(objects)
 
 
+def _remember_lines(document: Declaration, kind: DocumentType, lines: list[models.Model]) -> None:
+    """Let ``document.items`` answer with the lines just stored, as a prefetch would, so the
+    answer does not read them back."""
+    assert kind.line_model is not None  # noqa: S101 - only documents with lines get here
+    name = str(kind.line_model._meta.get_field(kind.line_parent).remote_field.get_accessor_name())  # type: ignore[union-attr]
+    queryset = getattr(document, name).get_queryset()
+    queryset._result_cache = sorted(lines, key=lambda line: line.gnum)
+    queryset._prefetch_done = True
+    document._prefetched_objects_cache = {name: queryset}  # type: ignore[attr-defined]
+
+
 def _new_status(kind: DocumentType, data: dict[str, Any]) -> str:
     if data["app_type"] == "3":
         return DocumentStatus.DELETED
@@ -394,12 +405,14 @@ def _document_submit(
     if isinstance(document, Inventory):
         document.source_message = source_message  # this version's; a JSON change clears it
     try:
-        with transaction.atomic():
-            _save(document, kind, data, created=created)
+        _save(document, kind, data, created=created)
     except IntegrityError as exc:
-        # A parallel request created the same business key first.
+        # A parallel request created the same business key first. No savepoint is needed: the
+        # refusal leaves this function's own atomic block, which rolls the submission back.
         raise DocumentConflict(kind, codes.DUPLICATE, _("A document with this business key exists.")) from exc
     lines = _replace_lines(document, kind, data["items"], created=created) if "items" in data else None
+    if lines is not None:
+        _remember_lines(document, kind, lines)
     audit_record(
         actor=actor,
         action=AUDIT_ACTIONS[data["app_type"]],
