@@ -26,10 +26,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.audit import audit_deferred
 from core.crypto import decrypt_bytes, decrypt_text, encrypt_bytes
 from core.errors import ApiError
 from single_window import standard_webhooks
 from single_window.error_codes import WEBHOOK_MESSAGE_TYPE_NOT_ALLOWED, WEBHOOK_SIGNATURE_INVALID
+from single_window.events import events_deferred
 from single_window.models import InboxMessage, Partner
 
 logger = logging.getLogger(__name__)
@@ -205,7 +207,8 @@ def inbox_apply(*, message_id: int) -> InboxMessage | None:
         message.note = refused
     else:
         try:
-            with transaction.atomic():
+            # The events and audit entries of a message's many receipts are written together.
+            with transaction.atomic(), audit_deferred(), events_deferred():
                 message.note = registered.apply(message, decrypt_bytes(message.body_encrypted))[:500]
             message.state = InboxMessage.State.APPLIED
         except InboxRejected as exc:

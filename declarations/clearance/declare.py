@@ -50,6 +50,7 @@ from declarations.models import (
 )
 from declarations.tax import quotas
 from single_window import declare as contract
+from single_window.events import atomic_with_events
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ UNAVAILABLE_RETRY = datetime.timedelta(minutes=5)
 def _ask(system: contract.Participant, facts: contract.ListFacts) -> contract.Decision:
     """One system's answer; one that raises holds the list for a retry rather than sink it."""
     try:
-        with transaction.atomic():
+        # A system that fails is rolled back with the events it published (``events_deferred``).
+        with atomic_with_events():
             return system.reserve(facts)
     except Exception:
         logger.exception("declare step: %s failed on list %s", system.name, facts.ref.inventory_id)

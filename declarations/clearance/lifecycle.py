@@ -362,24 +362,27 @@ def inventory_transition(
     if source == StatusChangeSource.CUSTOMS_RECEIPT:
         msg = "customs receipts go through inventory_apply_receipt"
         raise ValueError(msg)
-    with transaction.atomic():
+    # Inside a caller's transaction, no savepoint of its own (a list moves a few times as it
+    # is matched, and each savepoint is two more round trips): a refused move is raised after
+    # the block, having written nothing, so the caller's transaction goes on.
+    with transaction.atomic(savepoint=False):
         locked = _lock(inventory)
         current = locked.status
         if current == to:
             _mirror(locked, inventory)
             return None
-        if to not in TRANSITIONS[current]:
-            raise TransitionNotAllowed(inventory_id=locked.pk, from_status=current, to_status=to)
-        _set_status(locked, to, inventory=inventory)
-        return InventoryStatusChange.objects.create(
-            inventory=locked,
-            from_status=current,
-            to_status=to,
-            source=source,
-            note=note[:500],
-            note_code=note_code,
-            note_params=dict(note_params or {}),
-        )
+        if to in TRANSITIONS[current]:
+            _set_status(locked, to, inventory=inventory)
+            return InventoryStatusChange.objects.create(
+                inventory=locked,
+                from_status=current,
+                to_status=to,
+                source=source,
+                note=note[:500],
+                note_code=note_code,
+                note_params=dict(note_params or {}),
+            )
+    raise TransitionNotAllowed(inventory_id=locked.pk, from_status=current, to_status=to)
 
 
 def _recorded(
