@@ -157,9 +157,26 @@ def add_rule_failures(facts: declarations.ListFigureFacts, day: datetime.date, k
 
 def _first_time(event_id: int) -> bool:
     """Move the watermark past ``event_id``; False when it was there already (seen before)."""
-    EventWatermark.objects.get_or_create(name=WATERMARK)
     moved = EventWatermark.objects.filter(name=WATERMARK, last_event_id__lt=event_id).update(last_event_id=event_id)
+    if moved == 0:
+        # The first event ever, or one seen before: the row tells which.
+        _row, created = EventWatermark.objects.get_or_create(name=WATERMARK)
+        if created:
+            moved = EventWatermark.objects.filter(name=WATERMARK).update(last_event_id=event_id)
     return moved == 1
+
+
+def _counts(event: Event) -> bool:
+    """Whether the event can move a figure; the others are passed over before anything is
+    read (most of a list's moves, and passed matching, count nothing)."""
+    payload = event.payload
+    if event.type == STATUS_CHANGED:
+        return str(payload.get("to_status", "")) in COUNTED_MOVES
+    if event.type == EXPORT_STATUS_CHANGED:
+        return str(payload.get("to_status", "")) in EXPORT_COUNTED_MOVES
+    if event.type == MATCHING_RESULT:
+        return payload.get("passed") is False
+    return True
 
 
 def _count_move(
@@ -210,8 +227,11 @@ def _export_status_changed(event: Event) -> None:
 
 
 def figures_learn(event: Event) -> None:
-    """The subscriber: runs in the hub's transaction, in a savepoint of its own."""
-    if not _first_time(event.pk):
+    """The subscriber: runs in the hub's transaction, in a savepoint of its own.
+
+    An event that counts nothing leaves the watermark where it is: the watermark only has to
+    keep an event that counts from counting twice."""
+    if not _counts(event) or not _first_time(event.pk):
         return
     if event.type == EXPORT_STATUS_CHANGED:
         _export_status_changed(event)
