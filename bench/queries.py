@@ -4,9 +4,11 @@
 (the production settings, the run's database): sends the plan's parcels through Django's test
 client, which runs the whole request (middleware, authentication, throttling, idempotency, the
 view, the commit hooks) in this process, and counts each request's queries with
-``CaptureQueriesContext``. What the Celery worker does afterwards (dispatch, receipts, events)
-is not counted here: ``pg_stat_statements`` counts it, when PostgreSQL loads the extension
-(``bench.run`` uses it then).
+``CaptureQueriesContext``; then the same for ``batch_parcels`` parcels sent in batches (one
+``POST /api/v1/batches`` per kind), which the target of under 2 queries per document is about.
+What the Celery worker does afterwards (dispatch, receipts, events) is not counted here:
+``pg_stat_statements`` counts it, when PostgreSQL loads the extension (``bench.run`` uses it
+then).
 """
 
 from __future__ import annotations
@@ -21,8 +23,36 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from bench.load import PLURAL, generator_of
+from bench.load import PLURAL, generator_of, rotation
 from bench.parcels import KINDS
+
+
+def _batch(plan: dict[str, Any], generator: Any, keys: dict[str, str], client: Client) -> dict[str, Any]:
+    """The same count for ``batch_parcels`` parcels sent as the batch phase sends them: each
+    kind's documents in one ``POST /api/v1/batches`` (lists last, so they are matched)."""
+    first, size = int(plan["batch_first_parcel"]), int(plan["batch_parcels"])
+    parcels = [generator.parcel(first + i) for i in range(size)]
+    per_kind: dict[str, int] = {}
+    statuses: dict[str, int] = {}
+    for kind in KINDS:
+        shift = rotation(kind, size)
+        ordered = parcels[shift:] + parcels[:shift]
+        body = {"documents": [{"kind": kind, "document": parcel.documents[kind]} for parcel in ordered]}
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(
+                "/api/v1/batches",
+                data=json.dumps(body),
+                content_type="application/json",
+                headers={"authorization": f"Bearer {keys[kind]}", "idempotency-key": f"q-batch-{kind}-{first}"},
+            )
+        statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
+        per_kind[kind] = len(captured)
+    return {
+        "parcels": size,
+        "statuses": statuses,
+        "per_kind_per_document": {kind: round(n / size, 2) for kind, n in per_kind.items()},
+        "per_document_mean": round(sum(per_kind.values()) / (size * len(KINDS)), 2),
+    }
 
 
 def main(argv: Sequence[str]) -> int:
@@ -58,5 +88,7 @@ def main(argv: Sequence[str]) -> int:
         "per_parcel_mean": round(statistics.fmean(per_parcel), 1) if per_parcel else None,
         "per_document_mean": round(sum(per_parcel) / max(1, sum(len(n) for n in counts.values())), 1),
     }
+    if plan.get("batch_parcels"):
+        result["batch"] = _batch(plan, generator, keys, client)
     Path(argv[1]).write_text(json.dumps(result), encoding="utf-8")
     return 0
