@@ -31,6 +31,8 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from celery import current_app
@@ -72,6 +74,8 @@ JITTER = 0.2
 
 # A relay run stops starting deliveries after this long and hands back what it didn't try.
 RELAY_BUDGET = datetime.timedelta(seconds=30)
+# Deliveries taken by their destination are recorded this many at a time (``_record_sent``).
+RECORD_SENT_EVERY = 10
 # Senders time out within 15 s (see ``HTTP_TIMEOUT``): a claim outlives the run's budget and
 # one last delivery, with room to spare. A lease that runs out makes the row claimable again.
 LEASE = datetime.timedelta(seconds=90)
@@ -239,6 +243,7 @@ def retry_delay(*, failed_attempts: int) -> datetime.timedelta | None:
 class _Claim:
     message_id: int
     attempt: int
+    lease_until: datetime.datetime
 
 
 def _claim(*, limit: int, now: datetime.datetime) -> list[_Claim]:
@@ -248,6 +253,7 @@ def _claim(*, limit: int, now: datetime.datetime) -> list[_Claim]:
     earlier_unsent = OutboxMessage.objects.filter(
         ordering_key=OuterRef("ordering_key"), id__lt=OuterRef("id"), state__in=OUTBOX_UNSENT_STATES
     )
+    lease_until = now + LEASE
     with transaction.atomic():
         rows = list(
             OutboxMessage.objects.select_for_update(skip_locked=True)
@@ -260,9 +266,11 @@ def _claim(*, limit: int, now: datetime.datetime) -> list[_Claim]:
             .values_list("id", "attempts")[:limit]
         )
         OutboxMessage.objects.filter(pk__in=[message_id for message_id, _attempts in rows]).update(
-            state=OutboxState.SENDING, lease_until=now + LEASE, attempts=F("attempts") + 1
+            state=OutboxState.SENDING, lease_until=lease_until, attempts=F("attempts") + 1
         )
-    return [_Claim(message_id=message_id, attempt=attempts + 1) for message_id, attempts in rows]
+    return [
+        _Claim(message_id=message_id, attempt=attempts + 1, lease_until=lease_until) for message_id, attempts in rows
+    ]
 
 
 def _release(claim: _Claim) -> None:
@@ -291,15 +299,63 @@ def _send(message: OutboxMessage) -> DeliveryResult:
         return DeliveryResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
 
 
-def _deliver(claim: _Claim) -> None:
-    message = OutboxMessage.objects.select_related("webhook_endpoint").filter(pk=claim.message_id).first()
+@dataclass(frozen=True)
+class _Sent:
+    """A delivery the destination took, waiting to be recorded with others (``_record_sent``)."""
+
+    message: OutboxMessage
+    claim: _Claim
+    result: DeliveryResult
+    started_at: datetime.datetime
+    latency_ms: int
+
+
+def _deliver(claim: _Claim, *, loaded: OutboxMessage | None = None, sent: list[_Sent] | None = None) -> None:
+    """Send one claimed message. ``loaded``: the message as read with its batch, used while the
+    claim's lease lasts (after it, another relay may have claimed the message: it is read
+    again). A success with nothing to run after it joins ``sent`` when given, to be recorded
+    with the others; anything else is recorded at once."""
+    message = loaded
+    if message is None or timezone.now() >= claim.lease_until:
+        message = OutboxMessage.objects.select_related("webhook_endpoint").filter(pk=claim.message_id).first()
     if message is None or message.state != OutboxState.SENDING or message.attempts != claim.attempt:
         return  # redelivered, discarded or reclaimed meanwhile
     started_at = timezone.now()
     clock = time.monotonic()
     result = _send(message)
     latency_ms = int((time.monotonic() - clock) * 1000)
+    registration = _SENDERS.get(message.destination_kind)
+    if sent is not None and result.ok and registration is not None and registration.on_sent is None:
+        sent.append(_Sent(message, claim, result, started_at, latency_ms))
+        return
     _record(message, claim, result, started_at=started_at, latency_ms=latency_ms)
+
+
+def _record_sent(sent: list[_Sent]) -> None:
+    """Record deliveries the destinations took: one insert of their attempts and one update,
+    each message only if it is still the claim's (not reclaimed meanwhile)."""
+    if not sent:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        OutboxAttempt.objects.bulk_create(
+            [
+                OutboxAttempt(
+                    message=item.message,
+                    number=item.claim.attempt,
+                    started_at=item.started_at,
+                    status_code=item.result.status_code,
+                    error="",
+                    latency_ms=item.latency_ms,
+                    response_excerpt=response_excerpt(item.result.response_excerpt),
+                )
+                for item in sent
+            ]
+        )
+        mine = reduce(or_, (Q(pk=item.message.pk, attempts=item.claim.attempt) for item in sent))
+        OutboxMessage.objects.filter(mine, state=OutboxState.SENDING).update(
+            state=OutboxState.SENT, sent_at=now, lease_until=None, last_error=""
+        )
 
 
 def _record(
@@ -355,12 +411,19 @@ def outbox_relay_batch(*, limit: int = 50) -> int:
     """Claim up to ``limit`` due messages and deliver them; returns how many were claimed."""
     started = timezone.now()
     claims = _claim(limit=limit, now=started)
+    messages = OutboxMessage.objects.select_related("webhook_endpoint").in_bulk([c.message_id for c in claims])
+    sent: list[_Sent] = []
     for index, claim in enumerate(claims):
         if timezone.now() - started > RELAY_BUDGET:
             for left in claims[index:]:
                 _release(left)
             break
-        _deliver(claim)
+        _deliver(claim, loaded=messages.get(claim.message_id), sent=sent)
+        if len(sent) >= RECORD_SENT_EVERY:
+            # Often enough that the next message of an ordering key is not held back long.
+            _record_sent(sent)
+            sent = []
+    _record_sent(sent)
     return len(claims)
 
 

@@ -13,6 +13,7 @@ import time_machine
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -374,6 +375,36 @@ def test_a_worker_that_lost_its_lease_does_not_overwrite_the_new_claim(webhook_r
 
     assert webhook_receiver.requests == []
     assert (fresh(message).state, fresh(message).attempts) == (OutboxState.SENDING, current.attempt)
+
+
+@pytest.mark.django_db
+def test_a_message_read_with_its_batch_is_read_again_once_the_lease_ran_out(webhook_receiver: FakeReceiver) -> None:
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        message = enqueue(webhook_receiver)
+        (stale,) = outbox._claim(limit=10, now=start)
+        as_read = fresh(message)
+    later = start + outbox.LEASE + datetime.timedelta(seconds=1)
+    with time_machine.travel(later, tick=False):
+        (current,) = outbox._claim(limit=10, now=later)
+        outbox._deliver(stale, loaded=as_read, sent=[])
+
+    assert webhook_receiver.requests == []
+    assert (fresh(message).state, fresh(message).attempts) == (OutboxState.SENDING, current.attempt)
+
+
+@pytest.mark.django_db
+def test_a_batch_of_deliveries_is_recorded_together(webhook_receiver: FakeReceiver) -> None:
+    messages = [enqueue(webhook_receiver, key=f"inventory:{n}", n=n) for n in range(25)]
+
+    with CaptureQueriesContext(connection) as captured:
+        assert outbox.outbox_relay_batch(limit=50) == 25
+
+    assert sorted(received_numbers(webhook_receiver)) == list(range(25))
+    assert [fresh(m).state for m in messages] == [OutboxState.SENT] * 25
+    assert OutboxAttempt.objects.filter(message__in=messages, number=1, status_code=200).count() == 25
+    # The claim, one read of the batch, then an insert and an update per ten deliveries.
+    assert len(captured) < 25
 
 
 @pytest.mark.django_db(transaction=True)
