@@ -178,6 +178,10 @@ class MatchQueue:
     # Lists whose matching met a parallel request's lock; ``retry`` matches them again.
     busy: list[int] = field(default_factory=list)
 
+    # False: no savepoint per list (a database error then reaches the block's caller, whose
+    # transaction is lost with it: ``batches`` tries the chunk again with savepoints).
+    savepoints: bool = True
+
     def run(self) -> None:
         """Match each list concerned once, each in a savepoint of its own: one that meets a
         lock conflict is rolled back alone and kept in ``busy``."""
@@ -194,6 +198,9 @@ class MatchQueue:
         )
         found = parcel_documents_of(lists)
         for inventory in lists:
+            if not self.savepoints:
+                inventory_match(inventory=inventory, documents=found[inventory.pk])
+                continue
             try:
                 with atomic_with_events():
                     inventory_match(inventory=inventory, documents=found[inventory.pk])
@@ -217,14 +224,14 @@ _deferred: ContextVar[MatchQueue | None] = ContextVar("matching_deferred", defau
 
 
 @contextlib.contextmanager
-def matching_deferred() -> Iterator[MatchQueue]:
+def matching_deferred(*, savepoints: bool = True) -> Iterator[MatchQueue]:
     """Match the lists concerned by the documents stored inside the block once, when it ends
     (in the caller's transaction, which must hold the documents' parcel locks to its commit):
     a parcel whose four documents come in one batch is matched once, not four times."""
     if _deferred.get() is not None:
         msg = "matching_deferred blocks do not nest"
         raise RuntimeError(msg)
-    queue = MatchQueue()
+    queue = MatchQueue(savepoints=savepoints)
     token = _deferred.set(queue)
     try:
         yield queue

@@ -11,8 +11,12 @@ together at its end (``events_deferred``), and matches each list its documents c
 after all of them are stored (``matching.matching_deferred``): a parcel whose four documents
 come in one chunk is matched once.
 
-A document that meets a lock conflict with a parallel request (a deadlock, a lock or statement
-timeout) is rolled back to its savepoint and tried again alone after its chunk commits.
+A chunk is tried first without a savepoint per document or list (each costs two round trips):
+a document's refusals all come before its first write. If a database error spoils that try (a
+lock conflict with a parallel request, a business key taken meanwhile), the chunk is rolled
+back and tried again with savepoints: a document that meets a lock conflict (a deadlock, a lock
+or statement timeout) is then rolled back to its savepoint and tried again alone after its
+chunk commits.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import DatabaseError, OperationalError, transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.settings import api_settings
@@ -91,11 +95,13 @@ def _submit(
     sender: Enterprise,
     source: InboundMessage | None,
     actor: Actor | None,
+    *,
+    savepoint: bool = True,
 ) -> BatchOutcome:
     mark = deferred_mark()
     try:
         result = services.document_submit(
-            kind=document.kind, data=data, sender=sender, source_message=source, actor=actor
+            kind=document.kind, data=data, sender=sender, source_message=source, actor=actor, savepoint=savepoint
         )
     except ApiError as error:
         deferred_discard(mark)  # its savepoint was rolled back: so are its events and audit
@@ -150,6 +156,15 @@ def _chunk(
             outcomes[index] = BatchOutcome(kind=documents[index].kind, error=error)
     normalised = [(index, _normalised(data)) for index, data in validated]
     names = {name for index, data in normalised if data for name in parcels.lock_names(documents[index].kind, data)}
+    keys = [(documents[index].kind, data) for index, data in normalised if data]
+    try:
+        # First without a savepoint per document or list: every refusal comes before a
+        # document's first write, so only a database error can spoil the chunk's transaction.
+        return [], _chunk_without_savepoints(documents, validated, outcomes, names, keys, sender, source_message, actor)
+    except DatabaseError:
+        # A lock conflict or a key taken meanwhile: everything of the try was rolled back.
+        for index, _data in validated:
+            outcomes[index] = None
     again: list[tuple[int, dict[str, Any]]] = []
     with transaction.atomic(), audit_deferred(), events_deferred(), matching.matching_deferred() as queue:
         try:
@@ -158,8 +173,7 @@ def _chunk(
         except OperationalError:
             # A deadlock with a parallel request: each document takes its own as it goes.
             names = set()
-        absent = _keys_absent([(documents[index].kind, data) for index, data in normalised if data])
-        with parcels.parcel_locks_held(names), services.keys_absent(absent):
+        with parcels.parcel_locks_held(names), services.keys_absent(_keys_absent(keys)):
             for index, data in validated:
                 try:
                     outcomes[index] = _submit(documents[index], data, sender, source_message, actor)
@@ -167,6 +181,27 @@ def _chunk(
                     # document_submit's savepoint was rolled back; the chunk goes on.
                     again.append((index, data))
     return again, queue
+
+
+def _chunk_without_savepoints(
+    documents: Sequence[BatchDocument],
+    validated: list[tuple[int, dict[str, Any]]],
+    outcomes: list[BatchOutcome | None],
+    names: set[str],
+    keys: list[tuple[DocumentType, dict[str, Any]]],
+    *args: Any,
+) -> matching.MatchQueue:
+    with (
+        transaction.atomic(),
+        audit_deferred(),
+        events_deferred(),
+        matching.matching_deferred(savepoints=False) as queue,
+    ):
+        parcels.parcel_locks_take(names)
+        with parcels.parcel_locks_held(names), services.keys_absent(_keys_absent(keys)):
+            for index, data in validated:
+                outcomes[index] = _submit(documents[index], data, *args, savepoint=False)
+    return queue
 
 
 def batch_submit(

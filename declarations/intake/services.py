@@ -337,7 +337,6 @@ def _audit_view(document: Declaration, kind: DocumentType, lines: list[models.Mo
 AUDIT_ACTIONS = {"1": AuditEntry.Action.CREATE, "2": AuditEntry.Action.UPDATE, "3": AuditEntry.Action.DELETE}
 
 
-@transaction.atomic
 def document_submit(
     *,
     kind: DocumentType | str,
@@ -345,6 +344,7 @@ def document_submit(
     sender: Enterprise,
     source_message: InboundMessage | None = None,
     actor: Actor | None = None,
+    savepoint: bool = True,
 ) -> SubmitResult:
     """Store a new version of a document, change it, or delete it, as ``app_type`` says.
 
@@ -363,11 +363,23 @@ def document_submit(
     4. The version is stored, audited, forwarded (order, payment, waybill) and matched.
 
     Its events are written together at the end (``events_deferred``).
+
+    ``savepoint=False`` (a batch's first try of a chunk, ``batches``): no savepoint of its own,
+    in the caller's transaction. Every refusal above comes before the first write, so a refused
+    document leaves the transaction as it found it; a database error (a parallel request's
+    lock, a key taken meanwhile) reaches the caller, whose transaction is lost with it.
     """
-    with events_deferred():
-        return _document_submit(
-            kind=kind_of(kind), data=data, sender=sender, source_message=source_message, actor=actor
-        )
+    kind = kind_of(kind)
+    if not savepoint:
+        if not transaction.get_connection().in_atomic_block:
+            msg = "document_submit(savepoint=False) runs in the caller's transaction"
+            raise RuntimeError(msg)
+        with events_deferred():
+            return _document_submit(
+                kind=kind, data=data, sender=sender, source_message=source_message, actor=actor, savepoint=False
+            )
+    with transaction.atomic(), events_deferred():
+        return _document_submit(kind=kind, data=data, sender=sender, source_message=source_message, actor=actor)
 
 
 def _document_submit(
@@ -377,6 +389,7 @@ def _document_submit(
     sender: Enterprise,
     source_message: InboundMessage | None,
     actor: Actor | None,
+    savepoint: bool = True,
 ) -> SubmitResult:
     actor = actor or Actor(label=f"enterprise:{sender.code}", enterprise_id=sender.pk)
     # 1.
@@ -407,8 +420,10 @@ def _document_submit(
     try:
         _save(document, kind, data, created=created)
     except IntegrityError as exc:
+        if not savepoint:
+            raise  # the caller's transaction is lost: it tries again with savepoints
         # A parallel request created the same business key first. No savepoint is needed: the
-        # refusal leaves this function's own atomic block, which rolls the submission back.
+        # refusal leaves the atomic block of ``document_submit``, which rolls the submission back.
         raise DocumentConflict(kind, codes.DUPLICATE, _("A document with this business key exists.")) from exc
     lines = _replace_lines(document, kind, data["items"], created=created) if "items" in data else None
     if lines is not None:

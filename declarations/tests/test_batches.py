@@ -11,7 +11,7 @@ from django.db import OperationalError
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from core.models import IdempotencyRecord
+from core.models import AuditEntry, IdempotencyRecord
 from declarations.intake import examples, services
 from declarations.models import Inventory, InventoryStatus, Order, OrderItem, Payment, Waybill
 from declarations.tests.parcels import parcel
@@ -177,19 +177,38 @@ def test_a_batch_needs_a_key(parties: dict[str, Persona]) -> None:
     assert not Order.objects.exists()
 
 
-def _busy_for(order_no: str, times: int, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """``document_submit`` meets a parallel request's lock ``times`` times for one order."""
+def _busy_for(order_no: str, times: int, monkeypatch: pytest.MonkeyPatch, *, first_try: bool = False) -> list[str]:
+    """``document_submit`` meets a parallel request's lock ``times`` times for one order: in
+    the chunk's first try without savepoints (``first_try``), or (having met it in the first
+    try as well) in the tries with savepoints after it."""
     real = services.document_submit
     met: list[str] = []
 
     def submit(**kwargs: Any) -> services.SubmitResult:
-        if kwargs["data"]["order_no"] == order_no and len(met) < times:
-            met.append(order_no)
-            raise OperationalError("deadlock detected")
+        if kwargs["data"]["order_no"] == order_no:
+            if kwargs.get("savepoint") is False and not first_try:
+                raise OperationalError("deadlock detected")
+            if len(met) < times:
+                met.append(order_no)
+                raise OperationalError("deadlock detected")
         return real(**kwargs)
 
     monkeypatch.setattr(services, "document_submit", submit)
     return met
+
+
+def test_a_chunk_whose_first_try_met_a_lock_is_stored_by_its_second(
+    ebp_client: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    met = _busy_for(parcel(2)["order"]["order_no"], 1, monkeypatch, first_try=True)
+
+    body = ebp_client.post(URL, batch(*orders(3)), format="json").json()
+
+    assert met == [parcel(2)["order"]["order_no"]]
+    assert [r["status"] for r in body["results"]] == ["accepted", "accepted", "accepted"]
+    # The first try's first document was rolled back with it: each order is stored once.
+    assert Order.objects.count() == 3
+    assert AuditEntry.objects.filter(object_type="declarations.order").count() == 3
 
 
 def test_a_document_that_met_a_lock_is_tried_again_alone_and_stored(
