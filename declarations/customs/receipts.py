@@ -17,7 +17,10 @@ from __future__ import annotations
 import datetime
 import uuid
 from decimal import Decimal
+from functools import reduce
+from operator import or_
 
+from django.db.models import Q
 from lxml import etree
 
 from core.times import parse_ceb_time
@@ -76,6 +79,19 @@ def _return_id(message_guid: str, position: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ceb622:{message_guid}#{position}"))
 
 
+def _lists_named(returns: list[tuple[datetime.datetime, int, etree._Element]]) -> dict[tuple[str, str], Inventory]:
+    """The live lists the returns name (by agentCode + copNo), in one query. Each is one
+    instance for all its returns: the lifecycle keeps it in step with its row."""
+    keys = {(_text(element, "agentCode"), _text(element, "copNo")) for _time, _position, element in returns}
+    if not keys:
+        return {}
+    which = reduce(or_, (Q(agent_code=agent_code, cop_no=cop_no) for agent_code, cop_no in keys))
+    found: dict[tuple[str, str], Inventory] = {}
+    for inventory in Inventory.objects.filter(which).exclude(status="deleted").order_by("-pk"):
+        found[(inventory.agent_code, inventory.cop_no)] = inventory  # the first stored wins
+    return found
+
+
 def apply_inventory_receipts(message: InboxMessage, body: bytes) -> str:
     """Apply each InventoryReturn of a CEB622 to its list (found by agentCode + copNo), in
     returnTime order, so that a message holding a list's 2, 120 and 800 moves it as they came."""
@@ -86,15 +102,17 @@ def apply_inventory_receipts(message: InboxMessage, body: bytes) -> str:
         for position, element in enumerate(root.iterchildren(f"{{{xml.CEB_NS}}}InventoryReturn"))
     ]
     outcomes = []
+    lists = _lists_named(returns)
     for receipt_time, position, element in sorted(returns, key=lambda found: (found[0], found[1])):
         agent_code, cop_no = _text(element, "agentCode"), _text(element, "copNo")
-        inventory = Inventory.objects.filter(agent_code=agent_code, cop_no=cop_no).exclude(status="deleted").first()
+        inventory = lists.get((agent_code, cop_no))
         if inventory is None:
             outcomes.append(f"{agent_code}/{cop_no}: no such list")
             continue
         invt_no = _text(element, "invtNo")
         if invt_no and inventory.invt_no != invt_no:
             Inventory.objects.filter(pk=inventory.pk).update(invt_no=invt_no)
+            inventory.invt_no = invt_no
         code = _text(element, "returnStatus")
         # Customs refused the whole message the list went in, with other lists: the list goes
         # again alone, and the refusal does not move it. Alone, the refusal is the list's own.
