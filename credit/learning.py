@@ -108,6 +108,11 @@ def _details(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {key: payload[key] for key in keys if key in payload}
 
 
+def teaches(event: Event) -> bool:
+    """Whether the event teaches anything (``lesson_of``, which reads no database)."""
+    return lesson_of(type_=event.type, payload=event.payload, event_id=event.pk, subject=event.subject) is not None
+
+
 def credit_learn(event: Event) -> None:
     """The subscriber: runs in the hub's transaction, in a savepoint of its own."""
     lesson = lesson_of(type_=event.type, payload=event.payload, event_id=event.pk, subject=event.subject)
@@ -136,4 +141,4 @@ def credit_learn(event: Event) -> None:
 
 def register() -> None:
     """Called once, from ``CreditConfig.ready``."""
-    register_subscriber(SUBSCRIBER, EVENT_TYPES, credit_learn)
+    register_subscriber(SUBSCRIBER, EVENT_TYPES, credit_learn, accepts=teaches)

@@ -166,7 +166,7 @@ def _first_time(event_id: int) -> bool:
     return moved == 1
 
 
-def _counts(event: Event) -> bool:
+def counts(event: Event) -> bool:
     """Whether the event can move a figure; the others are passed over before anything is
     read (most of a list's moves, and passed matching, count nothing)."""
     payload = event.payload
@@ -229,9 +229,10 @@ def _export_status_changed(event: Event) -> None:
 def figures_learn(event: Event) -> None:
     """The subscriber: runs in the hub's transaction, in a savepoint of its own.
 
-    An event that counts nothing leaves the watermark where it is: the watermark only has to
-    keep an event that counts from counting twice."""
-    if not _counts(event) or not _first_time(event.pk):
+    The hub hands it only the events that may count (``counts``); one that counts nothing
+    leaves the watermark where it is, which only has to keep an event that counts from
+    counting twice."""
+    if not counts(event) or not _first_time(event.pk):
         return
     if event.type == EXPORT_STATUS_CHANGED:
         _export_status_changed(event)
@@ -257,7 +258,7 @@ def figures_learn(event: Event) -> None:
 
 def register() -> None:
     """Called once, from ``MonitoringConfig.ready``."""
-    register_subscriber(SUBSCRIBER, EVENT_TYPES, figures_learn)
+    register_subscriber(SUBSCRIBER, EVENT_TYPES, figures_learn, accepts=counts)
 
 
 def today() -> datetime.date:

@@ -61,16 +61,23 @@ class Subscriber:
     name: str
     event_types: frozenset[str]
     handler: Handler
+    # Which events of its types the handler has anything to do with (None: all). The others are
+    # passed over without a savepoint: most events a busy list publishes change no figure.
+    accepts: Callable[[Event], bool] | None = None
 
 
 _SUBSCRIBERS: dict[str, Subscriber] = {}
 
 
-def register_subscriber(name: str, event_types: Iterable[str], handler: Handler) -> None:
+def register_subscriber(
+    name: str, event_types: Iterable[str], handler: Handler, *, accepts: Callable[[Event], bool] | None = None
+) -> None:
     """Hand ``handler`` every event of ``event_types`` from now on; once per name, at start-up.
 
     ``handler(event)`` runs inside the run's transaction (a savepoint of its own), with
     ``event.enterprise`` loaded. A new subscriber starts from the first event stored.
+    ``accepts(event)``: False for an event the handler would do nothing with (it reads no
+    database); such events are passed over, the cursor moving past them all the same.
     """
     if not name or len(name) > SUBSCRIBER_NAME_MAX_LENGTH:
         msg = f"a subscriber needs a name of 1 to {SUBSCRIBER_NAME_MAX_LENGTH} characters, not {name!r}"
@@ -82,7 +89,7 @@ def register_subscriber(name: str, event_types: Iterable[str], handler: Handler)
     if not types or any(not t or len(t) > NAME_MAX_LENGTH for t in types):
         msg = f"the subscriber {name!r} needs event type names of 1 to {NAME_MAX_LENGTH} characters"
         raise ImproperlyConfigured(msg)
-    _SUBSCRIBERS[name] = Subscriber(name=name, event_types=types, handler=handler)
+    _SUBSCRIBERS[name] = Subscriber(name=name, event_types=types, handler=handler, accepts=accepts)
 
 
 def registered_subscribers() -> tuple[Subscriber, ...]:
@@ -233,7 +240,7 @@ def subscription_batch(*, subscriber: Subscriber, limit: int) -> BatchOutcome:
         by_id = {event.pk: event for event in events}
         for event_id, _type in taken:
             event = by_id.get(event_id)
-            if event is not None:
+            if event is not None and (subscriber.accepts is None or subscriber.accepts(event)):
                 try:
                     with transaction.atomic():
                         subscriber.handler(event)

@@ -102,6 +102,20 @@ def test_each_event_of_the_followed_types_is_handed_over_once_in_id_order(record
 
 
 @pytest.mark.django_db
+def test_events_the_subscriber_does_not_accept_are_passed_over() -> None:
+    handler = Recorder()
+    subscriptions.register_subscriber("test", [TYPE_A], handler, accepts=lambda event: event.payload["n"] % 2 == 0)
+    enterprise = EnterpriseFactory.create()
+    events = [publish(enterprise, TYPE_A, n) for n in range(1, 5)]
+
+    result = subscriptions.subscriptions_run()["test"]
+
+    assert handler.seen == [events[1].pk, events[3].pk]
+    assert result.handled == 2
+    assert cursor().last_event_id == events[-1].pk
+    assert len(handled_writes()) == 2
+
+
 def test_a_later_run_starts_where_the_cursor_was_left(recorder: Recorder) -> None:
     enterprise = EnterpriseFactory.create()
     earlier = [publish(enterprise, TYPE_A, n) for n in range(3)]
