@@ -214,7 +214,8 @@ class BatchRun:
     ``per_sender`` connections each, until ``duration`` has passed: chunk ``c`` of ``batch_size``
     parcels is sent by each in turn, a sender's batch of a chunk once the previous sender's batch
     of it was answered, as the documents of a parcel follow one another. Each sender goes on with
-    its next chunk meanwhile, so the four work at once on different chunks (a pipeline)."""
+    its next chunk meanwhile, so the four work at once on different chunks (a pipeline), but no
+    further than ``lead_chunks`` ahead of the last sender's answers."""
 
     def __init__(self, plan: dict[str, Any], start_at: float) -> None:
         self.plan, self.start_at = plan, start_at
@@ -222,6 +223,7 @@ class BatchRun:
         self.size, self.chunks = int(plan["batch_size"]), int(plan["chunks"])
         self.first = int(plan["first_parcel"])
         self.per_sender = int(plan.get("per_sender", 1))
+        self.lead = int(plan.get("lead_chunks", 2 * self.per_sender))
         self.deadline = start_at + float(plan["duration"])
         self.answered = {(chunk, kind): asyncio.Event() for chunk in range(self.chunks) for kind in KINDS}
         self.parcels: dict[int, list[Any]] = {}
@@ -266,16 +268,21 @@ class BatchRun:
 
     async def sender(self, client: httpx.AsyncClient, kind: str, lane: int) -> None:
         previous = KINDS[KINDS.index(kind) - 1] if kind != KINDS[0] else ""
+        last = KINDS[-1]
         for chunk in range(lane, self.chunks, self.per_sender):
             if time.monotonic() >= self.deadline:
                 return
-            if previous:
-                try:
-                    await asyncio.wait_for(
-                        self.answered[(chunk, previous)].wait(), timeout=self.deadline - time.monotonic()
-                    )
-                except TimeoutError:
-                    return
+            waits = [(chunk, previous)] if previous else []
+            if kind != last and chunk >= self.lead:
+                # No further ahead of the parcels' last documents than ``lead`` chunks: the
+                # documents of parcels whose lists can't come within the run would take the
+                # machine from the lists, and flatter the documents per second.
+                waits.append((chunk - self.lead, last))
+            try:
+                for waited in waits:
+                    await asyncio.wait_for(self.answered[waited].wait(), timeout=self.deadline - time.monotonic())
+            except TimeoutError:
+                return
             await self.post(client, chunk, kind)
             self.answered[(chunk, kind)].set()
 

@@ -29,6 +29,7 @@ import json
 import math
 import os
 import platform
+import re
 import signal
 import sys
 import time
@@ -790,18 +791,29 @@ class Bench:
             return False
 
     def statements_read(self, phase: dict[str, Any]) -> dict[str, Any]:
+        """The statements of the phase: those the processes sent (round trips), and apart from
+        them the foreign-key checks PostgreSQL runs inside an insert or update (its referential
+        triggers' ``SELECT 1 FROM ONLY ... FOR KEY SHARE``), which cost no round trip."""
         with contextlib.closing(psycopg2.connect(self.args.database_url)) as connection, connection.cursor() as cursor:
             cursor.execute(
-                "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements "
+                "SELECT calls, query FROM pg_stat_statements "
                 "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
             )
-            row = cursor.fetchone()
-        calls = int(row[0]) if row else 0
+            rows = cursor.fetchall()
+        checks = sum(int(calls) for calls, query in rows if FOREIGN_KEY_CHECK.match(query))
+        sent = sum(int(calls) for calls, query in rows) - checks
+        documents = max(1, phase["ok"])
+        top = sorted(((int(calls), query) for calls, query in rows if not FOREIGN_KEY_CHECK.match(query)), reverse=True)
         return {
             "method": "pg_stat_statements: every statement on the run's database during the release phase "
             "(web, worker, beat), over the documents accepted",
-            "statements": calls,
-            "per_document": round(calls / max(1, phase["ok"]), 1),
+            "statements": sent,
+            "per_document": round(sent / documents, 1),
+            "foreign_key_checks_per_document": round(checks / documents, 1),
+            "most_frequent": [
+                {"per_document": round(calls / documents, 2), "statement": " ".join(query.split())[:200]}
+                for calls, query in top[:25]
+            ],
         }
 
     def baseline(self, sustained: float) -> None:
@@ -892,11 +904,16 @@ class Bench:
             "cpu_ms_per_document": per_document,
             "cpu_share": {group: round(ms / ours, 3) for group, ms in per_document.items()},
             "queries": self.result.get("queries", {}),
+            "statements_all_processes": release.get("queries_pg_stat_statements"),
         }
 
     def _say(self, text: str) -> None:
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
+
+
+# A referential trigger's check, as pg_stat_statements shows it.
+FOREIGN_KEY_CHECK = re.compile(r'SELECT 1 FROM ONLY "[^"]+"\."[^"]+" x WHERE')
 
 
 def cpu_split(cpu: dict[str, float], *, driver: float) -> dict[str, float]:
@@ -971,6 +988,16 @@ def print_summary(result: dict[str, Any], path: Path) -> None:
         (
             f"  queries per document:         {queries.get('per_document_mean')} one by one, "
             f"{(queries.get('batch') or {}).get('per_document_mean')} in batches ({queries.get('method', '')})"
+        ),
+        *(
+            [
+                (
+                    f"  statements per document:      {everything['per_document']} sent by web, worker and beat "
+                    f"(pg_stat_statements), and {everything['foreign_key_checks_per_document']} foreign-key checks"
+                )
+            ]
+            if (everything := s.get("statements_all_processes"))
+            else []
         ),
         f"  CPU per document:             {shares}",
         *(f"  note: {note}" for note in result.get("notes", [])),
