@@ -453,15 +453,20 @@ def _park_of(code: str) -> tuple[str, str]:
     return (park[0], park[1]) if park else ("", "")
 
 
-def list_figure_facts(*, inventory_id: int) -> ListFigureFacts | None:
+def list_figure_facts(*, inventory_id: int, first_party_id: int | None = None) -> ListFigureFacts | None:
     """The list's dimensions (its park: the area enterprise's, else the declaring agent's, as
-    the regulators' scope has it), its estimate, and its items grouped by country and chapter."""
+    the regulators' scope has it), its estimate, and its items grouped by country and chapter.
+
+    ``first_party_id``: only if this enterprise is the list's first party (the lower id of its
+    sender and its e-commerce enterprise; else None, read no further)."""
     inventory = Inventory.objects.filter(pk=inventory_id).select_related("tax_estimate").first()
     if inventory is None:
         return None
-    park, city = _park_of(inventory.area_code or inventory.agent_code)
     ebc = registry.enterprise_get_by_code(code=inventory.ebc_code) if inventory.ebc_code else None
     first_party = min(inventory.sender_id, ebc.pk) if ebc is not None else inventory.sender_id
+    if first_party_id is not None and first_party != first_party_id:
+        return None
+    park, city = _park_of(inventory.area_code or inventory.agent_code)
     try:
         estimate: TaxEstimate | None = inventory.tax_estimate
     except TaxEstimate.DoesNotExist:

@@ -240,8 +240,9 @@ def figures_learn(event: Event) -> None:
     inventory_id = event.payload.get("inventory_id")
     if not isinstance(inventory_id, int):
         return
-    facts = declarations.list_figure_facts(inventory_id=inventory_id)
-    if facts is None or facts.first_party_id != event.enterprise_id:
+    # Each party of the list is told of it; the list is counted once, for its first party.
+    facts = declarations.list_figure_facts(inventory_id=inventory_id, first_party_id=event.enterprise_id)
+    if facts is None:
         return
     day = china_day(event.created_at)
     if event.type == STATUS_CHANGED:
