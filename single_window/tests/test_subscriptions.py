@@ -116,6 +116,7 @@ def test_events_the_subscriber_does_not_accept_are_passed_over() -> None:
     assert len(handled_writes()) == 2
 
 
+@pytest.mark.django_db
 def test_a_later_run_starts_where_the_cursor_was_left(recorder: Recorder) -> None:
     enterprise = EnterpriseFactory.create()
     earlier = [publish(enterprise, TYPE_A, n) for n in range(3)]
