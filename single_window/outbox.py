@@ -74,8 +74,11 @@ JITTER = 0.2
 
 # A relay run stops starting deliveries after this long and hands back what it didn't try.
 RELAY_BUDGET = datetime.timedelta(seconds=30)
-# Deliveries taken by their destination are recorded this many at a time (``_record_sent``).
+# Deliveries taken by their destination are recorded together (``_record_sent``): up to this
+# many, and none kept longer than RECORD_SENT_WITHIN seconds, since the next message of its
+# ordering key waits for it to be recorded.
 RECORD_SENT_EVERY = 10
+RECORD_SENT_WITHIN = 0.02
 # Senders time out within 15 s (see ``HTTP_TIMEOUT``): a claim outlives the run's budget and
 # one last delivery, with room to spare. A lease that runs out makes the row claimable again.
 LEASE = datetime.timedelta(seconds=90)
@@ -413,14 +416,17 @@ def outbox_relay_batch(*, limit: int = 50) -> int:
     claims = _claim(limit=limit, now=started)
     messages = OutboxMessage.objects.select_related("webhook_endpoint").in_bulk([c.message_id for c in claims])
     sent: list[_Sent] = []
+    oldest = 0.0
     for index, claim in enumerate(claims):
         if timezone.now() - started > RELAY_BUDGET:
             for left in claims[index:]:
                 _release(left)
             break
+        waiting = len(sent)
         _deliver(claim, loaded=messages.get(claim.message_id), sent=sent)
-        if len(sent) >= RECORD_SENT_EVERY:
-            # Often enough that the next message of an ordering key is not held back long.
+        if sent and not waiting:
+            oldest = time.monotonic()
+        if len(sent) >= RECORD_SENT_EVERY or (sent and time.monotonic() - oldest >= RECORD_SENT_WITHIN):
             _record_sent(sent)
             sent = []
     _record_sent(sent)

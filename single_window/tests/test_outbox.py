@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import json
 import threading
+from typing import Any
 
 import httpx
 import pytest
@@ -394,7 +395,10 @@ def test_a_message_read_with_its_batch_is_read_again_once_the_lease_ran_out(webh
 
 
 @pytest.mark.django_db
-def test_a_batch_of_deliveries_is_recorded_together(webhook_receiver: FakeReceiver) -> None:
+def test_a_batch_of_deliveries_is_recorded_together(
+    webhook_receiver: FakeReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "RECORD_SENT_WITHIN", 60.0)  # however slow the receiver is here
     messages = [enqueue(webhook_receiver, key=f"inventory:{n}", n=n) for n in range(25)]
 
     with CaptureQueriesContext(connection) as captured:
@@ -405,6 +409,28 @@ def test_a_batch_of_deliveries_is_recorded_together(webhook_receiver: FakeReceiv
     assert OutboxAttempt.objects.filter(message__in=messages, number=1, status_code=200).count() == 25
     # The claim, one read of the batch, then an insert and an update per ten deliveries.
     assert len(captured) < 25
+
+
+@pytest.mark.django_db
+def test_a_delivery_is_not_kept_unrecorded_longer_than_the_bound(
+    webhook_receiver: FakeReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "RECORD_SENT_WITHIN", 0.0)
+    messages = [enqueue(webhook_receiver, key=f"inventory:{n}", n=n) for n in range(3)]
+    recorded: list[int] = []
+    real = outbox._record_sent
+
+    def record(sent: list[Any]) -> None:
+        recorded.append(len(sent))
+        real(sent)
+
+    monkeypatch.setattr(outbox, "_record_sent", record)
+
+    outbox.outbox_relay_batch(limit=10)
+
+    # Each one as soon as it was taken (the last call of the run has nothing left).
+    assert recorded[:3] == [1, 1, 1]
+    assert [fresh(m).state for m in messages] == [OutboxState.SENT] * 3
 
 
 @pytest.mark.django_db(transaction=True)
