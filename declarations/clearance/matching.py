@@ -156,8 +156,9 @@ def documents_changed(*, kind: str, document: Declaration) -> None:
     _match(which)
 
 
-def _match(which: Q) -> None:
-    # A held list is matched again too: the systems judged documents that have since changed.
+def _open_lists(which: Q) -> tuple[list[Inventory], dict[int, tuple[Order | None, Payment | None, Waybill | None]]]:
+    """The open lists ``which`` names, locked, with their parcels' documents (four queries).
+    A held list is matched again too: the systems judged documents that have since changed."""
     lists = list(
         Inventory.objects.filter(which, status__in=REMATCHED)
         .select_related("sender")
@@ -165,7 +166,11 @@ def _match(which: Q) -> None:
         .prefetch_related("items")
         .order_by("pk")
     )
-    found = parcel_documents_of(lists)
+    return lists, parcel_documents_of(lists)
+
+
+def _match(which: Q) -> None:
+    lists, found = _open_lists(which)
     for inventory in lists:
         inventory_match(inventory=inventory, documents=found[inventory.pk])
 
@@ -188,15 +193,7 @@ class MatchQueue:
         pending, self.pending = self.pending, []
         if not pending:
             return
-        which = reduce(or_, pending)
-        lists = list(
-            Inventory.objects.filter(which, status__in=REMATCHED)
-            .select_related("sender")
-            .select_for_update(of=("self",))
-            .prefetch_related("items")
-            .order_by("pk")
-        )
-        found = parcel_documents_of(lists)
+        lists, found = _open_lists(reduce(or_, pending))
         for inventory in lists:
             if not self.savepoints:
                 inventory_match(inventory=inventory, documents=found[inventory.pk])
