@@ -62,6 +62,8 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
 LATENCY_RATE = 200.0
 # A health check answered within this many seconds: the web server has no queue left.
 PROMPT_SECONDS = 0.5
+# The events on a parcel's way to release, timed from its fourth document's answer.
+RELEASE_STEPS = ("matched", "declared", "accepted", "released")
 
 
 @dataclass(frozen=True)
@@ -647,15 +649,35 @@ class Bench:
             "built_to_fail": len(broken),
             "built_to_fail_match_failed": sum(1 for p in broken if latest.get(p.order_no) == "match_failed"),
             "latency_s": distribution(latencies, scale=1.0, digits=3),
+            # Where the way goes: from the fourth answer to each step's event, for the lists
+            # that were released (events of one list are delivered in their order).
+            "steps_s": self._steps(expected, released),
             "webhook_deliveries": len(self.receiver.arrivals),
             "webhook_duplicates": self.receiver.duplicates,
             "webhook_refused_signature": self.receiver.refused,
         }
         self._say(
             f"  released {figures['released']}/{figures['expected_to_clear']}: median "
-            f"{figures['latency_s']['p50']} s, p99 {figures['latency_s']['p99']} s"
+            f"{figures['latency_s']['p50']} s, p99 {figures['latency_s']['p99']} s (medians: "
+            + ", ".join(f"{status} {step['p50']} s" for status, step in figures["steps_s"].items())
+            + ")"
         )
         return figures
+
+    def _steps(self, expected: dict[str, int], released: dict[str, float]) -> dict[str, Any]:
+        steps: dict[str, Any] = {}
+        for status in RELEASE_STEPS:
+            arrived = self.receiver.by_order(status)
+            steps[status] = distribution(
+                [
+                    arrived[order_no] - self.fourth_accepted[index]
+                    for order_no, index in expected.items()
+                    if order_no in released and order_no in arrived
+                ],
+                scale=1.0,
+                digits=3,
+            )
+        return steps
 
     def batches(self) -> None:
         """Batches of ``batch_size`` documents, each of one sender, the four senders working at
