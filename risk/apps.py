@@ -11,13 +11,15 @@ class RiskConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, not at the top: models are not ready when the module loads.
-        from risk import roles, scope
+        from risk import roles, rulebook, scope
         from risk.participant import RiskParticipant
         from single_window.declare import register_participant
 
         # What the regulators' groups may do with risk's models, and which rows each one sees.
         roles.register()
         scope.register()
+        # A rule, restriction or norm saved empties every process's rulebook.
+        rulebook.register()
         # Risk's answer to the declare step (switched off in the test settings: the tests
         # that judge with it register it themselves).
         if settings.RISK_DECLARE_STEP:

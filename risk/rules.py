@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from risk import credit_classes, selection
+from risk import credit_classes, rulebook, selection
 from risk.models import (
     GoodsRestriction,
     ListObservation,
@@ -245,13 +245,11 @@ class History:
 
     @cached_property
     def restrictions(self) -> list[GoodsRestriction]:
-        prefixes = {item.gcode[:n] for item in self.facts.items for n in range(2, len(item.gcode) + 1)}
-        return list(GoodsRestriction.objects.filter(gcode_prefix__in=prefixes)) if prefixes else []
+        return rulebook.restrictions_of(item.gcode for item in self.facts.items)
 
     @cached_property
     def weight_norms(self) -> dict[str, WeightNorm]:
-        chapters = {item.gcode[:2] for item in self.facts.items}
-        return {n.hs_chapter: n for n in WeightNorm.objects.filter(hs_chapter__in=chapters)}
+        return rulebook.weight_norms_of(item.gcode[:2] for item in self.facts.items)
 
 
 def _party_codes(facts: ListFacts, parties: tuple[str, ...] | list[str]) -> list[str]:

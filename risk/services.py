@@ -14,7 +14,7 @@ from django.utils import timezone
 from core.audit import Actor, audit_record, snapshot
 from core.masking import mask_value
 from core.models import AuditEntry
-from risk import rules
+from risk import rulebook, rules
 from risk.models import (
     Assessment,
     ListObservation,
@@ -92,10 +92,6 @@ def _observe(facts: ListFacts) -> None:
     )
 
 
-def enabled_rules() -> list[RiskRule]:
-    return list(RiskRule.objects.filter(enabled=True).order_by("code"))
-
-
 def list_assess(*, facts: ListFacts) -> Decision:
     """Judge a list version by every enabled rule in scope; record the hits, the observations and
     the answer once. Asked again about the same version, the recorded answer."""
@@ -103,7 +99,7 @@ def list_assess(*, facts: ListFacts) -> Decision:
     existing = Assessment.objects.filter(inventory_id=ref.inventory_id, list_version=ref.version).first()
     if existing is not None:
         return _decision(existing)
-    in_scope = [rule for rule in enabled_rules() if rules.in_scope(rule, facts)]
+    in_scope = [rule for rule in rulebook.enabled_rules() if rules.in_scope(rule, facts)]
     history = rules.History(facts, window_hours=rules.longest_window(in_scope))
     hits = []
     for rule in in_scope:

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from declarations.reference import tables
 from declarations.tests import conftest as declaration_fixtures
 from finance import guarantees
-from risk import credit_classes
+from risk import credit_classes, rulebook
 from single_window import registry_cache
 from single_window.models import Appointment, Park, Role
 from tests.clients import CommittingAPIClient
@@ -54,10 +54,16 @@ def django_db_serialized_rollback() -> None:
 
 @pytest.fixture(autouse=True)
 def empty_cache() -> Iterator[None]:
-    """Throttle counters live in the (Redis) cache; registry rows, reference tables and credit
-    classes and guarantors' cover in the process's own: every test starts with none (rows another
+    """Throttle counters live in the (Redis) cache; registry rows, reference tables, credit
+    classes, guarantors' cover and risk's rulebook in the process's own: every test starts with none (rows another
     test rolled back are never served)."""
-    caches = (registry_cache.CACHE, tables.REFERENCE_CACHE, credit_classes.CACHE, guarantees.COVER_CACHE)
+    caches = (
+        registry_cache.CACHE,
+        tables.REFERENCE_CACHE,
+        credit_classes.CACHE,
+        guarantees.COVER_CACHE,
+        rulebook.CACHE,
+    )
     cache.clear()
     for kept in caches:
         kept.reset()
