@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import decimal
 import uuid
-from collections.abc import Iterable, Iterator
-from contextvars import ContextVar
+from collections.abc import Iterable
 from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from typing import Any
 
 from django.db import models
 
+from core.deferred import row_insert
 from core.masking import mask_value
 from core.models import AuditEntry
 
@@ -89,52 +87,5 @@ def audit_record(
         after=after,
         reason=reason[:300],
     )
-    buffer = _deferred.get()
-    if buffer is not None:
-        buffer.pending.append(entry)  # inserted when the block ends
-        return entry
-    entry.save()
-    return entry
-
-
-@dataclass
-class AuditBuffer:
-    """The entries recorded inside ``audit_deferred()``, not inserted yet."""
-
-    pending: list[AuditEntry] = dataclass_field(default_factory=list)
-
-    def mark(self) -> int:
-        return len(self.pending)
-
-    def discard_after(self, mark: int) -> None:
-        """Forget the entries recorded after ``mark`` (their change was rolled back)."""
-        del self.pending[mark:]
-
-    def flush(self) -> None:
-        pending, self.pending = self.pending, []
-        AuditEntry.objects.bulk_create(pending)
-
-
-_deferred: ContextVar[AuditBuffer | None] = ContextVar("audit_deferred", default=None)
-
-
-def current_audit_buffer() -> AuditBuffer | None:
-    return _deferred.get()
-
-
-@contextlib.contextmanager
-def audit_deferred() -> Iterator[AuditBuffer]:
-    """Insert the entries recorded inside the block together when it ends, in the caller's
-    transaction (one insert for a batch's documents). Nested, the outer block inserts them; an
-    exception inserts nothing (its transaction rolls back the change they record)."""
-    current = _deferred.get()
-    if current is not None:
-        yield current
-        return
-    buffer = AuditBuffer()
-    token = _deferred.set(buffer)
-    try:
-        yield buffer
-    finally:
-        _deferred.reset(token)
-    buffer.flush()
+    # Inserted now, or with the others at the end of a ``core.deferred.rows_deferred`` block.
+    return row_insert(entry)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -44,7 +45,8 @@ class AuditEntry(models.Model):
 
     Action = AuditAction
 
-    at = models.DateTimeField(_("at"), auto_now_add=True)
+    # The time it was recorded, also when it is inserted later with others (``core.deferred``).
+    at = models.DateTimeField(_("at"), default=timezone.now, editable=False)
     actor = models.CharField(_("actor"), max_length=200)
     actor_user = models.ForeignKey(
         "auth.User", verbose_name=_("user"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -23,7 +23,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.audit import current_audit_buffer
+from core.deferred import current_row_buffer
 from core.times import ChinaJSONEncoder, iso_china
 from single_window import event_types
 from single_window.models import Enterprise, Event, EventCounter, OutboxDestination, WebhookEndpoint
@@ -242,24 +242,25 @@ def events_deferred() -> Iterator[EventBuffer]:
 
 
 def deferred_mark() -> tuple[int, int]:
-    """Where the deferred events and audit entries stand now (``deferred_discard``)."""
-    events, audit = _deferred.get(), current_audit_buffer()
-    return (events.mark() if events is not None else 0, audit.mark() if audit is not None else 0)
+    """Where the deferred events and rows (audit entries, status history) stand now
+    (``deferred_discard``)."""
+    events, rows = _deferred.get(), current_row_buffer()
+    return (events.mark() if events is not None else 0, rows.mark() if rows is not None else 0)
 
 
 def deferred_discard(mark: tuple[int, int]) -> None:
-    """Forget the deferred events and audit entries recorded after ``mark``: the work that
-    recorded them was rolled back to a savepoint."""
-    events, audit = _deferred.get(), current_audit_buffer()
+    """Forget the deferred events and rows recorded after ``mark``: the work that recorded
+    them was rolled back to a savepoint."""
+    events, rows = _deferred.get(), current_row_buffer()
     if events is not None:
         events.discard_after(mark[0])
-    if audit is not None:
-        audit.discard_after(mark[1])
+    if rows is not None:
+        rows.discard_after(mark[1])
 
 
 @contextlib.contextmanager
 def atomic_with_events() -> Iterator[None]:
-    """A savepoint (``transaction.atomic``) whose deferred events and audit entries are
+    """A savepoint (``transaction.atomic``) whose deferred events and rows are
     dropped with it when it rolls back, as the rows written inside it are."""
     mark = deferred_mark()
     try:

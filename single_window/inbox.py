@@ -26,8 +26,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.audit import audit_deferred
 from core.crypto import decrypt_bytes, decrypt_text, encrypt_bytes
+from core.deferred import rows_deferred
 from core.errors import ApiError
 from single_window import standard_webhooks
 from single_window.error_codes import WEBHOOK_MESSAGE_TYPE_NOT_ALLOWED, WEBHOOK_SIGNATURE_INVALID
@@ -208,7 +208,7 @@ def inbox_apply(*, message_id: int) -> InboxMessage | None:
     else:
         try:
             # The events and audit entries of a message's many receipts are written together.
-            with transaction.atomic(), audit_deferred(), events_deferred():
+            with transaction.atomic(), rows_deferred(), events_deferred():
                 message.note = registered.apply(message, decrypt_bytes(message.body_encrypted))[:500]
             message.state = InboxMessage.State.APPLIED
         except InboxRejected as exc:

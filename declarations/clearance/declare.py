@@ -81,7 +81,7 @@ def _reasons(decision: contract.Decision) -> list[dict[str, object]]:
 
 
 def _record(inventory: Inventory, answers: list[tuple[str, contract.Decision]]) -> None:
-    run = (RuleResult.objects.filter(inventory=inventory).aggregate(run=Max("run"))["run"] or 0) + 1
+    run = match_rules.next_rule_run(inventory)
     # One statement for every system's answer; a list matched again for the same version
     # replaces that version's answers.
     DeclareDecision.objects.bulk_create(
@@ -132,7 +132,8 @@ def _summary(answers: list[tuple[str, contract.Decision]]) -> str:
 
 
 def _judge(inventory: Inventory, *, final: bool) -> str:
-    """Ask every system about the locked list (matched or held) and move it; its new status.
+    """Ask every system about the list (matched or held, read under its row lock in this
+    transaction) and move it; its new status.
 
     ``final``: the hold's deadline has passed, so a list still waiting fails.
     """
@@ -145,6 +146,7 @@ def _judge(inventory: Inventory, *, final: bool) -> str:
             inventory=inventory,
             to=InventoryStatus.RISK_BLOCKED,
             source=SYSTEM,
+            locked=True,
             note=f"blocked: {_summary(answers)}",
             note_code=notes.BLOCKED,
             note_params={"answers": notes.answers_param(answers)},
@@ -158,6 +160,7 @@ def _judge(inventory: Inventory, *, final: bool) -> str:
             inventory=inventory,
             to=InventoryStatus.RISK_REVIEW,
             source=SYSTEM,
+            locked=True,
             note=f"review: {_summary(answers)}",
             note_code=notes.REVIEW,
             note_params={"answers": notes.answers_param(answers)},
@@ -185,6 +188,7 @@ def _judge(inventory: Inventory, *, final: bool) -> str:
                 inventory=inventory,
                 to=InventoryStatus.MATCH_FAILED,
                 source=SYSTEM,
+                locked=True,
                 note=f"{DECLARE_TIMEOUT}: {_summary(answers)}",
                 note_code=notes.DECLARE_TIMEOUT,
                 note_params={"answers": notes.answers_param(answers)},
@@ -200,6 +204,7 @@ def _judge(inventory: Inventory, *, final: bool) -> str:
                 inventory=inventory,
                 to=InventoryStatus.HELD,
                 source=SYSTEM,
+                locked=True,
                 note=f"held: {_summary(answers)}",
                 note_code=notes.HELD,
                 note_params={"answers": notes.answers_param(answers)},
@@ -209,6 +214,7 @@ def _judge(inventory: Inventory, *, final: bool) -> str:
             inventory=inventory,
             to=InventoryStatus.DECLARED,
             source=SYSTEM,
+            locked=True,
             note="declared to customs automatically",
             note_code=notes.DECLARED_AUTOMATICALLY,
         )

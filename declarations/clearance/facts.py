@@ -56,7 +56,11 @@ def _waybill(inventory: Inventory) -> Waybill | None:
 
 def list_facts(*, inventory: Inventory) -> ListFacts:
     """The list as the systems see it; the consignee's phone is the parcel's waybill's."""
-    estimate = TaxEstimate.objects.filter(inventory=inventory).first()
+    try:
+        # Matching, which stored the estimate just before, left it on the list (no query then).
+        estimate: TaxEstimate | None = inventory.tax_estimate
+    except TaxEstimate.DoesNotExist:
+        estimate = None
     waybill = _waybill(inventory)
     phone = waybill.consignee_telephone if waybill is not None else inventory.buyer_telephone
     return ListFacts(

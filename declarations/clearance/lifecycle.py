@@ -25,6 +25,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.deferred import row_insert
 from core.errors import Conflict, InvalidInput
 from declarations import events
 from declarations.clearance import reservations
@@ -329,14 +330,16 @@ def inventory_create(
     inventory.status = status
     inventory.save()
     events.inventory_status_changed(inventory=inventory, from_status="", to_status=status)
-    return InventoryStatusChange.objects.create(
-        inventory=inventory,
-        from_status="",
-        to_status=status,
-        source=source,
-        note=note[:500],
-        note_code=note_code,
-        note_params=dict(note_params or {}),
+    return row_insert(
+        InventoryStatusChange(
+            inventory=inventory,
+            from_status="",
+            to_status=status,
+            source=source,
+            note=note[:500],
+            note_code=note_code,
+            note_params=dict(note_params or {}),
+        )
     )
 
 
@@ -348,14 +351,19 @@ def inventory_transition(
     note: str = "",
     note_code: str = "",
     note_params: Mapping[str, Any] | None = None,
+    locked: bool = False,
 ) -> InventoryStatusChange | None:
     """Move a list as the single window or its enterprise decides; customs moves it by receipts.
 
     ``note`` is the English text of the row's note; ``note_code`` and ``note_params`` (one of
     ``declarations.clearance.notes``) let a page show it in the reader's language.
 
-    Returns the history row, or None when the list is in ``to`` already. Raises
-    ``TransitionNotAllowed`` for a move the table forbids. ``inventory`` is updated in place.
+    ``locked``: the caller read ``inventory`` under its row lock in this transaction
+    (``select_for_update``) and kept the instance in step since: the row is not read again.
+
+    Returns the history row (inserted at the end of a ``core.deferred.rows_deferred`` block
+    inside one), or None when the list is in ``to`` already. Raises ``TransitionNotAllowed``
+    for a move the table forbids. ``inventory`` is updated in place.
     """
     _check(to, InventoryStatus.values, "list status")
     _check(source, StatusChangeSource.values, "status change source")
@@ -366,23 +374,25 @@ def inventory_transition(
     # is matched, and each savepoint is two more round trips): a refused move is raised after
     # the block, having written nothing, so the caller's transaction goes on.
     with transaction.atomic(savepoint=False):
-        locked = _lock(inventory)
-        current = locked.status
+        row = inventory if locked else _lock(inventory)
+        current = row.status
         if current == to:
-            _mirror(locked, inventory)
+            _mirror(row, inventory)
             return None
         if to in TRANSITIONS[current]:
-            _set_status(locked, to, inventory=inventory)
-            return InventoryStatusChange.objects.create(
-                inventory=locked,
-                from_status=current,
-                to_status=to,
-                source=source,
-                note=note[:500],
-                note_code=note_code,
-                note_params=dict(note_params or {}),
+            _set_status(row, to, inventory=inventory)
+            return row_insert(
+                InventoryStatusChange(
+                    inventory=row,
+                    from_status=current,
+                    to_status=to,
+                    source=source,
+                    note=note[:500],
+                    note_code=note_code,
+                    note_params=dict(note_params or {}),
+                )
             )
-    raise TransitionNotAllowed(inventory_id=locked.pk, from_status=current, to_status=to)
+    raise TransitionNotAllowed(inventory_id=row.pk, from_status=current, to_status=to)
 
 
 def _recorded(

@@ -12,9 +12,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Max
+
 from core.masking import mask_value
 from declarations.intake.identity import RESIDENT_ID_CARD
-from declarations.models import DocumentStatus, IdentityVerification, Inventory, Order, Payment, Waybill
+from declarations.models import DocumentStatus, IdentityVerification, Inventory, Order, Payment, RuleResult, Waybill
 from single_window import selectors as registry
 
 # Stable rule codes; a failure carries the code of the rule it broke.
@@ -303,3 +305,19 @@ DOCUMENT_RULES: tuple[Callable[[Parcel], Iterator[Outcome]], ...] = (
 def evaluate(parcel: Parcel) -> list[Outcome]:
     """Every document rule's outcome (rule 7, quotas and the positive list, comes after)."""
     return [outcome for rule in DOCUMENT_RULES for outcome in rule(parcel)]
+
+
+# The list's last run of rules, on an instance read with it (``LAST_RULE_RUN`` annotated, kept in
+# step by ``next_rule_run``): the list's rows are locked, so no one else records a run meanwhile.
+LAST_RULE_RUN = "last_rule_run"
+
+
+def next_rule_run(inventory: Inventory) -> int:
+    """The number of the run the caller records now for the locked list: one after its last.
+    Read from the instance when it carries ``LAST_RULE_RUN``, else from the database."""
+    last = getattr(inventory, LAST_RULE_RUN, None)
+    if last is None:
+        last = RuleResult.objects.filter(inventory=inventory).aggregate(run=Max("run"))["run"] or 0
+    run = int(last) + 1
+    setattr(inventory, LAST_RULE_RUN, run)
+    return run

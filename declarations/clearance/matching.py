@@ -19,7 +19,8 @@ from functools import reduce
 from operator import or_
 
 from django.db import OperationalError, transaction
-from django.db.models import Max, Q
+from django.db.models import OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from declarations import events
 from declarations.clearance import declare, identity_verification, lifecycle, match_rules, notes
@@ -158,10 +159,13 @@ def documents_changed(*, kind: str, document: Declaration) -> None:
 
 def _open_lists(which: Q) -> tuple[list[Inventory], dict[int, tuple[Order | None, Payment | None, Waybill | None]]]:
     """The open lists ``which`` names, locked, with their parcels' documents (four queries).
-    A held list is matched again too: the systems judged documents that have since changed."""
+    A held list is matched again too: the systems judged documents that have since changed.
+    Each list comes with its sender, its estimate (if any) and its last run of rules."""
+    last_run = RuleResult.objects.filter(inventory=OuterRef("pk")).order_by("-run").values("run")[:1]
     lists = list(
         Inventory.objects.filter(which, status__in=REMATCHED)
-        .select_related("sender")
+        .select_related("sender", "tax_estimate")
+        .annotate(**{match_rules.LAST_RULE_RUN: Coalesce(Subquery(last_run), 0)})
         .select_for_update(of=("self",))
         .prefetch_related("items")
         .order_by("pk")
@@ -276,7 +280,7 @@ def _piece_count(items: list[tax.TaxItem]) -> int:
 
 
 def _record(inventory: Inventory, outcomes: list[Outcome]) -> None:
-    run = (RuleResult.objects.filter(inventory=inventory).aggregate(run=Max("run"))["run"] or 0) + 1
+    run = match_rules.next_rule_run(inventory)
     RuleResult.objects.bulk_create(
         [
             RuleResult(
@@ -297,7 +301,13 @@ def _record(inventory: Inventory, outcomes: list[Outcome]) -> None:
 
 
 def _store_estimate(inventory: Inventory, estimate: tax.TaxEstimate) -> None:
-    TaxEstimate.objects.filter(inventory=inventory).delete()
+    try:
+        # Read with the list (``_open_lists``), or now.
+        previous: TaxEstimate | None = inventory.tax_estimate
+    except TaxEstimate.DoesNotExist:
+        previous = None
+    if previous is not None:
+        previous.delete()
     stored = TaxEstimate.objects.create(
         inventory=inventory,
         mode=estimate.mode.value,
@@ -376,7 +386,9 @@ def inventory_match(
     4. Any failure: ``match_failed``. Else ``matched``, then the declare step
        (``clearance.declare``): ``declared``, ``held`` or ``match_failed``.
 
-    ``documents``: the list's ``parcel_documents``, when the caller read them already.
+    ``inventory`` was read under its row lock in the caller's transaction (``select_for_update``),
+    so its moves do not read it again. ``documents``: the list's ``parcel_documents``, when the
+    caller read them already.
     """
     order, payment, waybill = documents if documents is not None else parcel_documents(inventory)
     waiting_for = [n for n, d in (("order", order), ("payment", payment), ("waybill", waybill)) if d is None]
@@ -386,6 +398,7 @@ def inventory_match(
                 inventory=inventory,
                 to=InventoryStatus.PENDING_DOCUMENTS,
                 source=SYSTEM,
+                locked=True,
                 note="a document was withdrawn",
                 note_code=notes.DOCUMENT_WITHDRAWN,
             )
@@ -401,6 +414,7 @@ def inventory_match(
             inventory=inventory,
             to=InventoryStatus.PENDING_DOCUMENTS,
             source=SYSTEM,
+            locked=True,
             note="matching again",
             note_code=notes.MATCHING_AGAIN,
         )
@@ -425,6 +439,7 @@ def inventory_match(
             inventory=inventory,
             to=InventoryStatus.MATCH_FAILED,
             source=SYSTEM,
+            locked=True,
             note=", ".join(sorted(set(failed)))[:500],
             note_code=notes.RULES_FAILED,
             note_params={"rules": sorted(set(failed))},
@@ -435,6 +450,7 @@ def inventory_match(
         inventory=inventory,
         to=InventoryStatus.MATCHED,
         source=SYSTEM,
+        locked=True,
         note="every rule holds",
         note_code=notes.EVERY_RULE_HOLDS,
     )

@@ -31,7 +31,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from core.audit import Actor, audit_deferred
+from core.audit import Actor
+from core.deferred import rows_deferred
 from core.errors import ApiError, Conflict, InvalidInput
 from core.problems import flatten_validation
 from declarations.clearance import matching, parcels
@@ -166,7 +167,7 @@ def _chunk(
         for index, _data in validated:
             outcomes[index] = None
     again: list[tuple[int, dict[str, Any]]] = []
-    with transaction.atomic(), audit_deferred(), events_deferred(), matching.matching_deferred() as queue:
+    with transaction.atomic(), rows_deferred(), events_deferred(), matching.matching_deferred() as queue:
         try:
             with transaction.atomic():
                 parcels.parcel_locks_take(names)
@@ -193,7 +194,7 @@ def _chunk_without_savepoints(
 ) -> matching.MatchQueue:
     with (
         transaction.atomic(),
-        audit_deferred(),
+        rows_deferred(),
         events_deferred(),
         matching.matching_deferred(savepoints=False) as queue,
     ):

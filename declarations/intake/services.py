@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import errors
 from core.audit import Actor, audit_record, snapshot
+from core.deferred import rows_deferred
 from core.errors import Conflict, Forbidden, InvalidInput, NotFoundError
 from core.models import AuditEntry
 from declarations import events, selectors
@@ -362,7 +363,8 @@ def document_submit(
        (checked before the rules, so a stranger learns nothing), then passes the rules.
     4. The version is stored, audited, forwarded (order, payment, waybill) and matched.
 
-    Its events are written together at the end (``events_deferred``).
+    Its events, audit entries and status history are written together at the end
+    (``events_deferred``, ``core.deferred.rows_deferred``).
 
     ``savepoint=False`` (a batch's first try of a chunk, ``batches``): no savepoint of its own,
     in the caller's transaction. Every refusal above comes before the first write, so a refused
@@ -374,11 +376,11 @@ def document_submit(
         if not transaction.get_connection().in_atomic_block:
             msg = "document_submit(savepoint=False) runs in the caller's transaction"
             raise RuntimeError(msg)
-        with events_deferred():
+        with rows_deferred(), events_deferred():
             return _document_submit(
                 kind=kind, data=data, sender=sender, source_message=source_message, actor=actor, savepoint=False
             )
-    with transaction.atomic(), events_deferred():
+    with transaction.atomic(), rows_deferred(), events_deferred():
         return _document_submit(kind=kind, data=data, sender=sender, source_message=source_message, actor=actor)
 
 

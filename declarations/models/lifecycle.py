@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from declarations.models.documents import Inventory, InventoryStatus
@@ -47,7 +48,8 @@ class InventoryStatusChange(models.Model):
     note_code = models.CharField(_("note code"), max_length=40, blank=True)
     note_params = models.JSONField(_("note parameters"), default=dict, blank=True)
     applied = models.BooleanField(_("applied"), default=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The time of the move, also when it is inserted later with others (``core.deferred``).
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("list status change")

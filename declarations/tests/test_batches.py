@@ -7,13 +7,23 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from core.models import AuditEntry, IdempotencyRecord
 from declarations.intake import examples, services
-from declarations.models import Inventory, InventoryStatus, Order, OrderItem, Payment, Waybill
+from declarations.models import (
+    Inventory,
+    InventoryStatus,
+    InventoryStatusChange,
+    Order,
+    OrderItem,
+    Payment,
+    RuleResult,
+    Waybill,
+)
 from declarations.tests.parcels import parcel
 from tests.factories import ApiKeyFactory, Persona
 
@@ -105,6 +115,32 @@ def test_a_whole_parcel_in_batches_is_matched_and_declared(clients: dict[str, AP
 
     assert Inventory.objects.get().status == InventoryStatus.DECLARED
     assert Waybill.objects.count() == 1
+
+
+def test_a_batchs_lists_are_moved_without_reading_them_again_and_their_history_is_one_insert(
+    clients: dict[str, APIClient],
+) -> None:
+    parcels = [parcel(n) for n in range(1, 4)]
+    for party, kind in (("ebp", "order"), ("pay", "payment"), ("logistics", "waybill")):
+        clients[party].post(URL, batch(*((kind, docs[kind]) for docs in parcels)), format="json")
+
+    with CaptureQueriesContext(connection) as queries:
+        body = clients["agent"].post(URL, batch(*(("inventory", docs["inventory"]) for docs in parcels)), format="json")
+
+    assert body.json()["accepted"] == 3
+    assert set(Inventory.objects.values_list("status", flat=True)) == {InventoryStatus.DECLARED}
+    statements = [q["sql"] for q in queries.captured_queries]
+    # Created, matched and declared: three moves a list, recorded together.
+    assert sum(s.startswith('INSERT INTO "declarations_inventorystatuschange"') for s in statements) == 1
+    assert InventoryStatusChange.objects.count() == 9
+    # Each list is read once, locked, with its estimate and its last run of rules.
+    assert sum(s.endswith('FOR UPDATE OF "declarations_inventory"') for s in statements) == 1
+    assert not [s for s in statements if 'MAX("declarations_ruleresult"."run")' in s]
+    assert not [s for s in statements if s.startswith('SELECT "declarations_taxestimate"')]
+    # Matching's run is each list's first.
+    assert set(RuleResult.objects.values_list("inventory_id", "run").distinct()) == {
+        (pk, 1) for pk in Inventory.objects.values_list("pk", flat=True)
+    }
 
 
 def test_a_retry_with_the_same_idempotency_key_stores_nothing_twice(ebp_client: APIClient) -> None:

@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
+from core.deferred import rows_deferred
 from declarations.clearance import lifecycle
 from declarations.clearance.lifecycle import ReceiptResult, TransitionNotAllowed, UnknownReceiptCode
 from declarations.intake import codes, examples, services
@@ -194,6 +196,34 @@ def test_every_allowed_move_is_made_and_recorded(sender: Enterprise, before: str
     assert (change.receipt_code, change.receipt_time, change.message_id, change.note) == ("", None, "", "why")
     assert inventory.status == status_of(inventory) == after
     assert history(inventory) == [(before, after, SINGLE_WINDOW, "", True)]
+
+
+def test_a_list_the_caller_holds_locked_is_moved_without_reading_it_again(sender: Enterprise) -> None:
+    make_list(sender, S.PENDING_DOCUMENTS)
+    with transaction.atomic():
+        inventory = Inventory.objects.select_related("sender").select_for_update().get(sender=sender)
+        with CaptureQueriesContext(connection) as queries:
+            lifecycle.inventory_transition(inventory=inventory, to=S.MATCHED, source=SINGLE_WINDOW, locked=True)
+
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "declarations_inventory"')]
+    assert reads == []
+    assert inventory.status == status_of(inventory) == S.MATCHED
+    assert history(inventory) == [(S.PENDING_DOCUMENTS, S.MATCHED, SINGLE_WINDOW, "", True)]
+
+
+def test_the_moves_of_a_deferred_block_are_recorded_together_in_their_order(sender: Enterprise) -> None:
+    inventory = make_list(sender, S.PENDING_DOCUMENTS)
+    with CaptureQueriesContext(connection) as queries, transaction.atomic(), rows_deferred():
+        for to in (S.MATCHED, S.DECLARED):
+            lifecycle.inventory_transition(inventory=inventory, to=to, source=SINGLE_WINDOW)
+        assert history(inventory) == []
+
+    inserts = [q for q in queries.captured_queries if 'INSERT INTO "declarations_inventorystatuschange"' in q["sql"]]
+    assert len(inserts) == 1
+    assert history(inventory) == [
+        (S.PENDING_DOCUMENTS, S.MATCHED, SINGLE_WINDOW, "", True),
+        (S.MATCHED, S.DECLARED, SINGLE_WINDOW, "", True),
+    ]
 
 
 def test_every_move_the_table_forbids_raises_and_changes_nothing(sender: Enterprise) -> None:
